@@ -1,0 +1,47 @@
+// The key layout of every column family of a node's database, in one place.
+// Integers are big-endian so that byte order is numeric order.
+//
+//   kMeta        "schema_version" | "agency_id" | "next_entry_seq"
+//   kTokenIndex  token (32 bytes)                    -> PostingList
+//   kCases       case_ref                            -> v1.Case (no entries)
+//   kEntries     case_ref 0x00 entry_seq (uint64 BE) -> EntryRecord
+//
+// A case_ref is 1 to 128 printable ASCII bytes (ValidateCaseRef), so it holds
+// no 0x00 and every entry key of a case sorts under EntryPrefix(case_ref).
+#ifndef DECONFLICTION_STORAGE_KEYS_H_
+#define DECONFLICTION_STORAGE_KEYS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace deconfliction::keys {
+
+inline constexpr char kSchemaVersion[] = "schema_version";
+inline constexpr char kAgencyId[] = "agency_id";
+inline constexpr char kNextEntrySeq[] = "next_entry_seq";
+
+// INVALID_ARGUMENT naming `case_ref` when it is empty, longer than 128 bytes
+// or holds a byte outside printable ASCII (0x21-0x7e).
+absl::Status ValidateCaseRef(absl::string_view case_ref);
+
+std::string EncodeUint64(uint64_t value);
+// nullopt unless `bytes` is exactly 8 bytes.
+std::optional<uint64_t> DecodeUint64(absl::string_view bytes);
+
+std::string EntryKey(absl::string_view case_ref, uint64_t entry_seq);
+std::string EntryPrefix(absl::string_view case_ref);
+
+struct EntryKeyParts {
+  std::string case_ref;
+  uint64_t entry_seq = 0;
+};
+// nullopt when `key` is not an EntryKey.
+std::optional<EntryKeyParts> DecodeEntryKey(absl::string_view key);
+
+}  // namespace deconfliction::keys
+
+#endif  // DECONFLICTION_STORAGE_KEYS_H_

@@ -1,0 +1,510 @@
+#include "storage/node_store.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "storage/keys.h"
+
+namespace deconfliction {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr uint64_t kCurrentSchemaVersion = 1;
+
+struct FamilySpec {
+  ColumnFamily family;
+  const char* name;
+};
+
+// Index i of this table is the handle for family i; checked at open.
+constexpr FamilySpec kFamilies[] = {
+    {ColumnFamily::kMeta, "default"},  // RocksDB's own; holds the meta keys
+    {ColumnFamily::kTokenIndex, "token_index"},
+    {ColumnFamily::kCases, "cases"},
+    {ColumnFamily::kEntries, "entries"},
+    {ColumnFamily::kAlerts, "alerts"},
+    {ColumnFamily::kAudit, "audit"},
+};
+
+rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family) {
+  rocksdb::ColumnFamilyOptions options;
+  if (family == ColumnFamily::kTokenIndex) {
+    // Point lookups only: a whole-key bloom filter answers most misses
+    // without reading a data block.
+    rocksdb::BlockBasedTableOptions table;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.whole_key_filtering = true;
+    table.cache_index_and_filter_blocks = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
+    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    options.OptimizeForPointLookup(64);
+  }
+  return options;
+}
+
+absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
+  if (status.ok()) return absl::OkStatus();
+  std::string message = absl::StrCat(what, ": ", status.ToString());
+  if (status.IsNotFound()) return absl::NotFoundError(message);
+  if (status.IsIOError() || status.IsBusy() || status.IsTimedOut() ||
+      status.IsTryAgain()) {
+    return absl::UnavailableError(message);
+  }
+  if (status.IsCorruption()) return absl::DataLossError(message);
+  if (status.IsInvalidArgument()) return absl::FailedPreconditionError(message);
+  return absl::InternalError(message);
+}
+
+google::protobuf::Timestamp ToProto(absl::Time time) {
+  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& timestamp) {
+  return absl::FromUnixSeconds(timestamp.seconds()) +
+         absl::Nanoseconds(timestamp.nanos());
+}
+
+rocksdb::WriteOptions SyncedWrite() {
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<NodeStore>> NodeStore::Open(
+    const std::string& dir, const std::string& agency_id, Clock clock) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.IncreaseParallelism(2);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const FamilySpec& spec : kFamilies) {
+    descriptors.emplace_back(spec.name, FamilyOptions(spec.family));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status opened =
+      rocksdb::DB::Open(options, dir, descriptors, &handles, &raw);
+  if (!opened.ok()) {
+    absl::Status status = FromRocks(opened, absl::StrCat("open ", dir));
+    return absl::UnavailableError(status.message());
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  auto close = [&] {
+    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+  };
+  rocksdb::ColumnFamilyHandle* meta = handles[0];
+  std::string stored_agency, stored_version, stored_seq;
+  rocksdb::Status agency_status =
+      db->Get(rocksdb::ReadOptions(), meta, keys::kAgencyId, &stored_agency);
+  uint64_t next_entry_seq = 1;
+  if (agency_status.IsNotFound()) {
+    rocksdb::WriteBatch batch;
+    batch.Put(meta, keys::kAgencyId, agency_id);
+    batch.Put(meta, keys::kSchemaVersion, keys::EncodeUint64(kCurrentSchemaVersion));
+    batch.Put(meta, keys::kNextEntrySeq, keys::EncodeUint64(next_entry_seq));
+    if (absl::Status s = FromRocks(db->Write(SyncedWrite(), &batch), "init");
+        !s.ok()) {
+      close();
+      return s;
+    }
+  } else {
+    absl::Status status = FromRocks(agency_status, "read agency");
+    if (status.ok() && stored_agency != agency_id) {
+      status = absl::FailedPreconditionError(absl::StrCat(
+          "data_dir ", dir, " belongs to agency \"", stored_agency,
+          "\", not \"", agency_id, "\""));
+    }
+    if (status.ok()) {
+      status = FromRocks(db->Get(rocksdb::ReadOptions(), meta,
+                                 keys::kSchemaVersion, &stored_version),
+                         "read schema version");
+    }
+    if (status.ok() && keys::DecodeUint64(stored_version) != kCurrentSchemaVersion) {
+      status = absl::FailedPreconditionError(
+          absl::StrCat("data_dir ", dir, " has an unknown schema version"));
+    }
+    if (status.ok()) {
+      status = FromRocks(db->Get(rocksdb::ReadOptions(), meta,
+                                 keys::kNextEntrySeq, &stored_seq),
+                         "read entry counter");
+    }
+    if (status.ok()) {
+      std::optional<uint64_t> seq = keys::DecodeUint64(stored_seq);
+      if (!seq) status = absl::DataLossError("entry counter is malformed");
+      else next_entry_seq = *seq;
+    }
+    if (!status.ok()) {
+      close();
+      return status;
+    }
+  }
+  return std::unique_ptr<NodeStore>(new NodeStore(
+      std::move(db), std::move(handles), std::move(clock), next_entry_seq));
+}
+
+NodeStore::NodeStore(std::unique_ptr<rocksdb::DB> db,
+                     std::vector<rocksdb::ColumnFamilyHandle*> handles,
+                     Clock clock, uint64_t next_entry_seq)
+    : db_(std::move(db)),
+      handles_(std::move(handles)),
+      clock_(std::move(clock)),
+      next_entry_seq_(next_entry_seq) {}
+
+NodeStore::~NodeStore() {
+  for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  db_->Close();
+}
+
+rocksdb::ColumnFamilyHandle* NodeStore::Handle(ColumnFamily family) const {
+  return handles_[static_cast<size_t>(family)];
+}
+
+absl::StatusOr<v1::Case> NodeStore::ReadCase(
+    const std::string& case_ref) const {
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(),
+                                    Handle(ColumnFamily::kCases), case_ref,
+                                    &value);
+  if (status.IsNotFound()) {
+    return absl::NotFoundError(
+        absl::StrCat("case_ref: no case \"", case_ref, "\""));
+  }
+  if (absl::Status s = FromRocks(status, "read case"); !s.ok()) return s;
+  v1::Case c;
+  if (!c.ParseFromString(value)) {
+    return absl::DataLossError(absl::StrCat("case ", case_ref, " is corrupt"));
+  }
+  return c;
+}
+
+void NodeStore::SetCurrentState(v1::Case* c) const {
+  if (c->state() == v1::CASE_STATE_OPEN && c->has_expires_at() &&
+      FromProto(c->expires_at()) <= clock_()) {
+    c->set_state(v1::CASE_STATE_EXPIRED);
+  }
+}
+
+absl::StatusOr<uint32_t> NodeStore::Register(
+    const CaseUpdate& update, const std::vector<NewEntry>& entries) {
+  if (absl::Status s = keys::ValidateCaseRef(update.case_ref); !s.ok()) {
+    return s;
+  }
+  const absl::Time now = clock_();
+  if (update.expires_at <= now) {
+    return absl::InvalidArgumentError("expires_at: not in the future");
+  }
+  absl::MutexLock lock(&write_mu_);
+  absl::StatusOr<v1::Case> existing = ReadCase(update.case_ref);
+  v1::Case c;
+  if (existing.ok()) {
+    c = *std::move(existing);
+    if (c.state() == v1::CASE_STATE_CLOSED) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("case_ref: case \"", update.case_ref,
+                       "\" is closed; register under a new case"));
+    }
+    if (!update.contact.name().empty()) *c.mutable_contact() = update.contact;
+    if (!update.caveat.empty()) c.set_caveat(update.caveat);
+    if (update.sharing != v1::SHARING_UNSPECIFIED) {
+      c.set_sharing(update.sharing);
+    }
+    if (update.expires_at != absl::InfiniteFuture()) {
+      *c.mutable_expires_at() = ToProto(update.expires_at);
+    }
+  } else if (absl::IsNotFound(existing.status())) {
+    c.set_case_ref(update.case_ref);
+    *c.mutable_contact() = update.contact;
+    c.set_caveat(update.caveat);
+    c.set_sharing(update.sharing == v1::SHARING_UNSPECIFIED
+                      ? v1::SHARING_POINTER
+                      : update.sharing);
+    c.set_state(v1::CASE_STATE_OPEN);
+    *c.mutable_created_at() = ToProto(now);
+    if (update.expires_at != absl::InfiniteFuture()) {
+      *c.mutable_expires_at() = ToProto(update.expires_at);
+    }
+    c.set_created_by(update.created_by);
+  } else {
+    return existing.status();
+  }
+
+  // Postings of every token touched, read once and updated in memory so that
+  // a token repeated within the request is stored once.
+  std::map<std::string, storage::v1::PostingList> postings;
+  for (const NewEntry& entry : entries) {
+    if (postings.count(entry.token)) continue;
+    std::string value;
+    rocksdb::Status status =
+        db_->Get(rocksdb::ReadOptions(), Handle(ColumnFamily::kTokenIndex),
+                 entry.token, &value);
+    storage::v1::PostingList list;
+    if (status.ok()) {
+      if (!list.ParseFromString(value)) {
+        return absl::DataLossError("token index record is corrupt");
+      }
+    } else if (!status.IsNotFound()) {
+      return FromRocks(status, "read token index");
+    }
+    postings.emplace(entry.token, std::move(list));
+  }
+
+  rocksdb::WriteBatch batch;
+  uint64_t seq = next_entry_seq_;
+  uint32_t added = 0;
+  std::set<std::string> written;
+  for (const NewEntry& entry : entries) {
+    storage::v1::PostingList& list = postings[entry.token];
+    bool held = std::any_of(
+        list.postings().begin(), list.postings().end(),
+        [&](const storage::v1::Posting& p) {
+          return p.case_ref() == update.case_ref &&
+                 // A time-bound identifier seen in another window is a new
+                 // observation, not a repeat.
+                 p.observed().SerializeAsString() ==
+                     entry.identifier.observed().SerializeAsString();
+        });
+    if (held) continue;
+    storage::v1::EntryRecord record;
+    *record.mutable_identifier() = entry.identifier;
+    record.set_canonical(entry.canonical.form);
+    record.set_token(entry.token);
+    *record.mutable_registered_at() = ToProto(now);
+    batch.Put(Handle(ColumnFamily::kEntries),
+              keys::EntryKey(update.case_ref, seq), record.SerializeAsString());
+    storage::v1::Posting* posting = list.add_postings();
+    posting->set_case_ref(update.case_ref);
+    posting->set_entry_seq(seq);
+    if (IsTimeBound(entry.canonical.type)) {
+      *posting->mutable_observed() = entry.identifier.observed();
+    }
+    *posting->mutable_registered_at() = ToProto(now);
+    written.insert(entry.token);
+    ++seq;
+    ++added;
+  }
+  for (const std::string& token : written) {
+    batch.Put(Handle(ColumnFamily::kTokenIndex), token,
+              postings[token].SerializeAsString());
+  }
+  c.set_entry_count(c.entry_count() + added);
+  batch.Put(Handle(ColumnFamily::kCases), update.case_ref,
+            c.SerializeAsString());
+  batch.Put(Handle(ColumnFamily::kMeta), keys::kNextEntrySeq,
+            keys::EncodeUint64(seq));
+  if (absl::Status s = FromRocks(db_->Write(SyncedWrite(), &batch), "write");
+      !s.ok()) {
+    return s;
+  }
+  next_entry_seq_ = seq;
+  return added;
+}
+
+absl::StatusOr<std::vector<std::vector<IndexHit>>> NodeStore::Lookup(
+    const std::vector<LookupQuery>& queries) const {
+  std::vector<std::vector<IndexHit>> results(queries.size());
+  if (queries.empty()) return results;
+  // A consistent view: postings and cases from the same snapshot.
+  rocksdb::ReadOptions read;
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  read.snapshot = snapshot;
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* snapshot;
+    ~Release() { db->ReleaseSnapshot(snapshot); }
+  } release{db_.get(), snapshot};
+
+  std::vector<rocksdb::Slice> index_keys;
+  index_keys.reserve(queries.size());
+  for (const LookupQuery& query : queries) index_keys.emplace_back(query.token);
+  std::vector<rocksdb::PinnableSlice> values(queries.size());
+  std::vector<rocksdb::Status> statuses(queries.size());
+  db_->MultiGet(read, Handle(ColumnFamily::kTokenIndex), index_keys.size(),
+                index_keys.data(), values.data(), statuses.data());
+
+  std::vector<storage::v1::PostingList> lists(queries.size());
+  std::map<std::string, v1::Case> cases;  // case_ref -> header, filled below
+  for (size_t i = 0; i < queries.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (absl::Status s = FromRocks(statuses[i], "read token index"); !s.ok()) {
+      return s;
+    }
+    if (!lists[i].ParseFromArray(values[i].data(),
+                                 static_cast<int>(values[i].size()))) {
+      return absl::DataLossError("token index record is corrupt");
+    }
+    for (const auto& posting : lists[i].postings()) {
+      cases.emplace(posting.case_ref(), v1::Case());
+    }
+  }
+  if (cases.empty()) return results;
+
+  std::vector<std::string> case_refs;
+  for (const auto& [case_ref, unused] : cases) case_refs.push_back(case_ref);
+  std::vector<rocksdb::Slice> case_keys(case_refs.begin(), case_refs.end());
+  std::vector<rocksdb::PinnableSlice> case_values(case_keys.size());
+  std::vector<rocksdb::Status> case_statuses(case_keys.size());
+  db_->MultiGet(read, Handle(ColumnFamily::kCases), case_keys.size(),
+                case_keys.data(), case_values.data(), case_statuses.data());
+  for (size_t i = 0; i < case_refs.size(); ++i) {
+    if (absl::Status s = FromRocks(case_statuses[i], "read case"); !s.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("token index names a missing case: ", s.message()));
+    }
+    v1::Case& c = cases[case_refs[i]];
+    if (!c.ParseFromArray(case_values[i].data(),
+                          static_cast<int>(case_values[i].size()))) {
+      return absl::DataLossError("case record is corrupt");
+    }
+    SetCurrentState(&c);
+  }
+
+  for (size_t i = 0; i < queries.size(); ++i) {
+    for (const auto& posting : lists[i].postings()) {
+      const v1::Case& c = cases[posting.case_ref()];
+      if (c.state() != v1::CASE_STATE_OPEN) continue;
+      if (posting.has_observed() &&
+          !WindowsOverlap(posting.observed(), queries[i].observed)) {
+        continue;
+      }
+      results[i].push_back(IndexHit{c, posting});
+    }
+  }
+  return results;
+}
+
+absl::StatusOr<absl::Time> NodeStore::CloseCase(const std::string& case_ref,
+                                                const std::string& reason) {
+  if (absl::Status s = keys::ValidateCaseRef(case_ref); !s.ok()) return s;
+  absl::MutexLock lock(&write_mu_);
+  absl::StatusOr<v1::Case> c = ReadCase(case_ref);
+  if (!c.ok()) return c.status();
+  if (c->state() == v1::CASE_STATE_CLOSED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("case_ref: case \"", case_ref, "\" is already closed"));
+  }
+  rocksdb::WriteBatch batch;
+  std::set<std::string> tokens;
+  const std::string prefix = keys::EntryPrefix(case_ref);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), Handle(ColumnFamily::kEntries)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    storage::v1::EntryRecord record;
+    if (!record.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("entry record is corrupt");
+    }
+    tokens.insert(record.token());
+  }
+  if (absl::Status s = FromRocks(it->status(), "read entries"); !s.ok()) {
+    return s;
+  }
+  for (const std::string& token : tokens) {
+    std::string value;
+    rocksdb::Status status = db_->Get(
+        rocksdb::ReadOptions(), Handle(ColumnFamily::kTokenIndex), token,
+        &value);
+    if (status.IsNotFound()) continue;
+    if (absl::Status s = FromRocks(status, "read token index"); !s.ok()) {
+      return s;
+    }
+    storage::v1::PostingList list, kept;
+    if (!list.ParseFromString(value)) {
+      return absl::DataLossError("token index record is corrupt");
+    }
+    for (const auto& posting : list.postings()) {
+      if (posting.case_ref() != case_ref) *kept.add_postings() = posting;
+    }
+    if (kept.postings().empty()) {
+      batch.Delete(Handle(ColumnFamily::kTokenIndex), token);
+    } else {
+      batch.Put(Handle(ColumnFamily::kTokenIndex), token,
+                kept.SerializeAsString());
+    }
+  }
+  const absl::Time now = clock_();
+  c->set_state(v1::CASE_STATE_CLOSED);
+  *c->mutable_closed_at() = ToProto(now);
+  c->set_close_reason(reason);
+  batch.Put(Handle(ColumnFamily::kCases), case_ref, c->SerializeAsString());
+  if (absl::Status s = FromRocks(db_->Write(SyncedWrite(), &batch), "write");
+      !s.ok()) {
+    return s;
+  }
+  return now;
+}
+
+absl::StatusOr<v1::Case> NodeStore::GetCase(const std::string& case_ref,
+                                            bool with_entries) const {
+  if (absl::Status s = keys::ValidateCaseRef(case_ref); !s.ok()) return s;
+  absl::StatusOr<v1::Case> c = ReadCase(case_ref);
+  if (!c.ok()) return c.status();
+  SetCurrentState(&*c);
+  if (!with_entries) return c;
+  const std::string prefix = keys::EntryPrefix(case_ref);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), Handle(ColumnFamily::kEntries)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    storage::v1::EntryRecord record;
+    if (!record.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("entry record is corrupt");
+    }
+    v1::Entry* entry = c->add_entries();
+    *entry->mutable_identifier() = record.identifier();
+    entry->set_canonical(record.canonical());
+    *entry->mutable_registered_at() = record.registered_at();
+  }
+  if (absl::Status s = FromRocks(it->status(), "read entries"); !s.ok()) {
+    return s;
+  }
+  return c;
+}
+
+absl::StatusOr<CasePage> NodeStore::ListCases(const std::string& page_token,
+                                              size_t page_size,
+                                              bool include_closed) const {
+  if (!page_token.empty() && !keys::ValidateCaseRef(page_token).ok()) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  CasePage page;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), Handle(ColumnFamily::kCases)));
+  it->Seek(page_token);
+  if (it->Valid() && !page_token.empty() && it->key() == page_token) {
+    it->Next();
+  }
+  for (; it->Valid(); it->Next()) {
+    v1::Case c;
+    if (!c.ParseFromArray(it->value().data(),
+                          static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("case record is corrupt");
+    }
+    SetCurrentState(&c);
+    if (!include_closed && c.state() == v1::CASE_STATE_CLOSED) continue;
+    if (page.cases.size() == page_size) {
+      page.next_page_token = page.cases.back().case_ref();
+      break;
+    }
+    page.cases.push_back(std::move(c));
+  }
+  if (absl::Status s = FromRocks(it->status(), "read cases"); !s.ok()) {
+    return s;
+  }
+  return page;
+}
+
+}  // namespace deconfliction
