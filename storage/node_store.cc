@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
+#include "api/timestamps.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
@@ -16,8 +16,6 @@
 
 namespace deconfliction {
 namespace {
-
-using google::protobuf::util::TimeUtil;
 
 constexpr uint64_t kCurrentSchemaVersion = 1;
 
@@ -63,15 +61,6 @@ absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
   if (status.IsCorruption()) return absl::DataLossError(message);
   if (status.IsInvalidArgument()) return absl::FailedPreconditionError(message);
   return absl::InternalError(message);
-}
-
-google::protobuf::Timestamp ToProto(absl::Time time) {
-  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixSeconds(timestamp.seconds()) +
-         absl::Nanoseconds(timestamp.nanos());
 }
 
 rocksdb::WriteOptions SyncedWrite() {
@@ -191,7 +180,7 @@ absl::StatusOr<v1::Case> NodeStore::ReadCase(
 
 void NodeStore::SetCurrentState(v1::Case* c) const {
   if (c->state() == v1::CASE_STATE_OPEN && c->has_expires_at() &&
-      FromProto(c->expires_at()) <= clock_()) {
+      FromTimestamp(c->expires_at()) <= clock_()) {
     c->set_state(v1::CASE_STATE_EXPIRED);
   }
 }
@@ -221,7 +210,7 @@ absl::StatusOr<uint32_t> NodeStore::Register(
       c.set_sharing(update.sharing);
     }
     if (update.expires_at != absl::InfiniteFuture()) {
-      *c.mutable_expires_at() = ToProto(update.expires_at);
+      *c.mutable_expires_at() = ToTimestamp(update.expires_at);
     }
   } else if (absl::IsNotFound(existing.status())) {
     c.set_case_ref(update.case_ref);
@@ -231,9 +220,9 @@ absl::StatusOr<uint32_t> NodeStore::Register(
                       ? v1::SHARING_POINTER
                       : update.sharing);
     c.set_state(v1::CASE_STATE_OPEN);
-    *c.mutable_created_at() = ToProto(now);
+    *c.mutable_created_at() = ToTimestamp(now);
     if (update.expires_at != absl::InfiniteFuture()) {
-      *c.mutable_expires_at() = ToProto(update.expires_at);
+      *c.mutable_expires_at() = ToTimestamp(update.expires_at);
     }
     c.set_created_by(update.created_by);
   } else {
@@ -280,7 +269,7 @@ absl::StatusOr<uint32_t> NodeStore::Register(
     *record.mutable_identifier() = entry.identifier;
     record.set_canonical(entry.canonical.form);
     record.set_token(entry.token);
-    *record.mutable_registered_at() = ToProto(now);
+    *record.mutable_registered_at() = ToTimestamp(now);
     batch.Put(Handle(ColumnFamily::kEntries),
               keys::EntryKey(update.case_ref, seq), record.SerializeAsString());
     storage::v1::Posting* posting = list.add_postings();
@@ -289,7 +278,7 @@ absl::StatusOr<uint32_t> NodeStore::Register(
     if (IsTimeBound(entry.canonical.type)) {
       *posting->mutable_observed() = entry.identifier.observed();
     }
-    *posting->mutable_registered_at() = ToProto(now);
+    *posting->mutable_registered_at() = ToTimestamp(now);
     written.insert(entry.token);
     ++seq;
     ++added;
@@ -436,7 +425,7 @@ absl::StatusOr<absl::Time> NodeStore::CloseCase(const std::string& case_ref,
   }
   const absl::Time now = clock_();
   c->set_state(v1::CASE_STATE_CLOSED);
-  *c->mutable_closed_at() = ToProto(now);
+  *c->mutable_closed_at() = ToTimestamp(now);
   c->set_close_reason(reason);
   batch.Put(Handle(ColumnFamily::kCases), case_ref, c->SerializeAsString());
   if (absl::Status s = FromRocks(db_->Write(SyncedWrite(), &batch), "write");

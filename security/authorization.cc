@@ -1,0 +1,166 @@
+#include "security/authorization.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "security/identity.h"
+
+namespace deconfliction {
+namespace {
+
+using Rule = config::v1::AuthorizationPolicy::Rule;
+
+bool Matches(absl::string_view pattern, absl::string_view value) {
+  if (absl::EndsWith(pattern, "*")) {
+    return absl::StartsWith(value, pattern.substr(0, pattern.size() - 1));
+  }
+  return pattern == value;
+}
+
+template <typename Patterns>
+bool AnyMatches(const Patterns& patterns, absl::string_view value) {
+  for (const std::string& pattern : patterns) {
+    if (Matches(pattern, value)) return true;
+  }
+  return false;
+}
+
+bool RuleMatches(const Rule& rule, absl::string_view principal,
+                 absl::string_view path) {
+  if (rule.has_source() &&
+      (principal.empty() || !AnyMatches(rule.source().principals(), principal))) {
+    return false;
+  }
+  return !rule.has_request() || AnyMatches(rule.request().paths(), path);
+}
+
+absl::Status CheckPatterns(const Rule& rule) {
+  for (const auto* patterns :
+       {&rule.source().principals(), &rule.request().paths()}) {
+    for (const std::string& pattern : *patterns) {
+      size_t star = pattern.find('*');
+      if (star != std::string::npos && star + 1 != pattern.size()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "rule ", rule.name(), ": '*' only at the end of \"", pattern,
+            "\""));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+class Enforcer final : public grpc::AuthMetadataProcessor {
+ public:
+  explicit Enforcer(AuthorizationEngine engine) : engine_(std::move(engine)) {}
+
+  // Evaluation is a few string comparisons: run it inline on gRPC's thread.
+  bool IsBlocking() const override { return false; }
+
+  grpc::Status Process(const InputMetadata& metadata,
+                       grpc::AuthContext* context,
+                       OutputMetadata* /*consumed*/,
+                       OutputMetadata* /*response*/) override {
+    auto path = metadata.find(":path");
+    if (path == metadata.end()) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          "call without a method path");
+    }
+    absl::StatusOr<FederationIdentity> peer = PeerIdentity(*context);
+    absl::Status allowed = engine_.Authorize(
+        peer.ok() ? peer->uri : "",
+        absl::string_view(path->second.data(), path->second.size()));
+    if (allowed.ok()) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        std::string(allowed.message()));
+  }
+
+ private:
+  const AuthorizationEngine engine_;
+};
+
+}  // namespace
+
+std::string NodeAuthorizationPolicy(absl::string_view federation,
+                                    absl::string_view agency_id) {
+  // Federation and agency names are validated DNS-like tokens, so they need
+  // no JSON escaping.
+  const std::string users =
+      absl::StrCat(UserSpiffeId(federation, agency_id, ""), "*");
+  const std::string hub = HubSpiffeId(federation);
+  const std::string anyone = absl::StrCat("spiffe://", federation, "/*");
+  return absl::StrFormat(R"json({
+  "name": "deconflict-node-%s",
+  "allow_rules": [
+    {
+      "name": "own_agency_users",
+      "source": {"principals": ["%s"]},
+      "request": {"paths": [
+        "/deconfliction.v1.Registry/*",
+        "/deconfliction.v1.Deconfliction/*",
+        "/deconfliction.v1.Alerts/*",
+        "/grpc.reflection.v1alpha.ServerReflection/*"
+      ]}
+    },
+    {
+      "name": "hub",
+      "source": {"principals": ["%s"]},
+      "request": {"paths": ["/deconfliction.v1.NodeFederation/*"]}
+    },
+    {
+      "name": "health",
+      "source": {"principals": ["%s"]},
+      "request": {"paths": ["/grpc.health.v1.Health/*"]}
+    }
+  ]
+})json",
+                         agency_id, users, hub, anyone);
+}
+
+absl::StatusOr<AuthorizationEngine> AuthorizationEngine::FromJson(
+    absl::string_view json) {
+  config::v1::AuthorizationPolicy policy;
+  auto parsed = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &policy);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("authorization policy: ", parsed.message().as_string()));
+  }
+  if (policy.allow_rules().empty()) {
+    return absl::InvalidArgumentError(
+        "authorization policy: no allow_rules (it would deny everything)");
+  }
+  for (const auto* rules : {&policy.deny_rules(), &policy.allow_rules()}) {
+    for (const Rule& rule : *rules) {
+      if (absl::Status s = CheckPatterns(rule); !s.ok()) return s;
+    }
+  }
+  return AuthorizationEngine(std::move(policy));
+}
+
+absl::Status AuthorizationEngine::Authorize(absl::string_view principal,
+                                            absl::string_view path) const {
+  auto denied = [&](absl::string_view why) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        principal.empty() ? "caller without a federation identity"
+                          : principal,
+        " may not call ", path, why));
+  };
+  for (const Rule& rule : policy_.deny_rules()) {
+    if (RuleMatches(rule, principal, path)) {
+      return denied(absl::StrCat(" (rule ", rule.name(), ")"));
+    }
+  }
+  for (const Rule& rule : policy_.allow_rules()) {
+    if (RuleMatches(rule, principal, path)) return absl::OkStatus();
+  }
+  return denied("");
+}
+
+std::shared_ptr<grpc::AuthMetadataProcessor> EnforceAuthorization(
+    AuthorizationEngine engine) {
+  return std::make_shared<Enforcer>(std::move(engine));
+}
+
+}  // namespace deconfliction

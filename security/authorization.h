@@ -1,0 +1,59 @@
+// Who may call what. Policies are written in gRPC's SDK authorization-policy
+// JSON and enforced for every call before any handler runs, from the
+// verified peer certificate's SPIFFE ID, never from request fields. A denied
+// call fails with PERMISSION_DENIED.
+//
+// Enforcement runs in gRPC's server authentication hook
+// (grpc::AuthMetadataProcessor): this platform's gRPC build does not ship
+// gRPC's own policy provider library, so the same policy format is evaluated
+// here; moving to gRPC's provider needs no policy change.
+//
+// Node (DESIGN.md "Trust model"):
+//   spiffe://<fed>/agency/<own>/user/*  Registry, Deconfliction, Alerts,
+//                                       server reflection
+//   spiffe://<fed>/hub                  NodeFederation
+//   any certificate of the federation   gRPC health checking
+//   anyone else                         nothing
+#ifndef DECONFLICTION_SECURITY_AUTHORIZATION_H_
+#define DECONFLICTION_SECURITY_AUTHORIZATION_H_
+
+#include <grpcpp/security/auth_metadata_processor.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+
+namespace deconfliction {
+
+// The node's policy, as JSON.
+std::string NodeAuthorizationPolicy(absl::string_view federation,
+                                    absl::string_view agency_id);
+
+class AuthorizationEngine {
+ public:
+  // INVALID_ARGUMENT when `json` is not a policy (unknown fields, a pattern
+  // with '*' other than at its end, no allow rules).
+  static absl::StatusOr<AuthorizationEngine> FromJson(absl::string_view json);
+
+  // OK when `principal` (a SPIFFE ID; empty if the peer has none) may call
+  // `path`; PERMISSION_DENIED naming both otherwise.
+  absl::Status Authorize(absl::string_view principal,
+                         absl::string_view path) const;
+
+ private:
+  explicit AuthorizationEngine(config::v1::AuthorizationPolicy policy)
+      : policy_(std::move(policy)) {}
+  config::v1::AuthorizationPolicy policy_;
+};
+
+// A processor for grpc::ServerCredentials::SetAuthMetadataProcessor that
+// enforces `engine` on every call.
+std::shared_ptr<grpc::AuthMetadataProcessor> EnforceAuthorization(
+    AuthorizationEngine engine);
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_SECURITY_AUTHORIZATION_H_

@@ -1,0 +1,49 @@
+// Mutual-TLS credentials for every program of the federation, built on
+// gRPC's own TLS providers: certificate files are watched and reloaded (so
+// certificates rotate without a restart), peers are verified against the
+// federation CA, and revoked peers (CRL directory) fail the handshake.
+// There is no plaintext variant.
+#ifndef DECONFLICTION_SECURITY_TLS_H_
+#define DECONFLICTION_SECURITY_TLS_H_
+
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+
+namespace deconfliction {
+
+// How often watched certificate files are re-read, seconds.
+inline constexpr unsigned int kCertificateRefreshSeconds = 60;
+
+// FAILED_PRECONDITION naming `field`.cert_file/key_file/ca_file/crl_dir when
+// a file is missing or unreadable, the key is world-readable, or the
+// certificate cannot be parsed.
+absl::Status CheckTlsFiles(const config::v1::TlsFiles& files,
+                           absl::string_view field);
+
+// The single spiffe:// URI SAN of the leaf certificate in `pem_path`.
+// FAILED_PRECONDITION when it has none or several.
+absl::StatusOr<std::string> CertificateSpiffeId(const std::string& pem_path);
+
+// Server side: requires a client certificate chaining to ca_file.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
+MutualTlsServerCredentials(const config::v1::TlsFiles& files,
+                           absl::string_view field);
+
+// Client side: presents cert_file, verifies the server's chain against
+// ca_file and accepts only a server whose certificate's SPIFFE ID is
+// `expected_server_id` (host names are not used: the identity is).
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
+MutualTlsChannelCredentials(const config::v1::TlsFiles& files,
+                            absl::string_view field,
+                            const std::string& expected_server_id);
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_SECURITY_TLS_H_

@@ -1,0 +1,134 @@
+#include "server/node_config.h"
+
+#include <filesystem>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "config/text_proto.h"
+#include "phonenumbers/phonenumberutil.h"
+#include "security/identity.h"
+
+namespace deconfliction {
+namespace {
+
+void Resolve(const std::filesystem::path& base, std::string* path) {
+  if (!path->empty() && std::filesystem::path(*path).is_relative()) {
+    *path = (base / *path).lexically_normal().string();
+  }
+}
+
+absl::Status Bounded(uint32_t* value, uint32_t fallback, uint32_t min,
+                     uint32_t max, absl::string_view field) {
+  if (*value == 0) *value = fallback;
+  if (*value < min || *value > max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", *value, " is outside ", min, "..", max));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
+  if (absl::Status s = ValidateFederationName(config->federation(),
+                                              "federation");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateAgencyId(config->agency_id(), "agency_id");
+      !s.ok()) {
+    return s;
+  }
+  if (config->listen_address().empty()) {
+    return absl::InvalidArgumentError(
+        "listen_address: required (host:port, port 0 picks a free one)");
+  }
+  if (config->listen_address().rfind(':') == std::string::npos) {
+    return absl::InvalidArgumentError("listen_address: expected host:port");
+  }
+  if (!config->has_tls()) {
+    return absl::InvalidArgumentError(
+        "tls: required (the node serves mutual TLS only)");
+  }
+  if (config->data_dir().empty()) {
+    return absl::InvalidArgumentError("data_dir: required");
+  }
+  if (config->federation_key_file().empty()) {
+    return absl::InvalidArgumentError("federation_key_file: required");
+  }
+  if (config->default_region().empty()) {
+    return absl::InvalidArgumentError(
+        "default_region: required (ISO 3166-1 alpha-2, e.g. \"CA\")");
+  }
+  const auto& phones = *i18n::phonenumbers::PhoneNumberUtil::GetInstance();
+  if (phones.GetCountryCodeForRegion(config->default_region()) == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("default_region: \"", config->default_region(),
+                     "\" is not an ISO 3166-1 alpha-2 region (upper case)"));
+  }
+  uint32_t retention = config->default_retention_days();
+  if (absl::Status s = Bounded(&retention, kDefaultRetentionDays, 1, 36500,
+                               "default_retention_days");
+      !s.ok()) {
+    return s;
+  }
+  config->set_default_retention_days(retention);
+  config::v1::NodeLimits* limits = config->mutable_limits();
+  uint32_t value = limits->max_identifiers_per_request();
+  if (absl::Status s = Bounded(&value, kDefaultMaxIdentifiersPerRequest, 1,
+                               kMaxMaxIdentifiersPerRequest,
+                               "limits.max_identifiers_per_request");
+      !s.ok()) {
+    return s;
+  }
+  limits->set_max_identifiers_per_request(value);
+  value = limits->max_message_bytes();
+  if (absl::Status s = Bounded(&value, kDefaultMaxMessageBytes, 64 << 10,
+                               kMaxMaxMessageBytes, "limits.max_message_bytes");
+      !s.ok()) {
+    return s;
+  }
+  limits->set_max_message_bytes(value);
+  value = limits->worker_threads();
+  if (absl::Status s = Bounded(&value, kDefaultWorkerThreads, 1, 256,
+                               "limits.worker_threads");
+      !s.ok()) {
+    return s;
+  }
+  limits->set_worker_threads(value);
+  value = limits->max_queued_requests();
+  if (absl::Status s = Bounded(&value, kDefaultMaxQueuedRequests, 1, 100000,
+                               "limits.max_queued_requests");
+      !s.ok()) {
+    return s;
+  }
+  limits->set_max_queued_requests(value);
+  value = limits->max_bulk_streams();
+  if (absl::Status s = Bounded(&value, kDefaultMaxBulkStreams, 1, 1024,
+                               "limits.max_bulk_streams");
+      !s.ok()) {
+    return s;
+  }
+  limits->set_max_bulk_streams(value);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path) {
+  config::v1::NodeConfig config;
+  if (absl::Status s = LoadTextProto(path, &config); !s.ok()) return s;
+  std::filesystem::path base = std::filesystem::path(path).parent_path();
+  config::v1::TlsFiles* tls = config.mutable_tls();
+  for (std::string* file :
+       {tls->mutable_cert_file(), tls->mutable_key_file(),
+        tls->mutable_ca_file(), tls->mutable_crl_dir(),
+        config.mutable_data_dir(), config.mutable_federation_key_file(),
+        config.mutable_port_file()}) {
+    Resolve(base, file);
+  }
+  if (absl::Status s = ValidateNodeConfig(&config); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+  }
+  return config;
+}
+
+}  // namespace deconfliction

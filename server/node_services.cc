@@ -1,0 +1,177 @@
+#include "server/node_services.h"
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/grpc_status.h"
+
+namespace deconfliction {
+namespace {
+
+// Why a call admitted earlier should not run now, if it should not.
+absl::Status StillWanted(grpc::CallbackServerContext* context) {
+  if (context->IsCancelled()) return absl::CancelledError("call cancelled");
+  if (context->deadline() <= std::chrono::system_clock::now()) {
+    return absl::DeadlineExceededError(
+        "deadline passed while the request waited for a worker");
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status Busy() {
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      "node is at its limit of queued requests; retry with "
+                      "backoff");
+}
+
+// Runs `work` (returning absl::StatusOr<Response>) on `queue` and finishes
+// the call with its result.
+template <typename Response, typename Work>
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
+                                   WorkQueue* queue, Response* response,
+                                   Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  bool admitted = queue->TrySubmit([context, reactor, response,
+                                    work = std::move(work)]() mutable {
+    absl::Status wanted = StillWanted(context);
+    if (!wanted.ok()) {
+      reactor->Finish(ToGrpcStatus(wanted));
+      return;
+    }
+    absl::StatusOr<Response> result = work();
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  if (!admitted) reactor->Finish(Busy());
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* RegistryService::Register(
+    grpc::CallbackServerContext* context, const v1::RegisterRequest* request,
+    v1::RegisterResponse* response) {
+  absl::StatusOr<FederationIdentity> caller =
+      PeerIdentity(*context->auth_context());
+  if (!caller.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  return RunUnary(context, queue_, response,
+                  [this, request, caller = *std::move(caller)] {
+                    return node_->Register(*request, caller);
+                  });
+}
+
+grpc::ServerUnaryReactor* RegistryService::CloseCase(
+    grpc::CallbackServerContext* context, const v1::CloseCaseRequest* request,
+    v1::CloseCaseResponse* response) {
+  return RunUnary(context, queue_, response,
+                  [this, request] { return node_->CloseCase(*request); });
+}
+
+grpc::ServerUnaryReactor* RegistryService::GetCase(
+    grpc::CallbackServerContext* context, const v1::GetCaseRequest* request,
+    v1::Case* response) {
+  return RunUnary(context, queue_, response,
+                  [this, request] { return node_->GetCase(*request); });
+}
+
+grpc::ServerUnaryReactor* RegistryService::ListCases(
+    grpc::CallbackServerContext* context, const v1::ListCasesRequest* request,
+    v1::ListCasesResponse* response) {
+  return RunUnary(context, queue_, response,
+                  [this, request] { return node_->ListCases(*request); });
+}
+
+grpc::ServerUnaryReactor* DeconflictionService::Check(
+    grpc::CallbackServerContext* context, const v1::CheckRequest* request,
+    v1::CheckResponse* response) {
+  return RunUnary(context, queue_, response,
+                  [this, request] { return node_->Check(*request, 0); });
+}
+
+// One bulk job: reads a chunk, answers it on the bulk queue, writes the
+// answer, and only then reads the next chunk, so a stream holds at most one
+// chunk and one answer in memory and a slow reader slows the writer.
+class DeconflictionService::BulkReactor final
+    : public grpc::ServerBidiReactor<v1::CheckRequest, v1::CheckResponse> {
+ public:
+  BulkReactor(DeconflictionService* service,
+              grpc::CallbackServerContext* context)
+      : service_(service), context_(context) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client has sent its last chunk
+      Finish(grpc::Status::OK);
+      return;
+    }
+    bool admitted = service_->bulk_queue_->TrySubmit([this] {
+      absl::Status wanted = StillWanted(context_);
+      absl::StatusOr<v1::CheckResponse> answer =
+          wanted.ok() ? service_->node_->Check(request_, next_index_)
+                      : absl::StatusOr<v1::CheckResponse>(wanted);
+      if (!answer.ok()) {
+        Finish(ToGrpcStatus(answer.status()));
+        return;
+      }
+      next_index_ += request_.identifiers_size();
+      response_ = *std::move(answer);
+      StartWrite(&response_);
+    });
+    if (!admitted) Finish(Busy());
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnDone() override {
+    service_->open_bulk_streams_.fetch_sub(1);
+    delete this;
+  }
+
+ private:
+  DeconflictionService* const service_;
+  grpc::CallbackServerContext* const context_;
+  v1::CheckRequest request_;
+  v1::CheckResponse response_;
+  uint64_t next_index_ = 0;
+};
+
+grpc::ServerBidiReactor<v1::CheckRequest, v1::CheckResponse>*
+DeconflictionService::CheckBulk(grpc::CallbackServerContext* context) {
+  if (open_bulk_streams_.fetch_add(1) >= max_bulk_streams_) {
+    open_bulk_streams_.fetch_sub(1);
+    class Refused final
+        : public grpc::ServerBidiReactor<v1::CheckRequest, v1::CheckResponse> {
+     public:
+      explicit Refused(uint32_t limit) {
+        Finish(grpc::Status(
+            grpc::StatusCode::RESOURCE_EXHAUSTED,
+            absl::StrCat("node is at its limit of ", limit,
+                         " concurrent CheckBulk streams; retry later")));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(max_bulk_streams_);
+  }
+  return new BulkReactor(this, context);
+}
+
+grpc::ServerUnaryReactor* NodeFederationService::LookupTokens(
+    grpc::CallbackServerContext* context,
+    const v1::TokenLookupRequest* request, v1::TokenLookupResponse* response) {
+  return RunUnary(context, queue_, response,
+                  [this, request] { return node_->LookupTokens(*request); });
+}
+
+}  // namespace deconfliction

@@ -1,0 +1,405 @@
+// The node over real mutual TLS on a port chosen at run time, with
+// certificates made for this test.
+#include "server/node_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include <future>
+
+#include <memory>
+#include <string>
+
+#include "api/deconfliction/v1/deconfliction.grpc.pb.h"
+#include "api/deconfliction/v1/federation.grpc.pb.h"
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "security/identity.h"
+#include "security/tls.h"
+#include "server/node_config.h"
+#include "tests/temp_dir.h"
+#include "tests/test_pki.h"
+
+namespace deconfliction {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+constexpr char kFederation[] = "fed.test";
+
+class NodeServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    pki_ = new TestPki(dir_->path() + "/pki", kFederation);
+    ASSERT_TRUE(pki_->ok());
+    ASSERT_TRUE(pki_->Node("agency-a"));
+    ASSERT_TRUE(pki_->Node("agency-b"));
+    ASSERT_TRUE(pki_->Hub());
+    ASSERT_TRUE(pki_->User("agency-a", "alice"));
+    ASSERT_TRUE(pki_->User("agency-a", "mallory"));
+    ASSERT_TRUE(pki_->Revoke("user-agency-a-mallory"));
+    ASSERT_TRUE(pki_->User("agency-b", "bob"));
+    other_pki_ = new TestPki(dir_->path() + "/other-pki", kFederation);
+    ASSERT_TRUE(other_pki_->ok());
+    ASSERT_TRUE(other_pki_->User("agency-a", "eve"));
+  }
+
+  static void TearDownTestSuite() {
+    delete other_pki_;
+    delete pki_;
+    delete dir_;
+  }
+
+  void SetUp() override {
+    config_.set_federation(kFederation);
+    config_.set_agency_id("agency-a");
+    config_.set_listen_address("127.0.0.1:0");
+    *config_.mutable_tls() = pki_->Files("node-agency-a", /*with_crl=*/true);
+    config_.set_data_dir(data_.path() + "/db");
+    config_.set_federation_key_file(data_.path() + "/federation.key");
+    config_.set_default_region("CA");
+    config_.mutable_limits()->set_max_identifiers_per_request(10);
+    config_.mutable_limits()->set_max_message_bytes(64 << 10);
+    ASSERT_TRUE(pki_->FederationKey(config_.federation_key_file()));
+    ASSERT_TRUE(ValidateNodeConfig(&config_).ok());
+    auto server = NodeServer::Start(config_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  std::shared_ptr<grpc::Channel> Channel(const config::v1::TlsFiles& files,
+                                         const std::string& agency =
+                                             "agency-a") {
+    auto credentials = MutualTlsChannelCredentials(
+        files, "tls", NodeSpiffeId(kFederation, agency));
+    EXPECT_TRUE(credentials.ok()) << credentials.status();
+    return grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", server_->port()), *credentials);
+  }
+
+  std::string Address() const {
+    return absl::StrCat("127.0.0.1:", server_->port());
+  }
+
+  static void WithDeadline(grpc::ClientContext* context) {
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(10));
+  }
+
+  static v1::Identifier Id(v1::IdentifierType type, const std::string& value) {
+    v1::Identifier identifier;
+    identifier.set_type(type);
+    identifier.set_value(value);
+    return identifier;
+  }
+
+  static v1::RegisterRequest Registration(const std::string& case_ref) {
+    v1::RegisterRequest request;
+    request.set_case_ref(case_ref);
+    request.mutable_contact()->set_name("Det. A. Example");
+    request.mutable_contact()->set_phone("+16135550199");
+    request.set_caveat("call before acting");
+    return request;
+  }
+
+  grpc::Status Register(const std::shared_ptr<grpc::Channel>& channel,
+                        const v1::RegisterRequest& request,
+                        v1::RegisterResponse* response) {
+    grpc::ClientContext context;
+    WithDeadline(&context);
+    return v1::Registry::NewStub(channel)->Register(&context, request,
+                                                    response);
+  }
+
+  grpc::Status Check(const std::shared_ptr<grpc::Channel>& channel,
+                     const v1::CheckRequest& request,
+                     v1::CheckResponse* response) {
+    grpc::ClientContext context;
+    WithDeadline(&context);
+    return v1::Deconfliction::NewStub(channel)->Check(&context, request,
+                                                      response);
+  }
+
+  grpc::Status GetCase(const std::string& case_ref, v1::Case* out) {
+    grpc::ClientContext context;
+    WithDeadline(&context);
+    v1::GetCaseRequest request;
+    request.set_case_ref(case_ref);
+    return v1::Registry::NewStub(Channel(pki_->Files("user-agency-a-alice")))
+        ->GetCase(&context, request, out);
+  }
+
+  static TempDir* dir_;
+  static TestPki* pki_;
+  static TestPki* other_pki_;
+  TempDir data_;
+  config::v1::NodeConfig config_;
+  std::unique_ptr<NodeServer> server_;
+};
+
+TempDir* NodeServerTest::dir_ = nullptr;
+TestPki* NodeServerTest::pki_ = nullptr;
+TestPki* NodeServerTest::other_pki_ = nullptr;
+
+TEST_F(NodeServerTest, RegisteredIdentifierFoundFromAnEquivalentSpelling) {
+  auto alice = Channel(pki_->Files("user-agency-a-alice"));
+  v1::RegisterRequest registration = Registration("OPS-2026-001");
+  *registration.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_PHONE, "(613) 555-0100");
+  *registration.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_EMAIL, "John.Smith+x@gmail.com");
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(alice, registration, &registered).ok());
+  EXPECT_EQ(registered.added(), 2u);
+
+  v1::CheckRequest check;
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_EMAIL, "johnsmith@googlemail.com");
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+1 613 555 0199");
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+1-613-555-0100");
+  v1::CheckResponse response;
+  grpc::Status status = Check(alice, check, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.scope(), v1::CHECK_SCOPE_LOCAL);
+  ASSERT_THAT(response.results(), SizeIs(3));
+  ASSERT_THAT(response.results(0).hits(), SizeIs(1));
+  EXPECT_EQ(response.results(0).hits(0).agency_id(), "agency-a");
+  EXPECT_EQ(response.results(0).hits(0).case_ref(), "OPS-2026-001");
+  EXPECT_EQ(response.results(0).hits(0).caveat(), "call before acting");
+  EXPECT_THAT(response.results(1).hits(), SizeIs(0));
+  EXPECT_TRUE(response.results(1).complete());
+  ASSERT_THAT(response.results(2).hits(), SizeIs(1));
+  EXPECT_EQ(response.results(2).canonical(), "+16135550100");
+  EXPECT_EQ(response.results(2).index(), 2u);
+
+  // A second case with the same phone sees the first as a match.
+  v1::RegisterRequest second = Registration("OPS-2026-002");
+  *second.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "6135550100");
+  ASSERT_TRUE(Register(alice, second, &registered).ok());
+  ASSERT_THAT(registered.matches(), SizeIs(1));
+  ASSERT_THAT(registered.matches(0).hits(), SizeIs(1));
+  EXPECT_EQ(registered.matches(0).hits(0).case_ref(), "OPS-2026-001");
+}
+
+TEST_F(NodeServerTest, PlaintextClientIsRefused) {
+  auto channel =
+      grpc::CreateChannel(Address(), grpc::InsecureChannelCredentials());
+  v1::CheckRequest check;
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  v1::CheckResponse response;
+  EXPECT_EQ(Check(channel, check, &response).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(NodeServerTest, ClientCertificateFromAnotherCaIsRefused) {
+  config::v1::TlsFiles eve = other_pki_->Files("user-agency-a-eve");
+  eve.set_ca_file(pki_->dir() + "/ca.pem");  // trusts the real CA itself
+  v1::CheckRequest check;
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  v1::CheckResponse response;
+  EXPECT_EQ(Check(Channel(eve), check, &response).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(NodeServerTest, RevokedClientCertificateIsRefused) {
+  v1::CheckRequest check;
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  v1::CheckResponse response;
+  EXPECT_EQ(Check(Channel(pki_->Files("user-agency-a-mallory")), check,
+                  &response)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(NodeServerTest, ClientRefusesANodeWithTheWrongIdentity) {
+  v1::CheckRequest check;
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  v1::CheckResponse response;
+  // Alice expects agency-b's node but reaches agency-a's.
+  EXPECT_EQ(Check(Channel(pki_->Files("user-agency-a-alice"), "agency-b"),
+                  check, &response)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(NodeServerTest, AnotherAgencysUserIsDenied) {
+  auto bob = Channel(pki_->Files("user-agency-b-bob"));
+  v1::RegisterRequest registration = Registration("B-1");
+  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  v1::RegisterResponse registered;
+  grpc::Status status = Register(bob, registration, &registered);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("agency-b/user/bob"));
+  v1::CheckRequest check = {};
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  v1::CheckResponse response;
+  EXPECT_EQ(Check(bob, check, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(NodeServerTest, OnlyTheHubLooksUpTokens) {
+  v1::TokenLookupRequest request;
+  request.add_queries()->set_token(std::string(32, 'x'));
+  auto lookup = [&](const config::v1::TlsFiles& files) {
+    grpc::ClientContext context;
+    WithDeadline(&context);
+    v1::TokenLookupResponse response;
+    return v1::NodeFederation::NewStub(Channel(files))
+        ->LookupTokens(&context, request, &response);
+  };
+  EXPECT_TRUE(lookup(pki_->Files("hub")).ok());
+  EXPECT_EQ(lookup(pki_->Files("user-agency-a-alice")).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(lookup(pki_->Files("node-agency-b")).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // And the hub cannot read the agency's cases.
+  v1::RegisterRequest registration = Registration("H-1");
+  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  v1::RegisterResponse registered;
+  EXPECT_EQ(Register(Channel(pki_->Files("hub")), registration, &registered)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(NodeServerTest, BadIdentifierIsRejectedWithItsFieldAndNothingIsWritten) {
+  auto alice = Channel(pki_->Files("user-agency-a-alice"));
+  v1::RegisterRequest registration = Registration("OPS-BAD");
+  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_IMEI, "490154203237519");
+  v1::RegisterResponse registered;
+  grpc::Status status = Register(alice, registration, &registered);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("identifiers[1]"));
+  EXPECT_THAT(status.error_message(), HasSubstr("IMEI"));
+  EXPECT_THAT(status.error_message(), HasSubstr("Luhn"));
+  v1::Case c;
+  EXPECT_EQ(GetCase("OPS-BAD", &c).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  registration = Registration("OPS-BAD");
+  registration.mutable_contact()->clear_name();
+  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  status = Register(alice, registration, &registered);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("contact.name"));
+}
+
+TEST_F(NodeServerTest, OversizedBatchIsRejectedAndNothingIsWritten) {
+  auto alice = Channel(pki_->Files("user-agency-a-alice"));
+  v1::RegisterRequest registration = Registration("OPS-BIG");
+  for (int i = 0; i < 11; ++i) {
+    *registration.add_identifiers() =
+        Id(v1::IDENTIFIER_TYPE_PHONE, absl::StrCat("+1613555", 1000 + i));
+  }
+  v1::RegisterResponse registered;
+  grpc::Status status = Register(alice, registration, &registered);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("exceeds the limit of 10"));
+  v1::Case c;
+  EXPECT_EQ(GetCase("OPS-BIG", &c).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // Past the message-size limit gRPC itself refuses the request.
+  v1::RegisterRequest huge = Registration("OPS-HUGE");
+  *huge.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_EMAIL, std::string(100 << 10, 'a') + "@x.org");
+  status = Register(alice, huge, &registered);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(GetCase("OPS-HUGE", &c).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(NodeServerTest, CloseCaseStopsMatches) {
+  auto alice = Channel(pki_->Files("user-agency-a-alice"));
+  v1::RegisterRequest registration = Registration("OPS-C");
+  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, "00:1a:2b:3c:4d:5e");
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(alice, registration, &registered).ok());
+  grpc::ClientContext context;
+  WithDeadline(&context);
+  v1::CloseCaseRequest close;
+  close.set_case_ref("OPS-C");
+  v1::CloseCaseResponse closed;
+  ASSERT_TRUE(v1::Registry::NewStub(alice)->CloseCase(&context, close, &closed).ok());
+  v1::CheckRequest check;
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, "001a.2b3c.4d5e");
+  v1::CheckResponse response;
+  ASSERT_TRUE(Check(alice, check, &response).ok());
+  EXPECT_THAT(response.results(0).hits(), SizeIs(0));
+  v1::Case c;
+  ASSERT_TRUE(GetCase("OPS-C", &c).ok());
+  EXPECT_EQ(c.state(), v1::CASE_STATE_CLOSED);
+  EXPECT_EQ(c.created_by(), "spiffe://fed.test/agency/agency-a/user/alice");
+}
+
+TEST_F(NodeServerTest, CheckBulkAnswersEveryChunkInOrder) {
+  auto alice = Channel(pki_->Files("user-agency-a-alice"));
+  v1::RegisterRequest registration = Registration("OPS-BULK");
+  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550107");
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(alice, registration, &registered).ok());
+
+  grpc::ClientContext context;
+  WithDeadline(&context);
+  auto stream = v1::Deconfliction::NewStub(alice)->CheckBulk(&context);
+  constexpr int kChunks = 5;
+  for (int chunk = 0; chunk < kChunks; ++chunk) {
+    v1::CheckRequest request;
+    for (int i = 0; i < 10; ++i) {
+      *request.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE,
+                                      absl::StrFormat("+1613555%04d", 100 + chunk * 10 + i));
+    }
+    ASSERT_TRUE(stream->Write(request));
+  }
+  stream->WritesDone();
+  uint64_t expected_index = 0;
+  int hits = 0;
+  v1::CheckResponse response;
+  while (stream->Read(&response)) {
+    for (const v1::CheckResult& result : response.results()) {
+      EXPECT_EQ(result.index(), expected_index++);
+      hits += result.hits_size();
+      if (result.hits_size() > 0) EXPECT_EQ(result.canonical(), "+16135550107");
+    }
+  }
+  grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(expected_index, kChunks * 10u);
+  EXPECT_EQ(hits, 1);
+}
+
+TEST_F(NodeServerTest, HealthIsServingToAnyFederationCertificate) {
+  // grpc.health.v1.Health/Check with an empty HealthCheckRequest; the
+  // answer's field 1 is the serving status (SERVING = 1): bytes 08 01.
+  grpc::GenericStub stub(Channel(pki_->Files("user-agency-b-bob")));
+  grpc::ClientContext context;
+  WithDeadline(&context);
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check",
+                 grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status status) { done.set_value(status); });
+  grpc::Status status = done.get_future().get();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+}
+
+TEST_F(NodeServerTest, StartRefusesACertificateOfAnotherNode) {
+  config::v1::NodeConfig config = config_;
+  *config.mutable_tls() = pki_->Files("node-agency-b");
+  config.set_data_dir(data_.path() + "/db2");
+  auto server = NodeServer::Start(config);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(server.status().message()),
+              HasSubstr("tls.cert_file"));
+}
+
+}  // namespace
+}  // namespace deconfliction

@@ -1,0 +1,70 @@
+// A throw-away federation PKI for one test, made by certs/dev-pki.sh in the
+// test's own temporary directory (no key is ever committed or shared).
+#ifndef DECONFLICTION_TESTS_TEST_PKI_H_
+#define DECONFLICTION_TESTS_TEST_PKI_H_
+
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+
+#ifndef DECONFLICTION_PKI_SCRIPT
+#define DECONFLICTION_PKI_SCRIPT "certs/dev-pki.sh"  // Bazel runfiles path
+#endif
+
+namespace deconfliction {
+
+class TestPki {
+ public:
+  // Creates a CA for `federation` in `dir`. Check ok() afterwards.
+  TestPki(std::string dir, std::string federation)
+      : dir_(std::move(dir)), federation_(std::move(federation)) {
+    ok_ = Run(absl::StrCat("init ", dir_, " ", federation_));
+  }
+
+  bool ok() const { return ok_; }
+  const std::string& dir() const { return dir_; }
+
+  // Issue certificates; each returns false if the script failed.
+  bool Hub() { return Run(absl::StrCat("hub ", dir_)); }
+  bool Node(const std::string& agency) {
+    return Run(absl::StrCat("node ", dir_, " ", agency));
+  }
+  bool User(const std::string& agency, const std::string& name) {
+    return Run(absl::StrCat("user ", dir_, " ", agency, " ", name));
+  }
+  bool Revoke(const std::string& cert_name) {
+    return Run(absl::StrCat("revoke ", dir_, " ", cert_name));
+  }
+  bool FederationKey(const std::string& path) {
+    return Run(absl::StrCat("federation-key ", path));
+  }
+
+  // TLS files of a certificate issued above, e.g. "node-agency-a",
+  // "user-agency-a-alice", "hub". With `with_crl`, the CRL directory too.
+  config::v1::TlsFiles Files(const std::string& cert_name,
+                             bool with_crl = false) const {
+    config::v1::TlsFiles files;
+    files.set_cert_file(absl::StrCat(dir_, "/", cert_name, ".pem"));
+    files.set_key_file(absl::StrCat(dir_, "/", cert_name, ".key.pem"));
+    files.set_ca_file(absl::StrCat(dir_, "/ca.pem"));
+    if (with_crl) files.set_crl_dir(absl::StrCat(dir_, "/crl"));
+    return files;
+  }
+
+ private:
+  static bool Run(const std::string& args) {
+    std::string command =
+        absl::StrCat("bash ", DECONFLICTION_PKI_SCRIPT, " ", args, " >/dev/null");
+    return std::system(command.c_str()) == 0;
+  }
+
+  std::string dir_;
+  std::string federation_;
+  bool ok_ = false;
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_TESTS_TEST_PKI_H_
