@@ -1,0 +1,145 @@
+#include "client/node_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "security/identity.h"
+#include "security/tls.h"
+#include "server/grpc_status.h"
+
+namespace deconfliction {
+namespace {
+
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> Unary(
+    Stub* stub,
+    grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                 Response*),
+    grpc::ClientContext* context, const Request& request) {
+  Response response;
+  grpc::Status status = (stub->*method)(context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+}  // namespace
+
+absl::Status ValidateProfile(config::v1::ClientProfile* profile) {
+  if (profile->node_address().empty()) {
+    return absl::InvalidArgumentError(
+        "node_address: required (profile, or --node=host:port)");
+  }
+  if (absl::Status s = ValidateFederationName(
+          profile->federation(), "federation (profile, or --federation)");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateAgencyId(profile->agency_id(),
+                                        "agency_id (profile, or --agency)");
+      !s.ok()) {
+    return s;
+  }
+  const auto& tls = profile->tls();
+  for (auto [value, field] : {std::pair(&tls.cert_file(), "tls.cert_file (--cert)"),
+                              std::pair(&tls.key_file(), "tls.key_file (--key)"),
+                              std::pair(&tls.ca_file(), "tls.ca_file (--ca)")}) {
+    if (value->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+    }
+  }
+  if (profile->deadline_seconds() == 0) {
+    profile->set_deadline_seconds(kDefaultDeadlineSeconds);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<NodeClient>> NodeClient::Connect(
+    const config::v1::ClientProfile& profile) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MutualTlsChannelCredentials(
+          profile.tls(), "tls",
+          NodeSpiffeId(profile.federation(), profile.agency_id()));
+  if (!credentials.ok()) return credentials.status();
+  return std::unique_ptr<NodeClient>(new NodeClient(
+      grpc::CreateChannel(profile.node_address(), *credentials),
+      absl::Seconds(profile.deadline_seconds())));
+}
+
+NodeClient::NodeClient(std::shared_ptr<grpc::Channel> channel,
+                       absl::Duration deadline)
+    : channel_(std::move(channel)),
+      registry_(v1::Registry::NewStub(channel_)),
+      deconfliction_(v1::Deconfliction::NewStub(channel_)),
+      deadline_(deadline) {}
+
+void NodeClient::SetDeadline(grpc::ClientContext* context) const {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+}
+
+absl::StatusOr<v1::RegisterResponse> NodeClient::Register(
+    const v1::RegisterRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  return Unary(registry_.get(), &v1::Registry::Stub::Register, &context,
+               request);
+}
+
+absl::StatusOr<v1::CheckResponse> NodeClient::Check(
+    const v1::CheckRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  return Unary(deconfliction_.get(), &v1::Deconfliction::Stub::Check, &context,
+               request);
+}
+
+absl::StatusOr<v1::CloseCaseResponse> NodeClient::CloseCase(
+    const v1::CloseCaseRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  return Unary(registry_.get(), &v1::Registry::Stub::CloseCase, &context,
+               request);
+}
+
+absl::StatusOr<v1::Case> NodeClient::GetCase(const v1::GetCaseRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  return Unary(registry_.get(), &v1::Registry::Stub::GetCase, &context,
+               request);
+}
+
+absl::StatusOr<v1::ListCasesResponse> NodeClient::ListCases(
+    const v1::ListCasesRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  return Unary(registry_.get(), &v1::Registry::Stub::ListCases, &context,
+               request);
+}
+
+absl::Status NodeClient::CheckBulk(
+    std::function<bool(v1::CheckRequest*)> next_chunk,
+    std::function<void(const v1::CheckResponse&)> on_answer,
+    absl::Duration deadline) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  auto stream = deconfliction_->CheckBulk(&context);
+  // The writer runs beside the reader: each Write blocks only while the
+  // node's window is full, so neither side buffers the whole job.
+  std::thread writer([&] {
+    v1::CheckRequest chunk;
+    while (next_chunk(&chunk)) {
+      if (!stream->Write(chunk)) break;
+      chunk.Clear();
+    }
+    stream->WritesDone();
+  });
+  v1::CheckResponse answer;
+  while (stream->Read(&answer)) on_answer(answer);
+  // A failed call makes pending writes fail, so the writer ends either way.
+  writer.join();
+  return FromGrpcStatus(stream->Finish());
+}
+
+}  // namespace deconfliction

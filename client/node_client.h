@@ -1,0 +1,61 @@
+// NodeClient: the CLI's connection to its own agency's node. One channel,
+// mutual TLS, the node's identity checked against the profile, and a
+// deadline on every call.
+#ifndef DECONFLICTION_CLIENT_NODE_CLIENT_H_
+#define DECONFLICTION_CLIENT_NODE_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+#include "api/deconfliction/v1/deconfliction.grpc.pb.h"
+
+namespace deconfliction {
+
+// Default per-call deadline when the profile sets none.
+inline constexpr uint32_t kDefaultDeadlineSeconds = 10;
+
+// Fills defaults and checks a profile: INVALID_ARGUMENT naming the missing
+// or malformed field (and the flag that sets it).
+absl::Status ValidateProfile(config::v1::ClientProfile* profile);
+
+class NodeClient {
+ public:
+  // `profile` must have passed ValidateProfile. FAILED_PRECONDITION for
+  // unreadable certificate files.
+  static absl::StatusOr<std::unique_ptr<NodeClient>> Connect(
+      const config::v1::ClientProfile& profile);
+
+  absl::StatusOr<v1::RegisterResponse> Register(
+      const v1::RegisterRequest& request);
+  absl::StatusOr<v1::CheckResponse> Check(const v1::CheckRequest& request);
+  absl::StatusOr<v1::CloseCaseResponse> CloseCase(
+      const v1::CloseCaseRequest& request);
+  absl::StatusOr<v1::Case> GetCase(const v1::GetCaseRequest& request);
+  absl::StatusOr<v1::ListCasesResponse> ListCases(
+      const v1::ListCasesRequest& request);
+
+  // Streams a bulk job through CheckBulk within `deadline`: `next_chunk`
+  // fills the next chunk and returns false when there is none;
+  // `on_answer` sees each answer in order. Memory stays bounded by gRPC's
+  // flow control whatever the job's size.
+  absl::Status CheckBulk(std::function<bool(v1::CheckRequest*)> next_chunk,
+                         std::function<void(const v1::CheckResponse&)> on_answer,
+                         absl::Duration deadline);
+
+ private:
+  NodeClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline);
+  void SetDeadline(grpc::ClientContext* context) const;
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Registry::Stub> registry_;
+  std::unique_ptr<v1::Deconfliction::Stub> deconfliction_;
+  absl::Duration deadline_;
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_CLIENT_NODE_CLIENT_H_

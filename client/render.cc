@@ -1,0 +1,124 @@
+#include "client/render.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "api/timestamps.h"
+#include "google/protobuf/util/json_util.h"
+#include "identifiers/canonical.h"
+
+namespace deconfliction {
+namespace {
+
+std::string When(const google::protobuf::Timestamp& timestamp) {
+  if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "-";
+  return absl::FormatTime("%Y-%m-%d %H:%M UTC", FromTimestamp(timestamp),
+                          absl::UTCTimeZone());
+}
+
+std::string ContactLine(const v1::Contact& contact) {
+  std::vector<std::string> parts;
+  for (const std::string* part : {&contact.name(), &contact.unit(),
+                                  &contact.phone(), &contact.email()}) {
+    if (!part->empty()) parts.push_back(*part);
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+const char* StateName(v1::CaseState state) {
+  switch (state) {
+    case v1::CASE_STATE_OPEN:
+      return "open";
+    case v1::CASE_STATE_CLOSED:
+      return "closed";
+    case v1::CASE_STATE_EXPIRED:
+      return "expired";
+    default:
+      return "?";
+  }
+}
+
+}  // namespace
+
+std::string ToJsonLine(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+void ResultTally::Add(const v1::CheckResult& result) {
+  ++identifiers;
+  if (result.hits_size() > 0) {
+    ++with_hits;
+  } else if (!result.complete()) {
+    ++unknown;
+  }
+}
+
+void RenderResult(const std::string& label, const v1::CheckResult& result,
+                  std::ostream& out) {
+  const char* verdict = result.hits_size() > 0 ? "HIT"
+                        : result.complete()    ? "no hit"
+                                               : "UNKNOWN";
+  out << absl::StrFormat("%-8s %s", verdict, label);
+  if (!result.canonical().empty() && result.canonical() != label) {
+    out << "  [" << result.canonical() << "]";
+  }
+  out << "\n";
+  for (const v1::Hit& hit : result.hits()) {
+    out << "         " << hit.agency_id() << ": " << ContactLine(hit.contact())
+        << "\n";
+    if (!hit.caveat().empty()) out << "           caveat: " << hit.caveat() << "\n";
+    if (!hit.case_ref().empty()) {
+      out << "           case: " << hit.case_ref() << "  registered "
+          << When(hit.registered_at()) << "\n";
+    }
+  }
+  for (const v1::NodeOutcome& node : result.unanswered()) {
+    out << "         not answered by " << node.agency_id() << ": "
+        << node.message() << "\n";
+  }
+}
+
+void RenderTally(const ResultTally& tally, v1::CheckScope scope,
+                 std::ostream& out) {
+  out << tally.identifiers << " identifier" << (tally.identifiers == 1 ? "" : "s")
+      << ": " << tally.with_hits << " held by an investigation";
+  if (tally.unknown > 0) out << ", " << tally.unknown << " not known";
+  out << " (searched: "
+      << (scope == v1::CHECK_SCOPE_FEDERATION ? "the whole federation"
+                                              : "this node only")
+      << ")\n";
+}
+
+void RenderCaseLine(const v1::Case& c, std::ostream& out) {
+  out << absl::StrFormat("%-24s %-8s %7d  %-30s %s\n", c.case_ref(),
+                         StateName(c.state()), c.entry_count(),
+                         c.contact().name(), When(c.expires_at()));
+}
+
+void RenderCase(const v1::Case& c, std::ostream& out) {
+  out << "case " << c.case_ref() << " (" << StateName(c.state()) << ")\n"
+      << "  contact:  " << ContactLine(c.contact()) << "\n";
+  if (!c.caveat().empty()) out << "  caveat:   " << c.caveat() << "\n";
+  out << "  sharing:  " << v1::Sharing_Name(c.sharing()) << "\n"
+      << "  created:  " << When(c.created_at()) << " by " << c.created_by()
+      << "\n"
+      << "  expires:  " << When(c.expires_at()) << "\n";
+  if (c.state() == v1::CASE_STATE_CLOSED) {
+    out << "  closed:   " << When(c.closed_at()) << "  " << c.close_reason()
+        << "\n";
+  }
+  out << "  entries:  " << c.entry_count() << "\n";
+  for (const v1::Entry& entry : c.entries()) {
+    out << absl::StrFormat("    %-15s %s\n",
+                           IdentifierTypeName(entry.identifier().type()),
+                           entry.canonical());
+  }
+}
+
+}  // namespace deconfliction

@@ -1,0 +1,36 @@
+// How the CLI shows answers: aligned human-readable text, or JSON in
+// protobuf's JSON mapping (field names as in the .proto) for scripts.
+#ifndef DECONFLICTION_CLIENT_RENDER_H_
+#define DECONFLICTION_CLIENT_RENDER_H_
+
+#include <ostream>
+#include <string>
+
+#include "api/deconfliction/v1/deconfliction.pb.h"
+#include "google/protobuf/message.h"
+
+namespace deconfliction {
+
+// One JSON document on one line.
+std::string ToJsonLine(const google::protobuf::Message& message);
+
+// Counts over results, for summaries and the exit code.
+struct ResultTally {
+  uint64_t identifiers = 0;
+  uint64_t with_hits = 0;
+  uint64_t unknown = 0;  // no hit, but not every node answered
+  void Add(const v1::CheckResult& result);
+};
+
+// One result: the identifier as the user wrote it (`label`), then its hits.
+void RenderResult(const std::string& label, const v1::CheckResult& result,
+                  std::ostream& out);
+// "3 identifiers: 1 held elsewhere, 2 not held (searched: this node only)".
+void RenderTally(const ResultTally& tally, v1::CheckScope scope,
+                 std::ostream& out);
+void RenderCaseLine(const v1::Case& c, std::ostream& out);
+void RenderCase(const v1::Case& c, std::ostream& out);
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_CLIENT_RENDER_H_
