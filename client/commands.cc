@@ -4,9 +4,9 @@
 #include <map>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/match.h"
 #include "api/timestamps.h"
 #include "client/identifier_input.h"
 #include "client/render.h"
@@ -201,9 +201,10 @@ ExitCode RunCheck(NodeClient& node, const CliOptions& options,
 
   // Bulk: stream the file through CheckBulk, chunk by chunk.
   std::ifstream in(options.file);
-  if (!in) return Fail(absl::InvalidArgumentError(
-                           absl::StrCat("--file: cannot read ", options.file)),
-                       io);
+  if (!in)
+    return Fail(absl::InvalidArgumentError(
+                    absl::StrCat("--file: cannot read ", options.file)),
+                io);
   IdentifierCsvReader reader(&in);
   std::vector<int> lines;  // line of each identifier sent, for messages
   absl::Status bad_row;
@@ -213,7 +214,8 @@ ExitCode RunCheck(NodeClient& node, const CliOptions& options,
         chunk->set_default_region(options.region);
         CsvIdentifier row;
         absl::Status error;
-        while (chunk->identifiers_size() < static_cast<int>(options.batch_size) &&
+        while (chunk->identifiers_size() <
+                   static_cast<int>(options.batch_size) &&
                reader.Next(&row, &error)) {
           if (!error.ok()) {
             bad_row = error;
@@ -257,9 +259,8 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
   // registers nothing.
   std::ifstream in(args[0]);
   if (!in) {
-    return Fail(absl::InvalidArgumentError(
-                    absl::StrCat("cannot read ", args[0])),
-                io);
+    return Fail(
+        absl::InvalidArgumentError(absl::StrCat("cannot read ", args[0])), io);
   }
   IdentifierCsvReader reader(&in);
   CsvIdentifier row;
@@ -272,7 +273,8 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
       if (++rejected <= 20) io.err << "deconflict: " << error.message() << "\n";
     }
   }
-  if (rejected > 20) io.err << "deconflict: ... and " << rejected - 20 << " more\n";
+  if (rejected > 20)
+    io.err << "deconflict: ... and " << rejected - 20 << " more\n";
   if (rejected > 0 && !options.skip_invalid) {
     io.err << "deconflict: " << rejected << " of " << rows
            << " rows rejected; nothing was registered (fix them, or pass "
@@ -320,7 +322,8 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
       if (options.json) {
         if (match.hits_size() > 0) PrintJson(match, io);
       } else if (match.hits_size() > 0 || !match.complete()) {
-        RenderResult(absl::StrCat("line ", lines[match.index()]), match, io.out);
+        RenderResult(absl::StrCat("line ", lines[match.index()]), match,
+                     io.out);
       }
     }
     progress.Update(done);

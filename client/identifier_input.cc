@@ -104,8 +104,8 @@ bool IdentifierCsvReader::Next(CsvIdentifier* row, absl::Status* error) {
     };
     absl::StatusOr<std::vector<std::string>> fields = SplitCsvLine(line);
     if (!fields.ok()) return fail(fields.status().message());
-    if (line_ == 1 && absl::AsciiStrToLower(absl::StripAsciiWhitespace(
-                          (*fields)[0])) == "type") {
+    if (line_ == 1 && absl::AsciiStrToLower(
+                          absl::StripAsciiWhitespace((*fields)[0])) == "type") {
       continue;  // header
     }
     if (fields->size() < 2 || fields->size() > 4) {

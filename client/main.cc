@@ -146,7 +146,8 @@ int main(int argc, char** argv) {
   Override(profile.mutable_node_address(), absl::GetFlag(FLAGS_node));
   Override(profile.mutable_federation(), absl::GetFlag(FLAGS_federation));
   Override(profile.mutable_agency_id(), absl::GetFlag(FLAGS_agency));
-  Override(profile.mutable_tls()->mutable_cert_file(), absl::GetFlag(FLAGS_cert));
+  Override(profile.mutable_tls()->mutable_cert_file(),
+           absl::GetFlag(FLAGS_cert));
   Override(profile.mutable_tls()->mutable_key_file(), absl::GetFlag(FLAGS_key));
   Override(profile.mutable_tls()->mutable_ca_file(), absl::GetFlag(FLAGS_ca));
   Override(profile.mutable_default_region(), absl::GetFlag(FLAGS_region));
@@ -181,8 +182,11 @@ int main(int argc, char** argv) {
   using Command = ExitCode (*)(NodeClient&, const CliOptions&,
                                const std::vector<std::string>&, CommandIo);
   const std::pair<const char*, Command> kCommands[] = {
-      {"check", RunCheck},   {"register", RunRegister}, {"import", RunImport},
-      {"close", RunClose},   {"cases", RunCases}};
+      {"check", RunCheck},
+      {"register", RunRegister},
+      {"import", RunImport},
+      {"close", RunClose},
+      {"cases", RunCases}};
   for (const auto& [name, run] : kCommands) {
     if (command != name) continue;
     absl::StatusOr<std::unique_ptr<NodeClient>> node =

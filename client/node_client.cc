@@ -43,9 +43,10 @@ absl::Status ValidateProfile(config::v1::ClientProfile* profile) {
     return s;
   }
   const auto& tls = profile->tls();
-  for (auto [value, field] : {std::pair(&tls.cert_file(), "tls.cert_file (--cert)"),
-                              std::pair(&tls.key_file(), "tls.key_file (--key)"),
-                              std::pair(&tls.ca_file(), "tls.ca_file (--ca)")}) {
+  for (auto [value, field] :
+       {std::pair(&tls.cert_file(), "tls.cert_file (--cert)"),
+        std::pair(&tls.key_file(), "tls.key_file (--key)"),
+        std::pair(&tls.ca_file(), "tls.ca_file (--ca)")}) {
     if (value->empty()) {
       return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
     }
@@ -63,9 +64,9 @@ absl::StatusOr<std::unique_ptr<NodeClient>> NodeClient::Connect(
           profile.tls(), "tls",
           NodeSpiffeId(profile.federation(), profile.agency_id()));
   if (!credentials.ok()) return credentials.status();
-  return std::unique_ptr<NodeClient>(new NodeClient(
-      grpc::CreateChannel(profile.node_address(), *credentials),
-      absl::Seconds(profile.deadline_seconds())));
+  return std::unique_ptr<NodeClient>(
+      new NodeClient(grpc::CreateChannel(profile.node_address(), *credentials),
+                     absl::Seconds(profile.deadline_seconds())));
 }
 
 NodeClient::NodeClient(std::shared_ptr<grpc::Channel> channel,
@@ -103,7 +104,8 @@ absl::StatusOr<v1::CloseCaseResponse> NodeClient::CloseCase(
                request);
 }
 
-absl::StatusOr<v1::Case> NodeClient::GetCase(const v1::GetCaseRequest& request) {
+absl::StatusOr<v1::Case> NodeClient::GetCase(
+    const v1::GetCaseRequest& request) {
   grpc::ClientContext context;
   SetDeadline(&context);
   return Unary(registry_.get(), &v1::Registry::Stub::GetCase, &context,

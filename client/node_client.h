@@ -42,9 +42,10 @@ class NodeClient {
   // fills the next chunk and returns false when there is none;
   // `on_answer` sees each answer in order. Memory stays bounded by gRPC's
   // flow control whatever the job's size.
-  absl::Status CheckBulk(std::function<bool(v1::CheckRequest*)> next_chunk,
-                         std::function<void(const v1::CheckResponse&)> on_answer,
-                         absl::Duration deadline);
+  absl::Status CheckBulk(
+      std::function<bool(v1::CheckRequest*)> next_chunk,
+      std::function<void(const v1::CheckResponse&)> on_answer,
+      absl::Duration deadline);
 
  private:
   NodeClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline);

@@ -19,8 +19,8 @@ std::string When(const google::protobuf::Timestamp& timestamp) {
 
 std::string ContactLine(const v1::Contact& contact) {
   std::vector<std::string> parts;
-  for (const std::string* part : {&contact.name(), &contact.unit(),
-                                  &contact.phone(), &contact.email()}) {
+  for (const std::string* part :
+       {&contact.name(), &contact.unit(), &contact.phone(), &contact.email()}) {
     if (!part->empty()) parts.push_back(*part);
   }
   return absl::StrJoin(parts, ", ");
@@ -72,7 +72,8 @@ void RenderResult(const std::string& label, const v1::CheckResult& result,
   for (const v1::Hit& hit : result.hits()) {
     out << "         " << hit.agency_id() << ": " << ContactLine(hit.contact())
         << "\n";
-    if (!hit.caveat().empty()) out << "           caveat: " << hit.caveat() << "\n";
+    if (!hit.caveat().empty())
+      out << "           caveat: " << hit.caveat() << "\n";
     if (!hit.case_ref().empty()) {
       out << "           case: " << hit.case_ref() << "  registered "
           << When(hit.registered_at()) << "\n";
@@ -86,8 +87,9 @@ void RenderResult(const std::string& label, const v1::CheckResult& result,
 
 void RenderTally(const ResultTally& tally, v1::CheckScope scope,
                  std::ostream& out) {
-  out << tally.identifiers << " identifier" << (tally.identifiers == 1 ? "" : "s")
-      << ": " << tally.with_hits << " held by an investigation";
+  out << tally.identifiers << " identifier"
+      << (tally.identifiers == 1 ? "" : "s") << ": " << tally.with_hits
+      << " held by an investigation";
   if (tally.unknown > 0) out << ", " << tally.unknown << " not known";
   out << " (searched: "
       << (scope == v1::CHECK_SCOPE_FEDERATION ? "the whole federation"

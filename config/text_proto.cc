@@ -38,8 +38,7 @@ absl::Status LoadTextProto(const std::string& path,
   google::protobuf::TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text.str(), message)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ":", errors.error()));
+    return absl::InvalidArgumentError(absl::StrCat(path, ":", errors.error()));
   }
   return absl::OkStatus();
 }

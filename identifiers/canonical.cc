@@ -136,9 +136,9 @@ absl::StatusOr<CanonicalIdentifier> Canonicalize(
   const std::string type_name = IdentifierTypeName(identifier.type());
   auto fail = [&](const absl::Status& status) {
     return absl::InvalidArgumentError(absl::StrCat(
-        type_name, " \"", absl::Utf8SafeCHexEscape(identifier.value().substr(0, 80)),
-        identifier.value().size() > 80 ? "..." : "", "\": ",
-        status.message()));
+        type_name, " \"",
+        absl::Utf8SafeCHexEscape(identifier.value().substr(0, 80)),
+        identifier.value().size() > 80 ? "..." : "", "\": ", status.message()));
   };
   if (identifier.value().size() > kMaxValueBytes) {
     return fail(absl::InvalidArgumentError(

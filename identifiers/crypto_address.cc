@@ -61,8 +61,9 @@ std::array<uint8_t, 32> Sha256(const uint8_t* data, size_t size) {
 absl::StatusOr<Bytes> Base58CheckDecode(absl::string_view text) {
   Bytes decoded;
   if (!Base58Decode(text, &decoded)) {
-    return absl::InvalidArgumentError("not Base58 (character outside its "
-                                      "alphabet)");
+    return absl::InvalidArgumentError(
+        "not Base58 (character outside its "
+        "alphabet)");
   }
   if (decoded.size() < 5) return absl::InvalidArgumentError("too short");
   Bytes payload(decoded.begin(), decoded.end() - 4);
@@ -118,9 +119,9 @@ absl::Status CheckSegwit(absl::string_view text, absl::string_view hrp) {
   const uint8_t version = data[0];
   const uint32_t expected = version == 0 ? kBech32Constant : kBech32mConstant;
   if (version > 16 || Bech32Polymod(checked) != expected) {
-    return absl::InvalidArgumentError(
-        version == 0 ? "bech32 checksum does not match"
-                     : "bech32m checksum does not match");
+    return absl::InvalidArgumentError(version == 0
+                                          ? "bech32 checksum does not match"
+                                          : "bech32m checksum does not match");
   }
   // Regroup the 5-bit program (between version and checksum) into bytes.
   uint32_t accumulator = 0;
@@ -184,11 +185,12 @@ absl::StatusOr<std::string> Base58ChainAddress(const Base58Chain& chain,
   absl::StatusOr<Bytes> payload = Base58CheckDecode(address);
   if (!payload.ok()) return payload.status();
   if (payload->size() != 21 ||
-      std::find(chain.versions.begin(), chain.versions.end(),
-                (*payload)[0]) == chain.versions.end()) {
+      std::find(chain.versions.begin(), chain.versions.end(), (*payload)[0]) ==
+          chain.versions.end()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("not a ", chain.canonical, " address (wrong version byte "
-                                                "or length)"));
+        absl::StrCat("not a ", chain.canonical,
+                     " address (wrong version byte "
+                     "or length)"));
   }
   // Base58 is case-sensitive: the address is kept exactly.
   return absl::StrCat(chain.canonical, ":", address);
@@ -235,15 +237,11 @@ absl::StatusOr<std::string> SolanaAddress(absl::string_view address) {
 }  // namespace
 
 absl::StatusOr<std::string> CryptoAddress(absl::string_view value) {
-  value = absl::StripAsciiWhitespace(value);
-  size_t colon = value.find(':');
-  if (colon == absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        "expected chain:address (e.g. btc:bc1q..., eth:0x...)");
-  }
-  std::string chain = absl::AsciiStrToLower(value.substr(0, colon));
-  absl::string_view address =
-      absl::StripAsciiWhitespace(value.substr(colon + 1));
+  absl::StatusOr<text::Qualified> parts =
+      text::SplitQualified(value, "chain:address", "btc:bc1q..., eth:0x...");
+  if (!parts.ok()) return parts.status();
+  std::string chain = absl::AsciiStrToLower(parts->qualifier);
+  absl::string_view address = parts->rest;
   if (address.empty()) return absl::InvalidArgumentError("address is empty");
   for (const Base58Chain& known : Base58Chains()) {
     if (chain == known.name) return Base58ChainAddress(known, address);

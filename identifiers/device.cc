@@ -47,9 +47,9 @@ absl::StatusOr<std::string> Imei(absl::string_view value) {
     case 16:
       break;
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "has ", digits.size(),
-          " digits; expected 14, 15 (IMEI) or 16 (IMEISV)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("has ", digits.size(),
+                       " digits; expected 14, 15 (IMEI) or 16 (IMEISV)"));
   }
   std::string body = digits.substr(0, 14);
   if (body == std::string(14, '0')) {
@@ -67,8 +67,9 @@ absl::StatusOr<std::string> MacAddress(absl::string_view value) {
         "aabb.ccdd.eeff or aabbccddeeff)");
   }
   if (hex == "000000000000" || hex == "ffffffffffff") {
-    return absl::InvalidArgumentError("not a device address (all zeros or "
-                                      "broadcast)");
+    return absl::InvalidArgumentError(
+        "not a device address (all zeros or "
+        "broadcast)");
   }
   std::string out;
   for (size_t i = 0; i < 12; i += 2) {
@@ -82,7 +83,8 @@ absl::StatusOr<std::string> P2pGuid(absl::string_view value) {
   std::string hex = absl::AsciiStrToLower(
       text::WithoutChars(absl::StripAsciiWhitespace(value), "{}-"));
   if (hex.size() != 32 || !text::AllHex(hex)) {
-    return absl::InvalidArgumentError("expected 32 hex digits (a 128-bit GUID)");
+    return absl::InvalidArgumentError(
+        "expected 32 hex digits (a 128-bit GUID)");
   }
   if (hex == std::string(32, '0')) {
     return absl::InvalidArgumentError("all zeros is not a client GUID");
@@ -119,9 +121,9 @@ absl::StatusOr<std::string> FileHash(absl::string_view value) {
   if (!algorithm.empty() && algorithm != by_length &&
       !(algorithm == "sha-1" && by_length == "sha1") &&
       !(algorithm == "sha-256" && by_length == "sha256")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "prefix \"", algorithm, ":\" does not fit a digest of ", text.size(),
-        " hex digits"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("prefix \"", algorithm, ":\" does not fit a digest of ",
+                     text.size(), " hex digits"));
   }
   return absl::StrCat(by_length, ":", text);
 }

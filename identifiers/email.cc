@@ -85,9 +85,8 @@ absl::StatusOr<std::string> Email(absl::string_view value) {
   for (char c : local) {
     if (!IsLocalPartChar(c)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("local part has the character '", absl::CHexEscape(
-                                                              std::string(1, c)),
-                       "'"));
+          absl::StrCat("local part has the character '",
+                       absl::CHexEscape(std::string(1, c)), "'"));
     }
   }
   if (local.front() == '.' || local.back() == '.' ||

@@ -20,13 +20,22 @@ namespace {
 // without their stroke or as two letters when a keyboard lacks them.
 UChar32 FoldedLetter(UChar32 c, std::string* two_letters) {
   switch (c) {
-    case 0x00F8: return 'o';  // ø
-    case 0x0142: return 'l';  // ł
-    case 0x0111: return 'd';  // đ
-    case 0x0131: return 'i';  // dotless ı
-    case 0x00E6: *two_letters = "ae"; return 0;  // æ
-    case 0x0153: *two_letters = "oe"; return 0;  // œ
-    default: return c;
+    case 0x00F8:
+      return 'o';  // ø
+    case 0x0142:
+      return 'l';  // ł
+    case 0x0111:
+      return 'd';  // đ
+    case 0x0131:
+      return 'i';  // dotless ı
+    case 0x00E6:
+      *two_letters = "ae";
+      return 0;  // æ
+    case 0x0153:
+      *two_letters = "oe";
+      return 0;  // œ
+    default:
+      return c;
   }
 }
 
@@ -52,7 +61,7 @@ absl::StatusOr<std::string> FoldName(absl::string_view name) {
   for (int32_t i = 0; i < decomposed.length();
        i = decomposed.moveIndex32(i, 1)) {
     UChar32 c = decomposed.char32At(i);
-    if (u_charType(c) == U_NON_SPACING_MARK) continue;  // accents
+    if (u_charType(c) == U_NON_SPACING_MARK) continue;      // accents
     if (c == '\'' || c == 0x2019 || c == 0x02BC) continue;  // O'Brien
     if (!u_isalnum(c)) {  // spaces, hyphens, commas, dots separate parts
       if (!parts.back().empty()) parts.emplace_back();

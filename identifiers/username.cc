@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "identifiers/text.h"
 #include "identifiers/type_rules.h"
 
 namespace deconfliction::type_rules {
@@ -48,17 +49,11 @@ constexpr Platform kPlatforms[] = {
 }  // namespace
 
 absl::StatusOr<std::string> Username(absl::string_view value) {
-  value = absl::StripAsciiWhitespace(value);
-  size_t colon = value.find(':');
-  if (colon == absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        "expected platform:handle (e.g. x:@someone)");
-  }
-  std::string platform =
-      absl::AsciiStrToLower(absl::StripAsciiWhitespace(value.substr(0, colon)));
-  absl::string_view handle =
-      absl::StripAsciiWhitespace(value.substr(colon + 1));
-  if (platform.empty()) return absl::InvalidArgumentError("platform is empty");
+  absl::StatusOr<text::Qualified> parts =
+      text::SplitQualified(value, "platform:handle", "x:@someone");
+  if (!parts.ok()) return parts.status();
+  std::string platform = absl::AsciiStrToLower(parts->qualifier);
+  absl::string_view handle = parts->rest;
   for (char c : platform) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
         c != '-' && c != '_') {

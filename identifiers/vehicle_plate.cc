@@ -27,20 +27,16 @@ bool IsJurisdiction(absl::string_view code) {
 }  // namespace
 
 absl::StatusOr<std::string> VehiclePlate(absl::string_view value) {
-  value = absl::StripAsciiWhitespace(value);
-  size_t colon = value.find(':');
-  if (colon == absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        "expected jurisdiction:plate (e.g. CA-ON:ABCD 123)");
-  }
-  std::string jurisdiction =
-      absl::AsciiStrToUpper(absl::StripAsciiWhitespace(value.substr(0, colon)));
+  absl::StatusOr<text::Qualified> parts =
+      text::SplitQualified(value, "jurisdiction:plate", "CA-ON:ABCD 123");
+  if (!parts.ok()) return parts.status();
+  std::string jurisdiction = absl::AsciiStrToUpper(parts->qualifier);
   if (!IsJurisdiction(jurisdiction)) {
     return absl::InvalidArgumentError(
         "jurisdiction must be ISO 3166 (\"GB\", \"CA-ON\", \"US-NY\")");
   }
   std::string plate =
-      absl::AsciiStrToUpper(text::WithoutChars(value.substr(colon + 1), " -."));
+      absl::AsciiStrToUpper(text::WithoutChars(parts->rest, " -."));
   if (plate.empty()) return absl::InvalidArgumentError("plate is empty");
   if (plate.size() > 12) {
     return absl::InvalidArgumentError("plate longer than 12 characters");

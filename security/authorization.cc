@@ -30,7 +30,8 @@ bool AnyMatches(const Patterns& patterns, absl::string_view value) {
 bool RuleMatches(const Rule& rule, absl::string_view principal,
                  absl::string_view path) {
   if (rule.has_source() &&
-      (principal.empty() || !AnyMatches(rule.source().principals(), principal))) {
+      (principal.empty() ||
+       !AnyMatches(rule.source().principals(), principal))) {
     return false;
   }
   return !rule.has_request() || AnyMatches(rule.request().paths(), path);
@@ -42,9 +43,9 @@ absl::Status CheckPatterns(const Rule& rule) {
     for (const std::string& pattern : *patterns) {
       size_t star = pattern.find('*');
       if (star != std::string::npos && star + 1 != pattern.size()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "rule ", rule.name(), ": '*' only at the end of \"", pattern,
-            "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat("rule ", rule.name(), ": '*' only at the end of \"",
+                         pattern, "\""));
       }
     }
   }
@@ -59,8 +60,7 @@ class Enforcer final : public grpc::AuthMetadataProcessor {
   bool IsBlocking() const override { return false; }
 
   grpc::Status Process(const InputMetadata& metadata,
-                       grpc::AuthContext* context,
-                       OutputMetadata* /*consumed*/,
+                       grpc::AuthContext* context, OutputMetadata* /*consumed*/,
                        OutputMetadata* /*response*/) override {
     auto path = metadata.find(":path");
     if (path == metadata.end()) {
@@ -143,8 +143,7 @@ absl::Status AuthorizationEngine::Authorize(absl::string_view principal,
                                             absl::string_view path) const {
   auto denied = [&](absl::string_view why) {
     return absl::PermissionDeniedError(absl::StrCat(
-        principal.empty() ? "caller without a federation identity"
-                          : principal,
+        principal.empty() ? "caller without a federation identity" : principal,
         " may not call ", path, why));
   };
   for (const Rule& rule : policy_.deny_rules()) {

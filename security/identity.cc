@@ -43,9 +43,8 @@ absl::Status ValidateFederationName(absl::string_view id,
     }
   }
   if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": \"", id,
-                   "\" is not a lower-case DNS name (e.g. fed.example)"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": \"", id, "\" is not a lower-case DNS name (e.g. fed.example)"));
 }
 
 absl::Status ValidateAgencyId(absl::string_view id, absl::string_view field) {
@@ -57,9 +56,10 @@ absl::Status ValidateAgencyId(absl::string_view id, absl::string_view field) {
     }
   }
   if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      field, ": \"", id, "\" must be 1-63 of a-z, 0-9 and '-', not starting "
-                         "with '-'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": \"", id,
+                   "\" must be 1-63 of a-z, 0-9 and '-', not starting "
+                   "with '-'"));
 }
 
 std::string HubSpiffeId(absl::string_view federation) {

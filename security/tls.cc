@@ -1,5 +1,8 @@
 #include "security/tls.h"
 
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -8,10 +11,6 @@
 
 #include <cstdio>
 #include <vector>
-
-#include <grpcpp/security/tls_certificate_provider.h>
-#include <grpcpp/security/tls_certificate_verifier.h>
-#include <grpcpp/security/tls_credentials_options.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -60,10 +59,10 @@ class SpiffeIdVerifier final : public ExternalCertificateVerifier {
         return true;
       }
     }
-    *sync_status = grpc::Status(
-        grpc::StatusCode::UNAUTHENTICATED,
-        absl::StrCat("server identity ", absl::StrJoin(seen, ","),
-                     " is not the expected ", expected_));
+    *sync_status =
+        grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                     absl::StrCat("server identity ", absl::StrJoin(seen, ","),
+                                  " is not the expected ", expected_));
     return true;
   }
 
@@ -103,7 +102,8 @@ absl::Status CheckTlsFiles(const config::v1::TlsFiles& files,
 absl::StatusOr<std::string> CertificateSpiffeId(const std::string& pem_path) {
   FILE* file = std::fopen(pem_path.c_str(), "r");
   if (file == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot read ", pem_path));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read ", pem_path));
   }
   X509* cert = PEM_read_X509(file, nullptr, nullptr, nullptr);
   std::fclose(file);

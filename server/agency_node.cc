@@ -31,11 +31,10 @@ absl::Status ValidateContact(const v1::Contact& contact) {
     return absl::InvalidArgumentError(
         "contact: a phone or an email is required");
   }
-  for (auto [value, field] :
-       {std::pair(&contact.name(), "contact.name"),
-        std::pair(&contact.phone(), "contact.phone"),
-        std::pair(&contact.email(), "contact.email"),
-        std::pair(&contact.unit(), "contact.unit")}) {
+  for (auto [value, field] : {std::pair(&contact.name(), "contact.name"),
+                              std::pair(&contact.phone(), "contact.phone"),
+                              std::pair(&contact.email(), "contact.email"),
+                              std::pair(&contact.unit(), "contact.unit")}) {
     if (absl::Status s = CheckText(*value, field); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -71,8 +70,8 @@ absl::StatusOr<AgencyNode::Prepared> AgencyNode::Prepare(
     absl::StatusOr<CanonicalIdentifier> canonical =
         Canonicalize(identifiers[i], options);
     if (!canonical.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "identifiers[", i, "]: ", canonical.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("identifiers[", i, "]: ", canonical.status().message()));
     }
     NewEntry entry;
     entry.identifier = identifiers[i];
@@ -229,9 +228,9 @@ absl::StatusOr<v1::TokenLookupResponse> AgencyNode::LookupTokens(
   for (int i = 0; i < request.queries_size(); ++i) {
     const v1::TokenQuery& query = request.queries(i);
     if (query.token().size() != kTokenBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "queries[", i, "].token: ", query.token().size(),
-          " bytes; expected ", kTokenBytes));
+      return absl::InvalidArgumentError(
+          absl::StrCat("queries[", i, "].token: ", query.token().size(),
+                       " bytes; expected ", kTokenBytes));
     }
     queries.push_back(LookupQuery{query.token(), query.observed()});
   }

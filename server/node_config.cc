@@ -21,8 +21,8 @@ absl::Status Bounded(uint32_t* value, uint32_t fallback, uint32_t min,
                      uint32_t max, absl::string_view field) {
   if (*value == 0) *value = fallback;
   if (*value < min || *value > max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", *value, " is outside ", min, "..", max));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", *value, " is outside ", min, "..", max));
   }
   return absl::OkStatus();
 }
@@ -30,8 +30,8 @@ absl::Status Bounded(uint32_t* value, uint32_t fallback, uint32_t min,
 }  // namespace
 
 absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
-  if (absl::Status s = ValidateFederationName(config->federation(),
-                                              "federation");
+  if (absl::Status s =
+          ValidateFederationName(config->federation(), "federation");
       !s.ok()) {
     return s;
   }
@@ -74,42 +74,37 @@ absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
   }
   config->set_default_retention_days(retention);
   config::v1::NodeLimits* limits = config->mutable_limits();
-  uint32_t value = limits->max_identifiers_per_request();
-  if (absl::Status s = Bounded(&value, kDefaultMaxIdentifiersPerRequest, 1,
-                               kMaxMaxIdentifiersPerRequest,
-                               "limits.max_identifiers_per_request");
-      !s.ok()) {
-    return s;
+  using Limits = config::v1::NodeLimits;
+  struct Limit {
+    const char* field;
+    uint32_t (Limits::*get)() const;
+    void (Limits::*set)(uint32_t);
+    uint32_t fallback, min, max;
+  };
+  const Limit kLimits[] = {
+      {"limits.max_identifiers_per_request",
+       &Limits::max_identifiers_per_request,
+       &Limits::set_max_identifiers_per_request,
+       kDefaultMaxIdentifiersPerRequest, 1, kMaxMaxIdentifiersPerRequest},
+      {"limits.max_message_bytes", &Limits::max_message_bytes,
+       &Limits::set_max_message_bytes, kDefaultMaxMessageBytes, 64 << 10,
+       kMaxMaxMessageBytes},
+      {"limits.worker_threads", &Limits::worker_threads,
+       &Limits::set_worker_threads, kDefaultWorkerThreads, 1, 256},
+      {"limits.max_queued_requests", &Limits::max_queued_requests,
+       &Limits::set_max_queued_requests, kDefaultMaxQueuedRequests, 1, 100000},
+      {"limits.max_bulk_streams", &Limits::max_bulk_streams,
+       &Limits::set_max_bulk_streams, kDefaultMaxBulkStreams, 1, 1024},
+  };
+  for (const Limit& limit : kLimits) {
+    uint32_t value = (limits->*limit.get)();
+    if (absl::Status s =
+            Bounded(&value, limit.fallback, limit.min, limit.max, limit.field);
+        !s.ok()) {
+      return s;
+    }
+    (limits->*limit.set)(value);
   }
-  limits->set_max_identifiers_per_request(value);
-  value = limits->max_message_bytes();
-  if (absl::Status s = Bounded(&value, kDefaultMaxMessageBytes, 64 << 10,
-                               kMaxMaxMessageBytes, "limits.max_message_bytes");
-      !s.ok()) {
-    return s;
-  }
-  limits->set_max_message_bytes(value);
-  value = limits->worker_threads();
-  if (absl::Status s = Bounded(&value, kDefaultWorkerThreads, 1, 256,
-                               "limits.worker_threads");
-      !s.ok()) {
-    return s;
-  }
-  limits->set_worker_threads(value);
-  value = limits->max_queued_requests();
-  if (absl::Status s = Bounded(&value, kDefaultMaxQueuedRequests, 1, 100000,
-                               "limits.max_queued_requests");
-      !s.ok()) {
-    return s;
-  }
-  limits->set_max_queued_requests(value);
-  value = limits->max_bulk_streams();
-  if (absl::Status s = Bounded(&value, kDefaultMaxBulkStreams, 1, 1024,
-                               "limits.max_bulk_streams");
-      !s.ok()) {
-    return s;
-  }
-  limits->set_max_bulk_streams(value);
   return absl::OkStatus();
 }
 

@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
             << " serving on port " << (*server)->port() << " (mutual TLS)\n";
   int signal_number = 0;
   sigwait(&stop, &signal_number);
-  std::cerr << "deconflict-node: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+  std::cerr << "deconflict-node: "
+            << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
             << ", shutting down\n";
   (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   return 0;

@@ -25,8 +25,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MutualTlsServerCredentials(config.tls(), "tls");
   if (!credentials.ok()) return credentials.status();
-  const std::string own_id = NodeSpiffeId(config.federation(),
-                                          config.agency_id());
+  const std::string own_id =
+      NodeSpiffeId(config.federation(), config.agency_id());
   absl::StatusOr<std::string> cert_id =
       CertificateSpiffeId(config.tls().cert_file());
   if (!cert_id.ok()) return cert_id.status();
@@ -38,8 +38,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   absl::StatusOr<std::unique_ptr<HmacTokenFunction>> tokens =
       HmacTokenFunction::FromKeyFile(config.federation_key_file());
   if (!tokens.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "federation_key_file: ", tokens.status().message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("federation_key_file: ", tokens.status().message()));
   }
   absl::StatusOr<std::unique_ptr<NodeStore>> store =
       NodeStore::Open(config.data_dir(), config.agency_id(), clock);
@@ -48,13 +48,13 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   absl::StatusOr<AuthorizationEngine> policy = AuthorizationEngine::FromJson(
       NodeAuthorizationPolicy(config.federation(), config.agency_id()));
   if (!policy.ok()) return policy.status();
-  (*credentials)->SetAuthMetadataProcessor(
-      EnforceAuthorization(*std::move(policy)));
+  (*credentials)
+      ->SetAuthMetadataProcessor(EnforceAuthorization(*std::move(policy)));
 
   std::unique_ptr<NodeServer> server(new NodeServer());
   const auto& limits = config.limits();
-  server->node_ = std::make_unique<AgencyNode>(
-      config, *std::move(tokens), *std::move(store), clock);
+  server->node_ = std::make_unique<AgencyNode>(config, *std::move(tokens),
+                                               *std::move(store), clock);
   server->queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
                                                limits.max_queued_requests());
   server->bulk_queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
@@ -72,7 +72,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address(), *credentials,
                            &server->port_);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(limits.max_message_bytes()));
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(limits.max_message_bytes()));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              kMaxStreamsPerConnection);
   builder.RegisterService(server->registry_.get());

@@ -32,17 +32,17 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
                                    WorkQueue* queue, Response* response,
                                    Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  bool admitted = queue->TrySubmit([context, reactor, response,
-                                    work = std::move(work)]() mutable {
-    absl::Status wanted = StillWanted(context);
-    if (!wanted.ok()) {
-      reactor->Finish(ToGrpcStatus(wanted));
-      return;
-    }
-    absl::StatusOr<Response> result = work();
-    if (result.ok()) *response = *std::move(result);
-    reactor->Finish(ToGrpcStatus(result.status()));
-  });
+  bool admitted = queue->TrySubmit(
+      [context, reactor, response, work = std::move(work)]() mutable {
+        absl::Status wanted = StillWanted(context);
+        if (!wanted.ok()) {
+          reactor->Finish(ToGrpcStatus(wanted));
+          return;
+        }
+        absl::StatusOr<Response> result = work();
+        if (result.ok()) *response = *std::move(result);
+        reactor->Finish(ToGrpcStatus(result.status()));
+      });
   if (!admitted) reactor->Finish(Busy());
   return reactor;
 }
@@ -168,8 +168,8 @@ DeconflictionService::CheckBulk(grpc::CallbackServerContext* context) {
 }
 
 grpc::ServerUnaryReactor* NodeFederationService::LookupTokens(
-    grpc::CallbackServerContext* context,
-    const v1::TokenLookupRequest* request, v1::TokenLookupResponse* response) {
+    grpc::CallbackServerContext* context, const v1::TokenLookupRequest* request,
+    v1::TokenLookupResponse* response) {
   return RunUnary(context, queue_, response,
                   [this, request] { return node_->LookupTokens(*request); });
 }

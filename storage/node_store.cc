@@ -9,46 +9,14 @@
 #include "absl/strings/str_cat.h"
 #include "api/timestamps.h"
 #include "rocksdb/db.h"
-#include "rocksdb/filter_policy.h"
-#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "storage/column_families.h"
 #include "storage/keys.h"
 
 namespace deconfliction {
 namespace {
 
 constexpr uint64_t kCurrentSchemaVersion = 1;
-
-struct FamilySpec {
-  ColumnFamily family;
-  const char* name;
-};
-
-// Index i of this table is the handle for family i; checked at open.
-constexpr FamilySpec kFamilies[] = {
-    {ColumnFamily::kMeta, "default"},  // RocksDB's own; holds the meta keys
-    {ColumnFamily::kTokenIndex, "token_index"},
-    {ColumnFamily::kCases, "cases"},
-    {ColumnFamily::kEntries, "entries"},
-    {ColumnFamily::kAlerts, "alerts"},
-    {ColumnFamily::kAudit, "audit"},
-};
-
-rocksdb::ColumnFamilyOptions FamilyOptions(ColumnFamily family) {
-  rocksdb::ColumnFamilyOptions options;
-  if (family == ColumnFamily::kTokenIndex) {
-    // Point lookups only: a whole-key bloom filter answers most misses
-    // without reading a data block.
-    rocksdb::BlockBasedTableOptions table;
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    table.whole_key_filtering = true;
-    table.cache_index_and_filter_blocks = true;
-    table.pin_l0_filter_and_index_blocks_in_cache = true;
-    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    options.OptimizeForPointLookup(64);
-  }
-  return options;
-}
 
 absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
@@ -78,8 +46,8 @@ absl::StatusOr<std::unique_ptr<NodeStore>> NodeStore::Open(
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const FamilySpec& spec : kFamilies) {
-    descriptors.emplace_back(spec.name, FamilyOptions(spec.family));
+  for (const ColumnFamilySpec& spec : kColumnFamilies) {
+    descriptors.emplace_back(spec.name, ColumnFamilyOptionsFor(spec.family));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -101,7 +69,8 @@ absl::StatusOr<std::unique_ptr<NodeStore>> NodeStore::Open(
   if (agency_status.IsNotFound()) {
     rocksdb::WriteBatch batch;
     batch.Put(meta, keys::kAgencyId, agency_id);
-    batch.Put(meta, keys::kSchemaVersion, keys::EncodeUint64(kCurrentSchemaVersion));
+    batch.Put(meta, keys::kSchemaVersion,
+              keys::EncodeUint64(kCurrentSchemaVersion));
     batch.Put(meta, keys::kNextEntrySeq, keys::EncodeUint64(next_entry_seq));
     if (absl::Status s = FromRocks(db->Write(SyncedWrite(), &batch), "init");
         !s.ok()) {
@@ -111,16 +80,17 @@ absl::StatusOr<std::unique_ptr<NodeStore>> NodeStore::Open(
   } else {
     absl::Status status = FromRocks(agency_status, "read agency");
     if (status.ok() && stored_agency != agency_id) {
-      status = absl::FailedPreconditionError(absl::StrCat(
-          "data_dir ", dir, " belongs to agency \"", stored_agency,
-          "\", not \"", agency_id, "\""));
+      status = absl::FailedPreconditionError(
+          absl::StrCat("data_dir ", dir, " belongs to agency \"", stored_agency,
+                       "\", not \"", agency_id, "\""));
     }
     if (status.ok()) {
       status = FromRocks(db->Get(rocksdb::ReadOptions(), meta,
                                  keys::kSchemaVersion, &stored_version),
                          "read schema version");
     }
-    if (status.ok() && keys::DecodeUint64(stored_version) != kCurrentSchemaVersion) {
+    if (status.ok() &&
+        keys::DecodeUint64(stored_version) != kCurrentSchemaVersion) {
       status = absl::FailedPreconditionError(
           absl::StrCat("data_dir ", dir, " has an unknown schema version"));
     }
@@ -131,8 +101,10 @@ absl::StatusOr<std::unique_ptr<NodeStore>> NodeStore::Open(
     }
     if (status.ok()) {
       std::optional<uint64_t> seq = keys::DecodeUint64(stored_seq);
-      if (!seq) status = absl::DataLossError("entry counter is malformed");
-      else next_entry_seq = *seq;
+      if (!seq)
+        status = absl::DataLossError("entry counter is malformed");
+      else
+        next_entry_seq = *seq;
     }
     if (!status.ok()) {
       close();
@@ -163,9 +135,8 @@ rocksdb::ColumnFamilyHandle* NodeStore::Handle(ColumnFamily family) const {
 absl::StatusOr<v1::Case> NodeStore::ReadCase(
     const std::string& case_ref) const {
   std::string value;
-  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(),
-                                    Handle(ColumnFamily::kCases), case_ref,
-                                    &value);
+  rocksdb::Status status = db_->Get(
+      rocksdb::ReadOptions(), Handle(ColumnFamily::kCases), case_ref, &value);
   if (status.IsNotFound()) {
     return absl::NotFoundError(
         absl::StrCat("case_ref: no case \"", case_ref, "\""));
@@ -385,26 +356,16 @@ absl::StatusOr<absl::Time> NodeStore::CloseCase(const std::string& case_ref,
   }
   rocksdb::WriteBatch batch;
   std::set<std::string> tokens;
-  const std::string prefix = keys::EntryPrefix(case_ref);
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), Handle(ColumnFamily::kEntries)));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
-    storage::v1::EntryRecord record;
-    if (!record.ParseFromArray(it->value().data(),
-                               static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("entry record is corrupt");
-    }
-    tokens.insert(record.token());
-  }
-  if (absl::Status s = FromRocks(it->status(), "read entries"); !s.ok()) {
-    return s;
-  }
+  absl::Status read =
+      ForEachEntry(case_ref, [&](const storage::v1::EntryRecord& record) {
+        tokens.insert(record.token());
+      });
+  if (!read.ok()) return read;
   for (const std::string& token : tokens) {
     std::string value;
-    rocksdb::Status status = db_->Get(
-        rocksdb::ReadOptions(), Handle(ColumnFamily::kTokenIndex), token,
-        &value);
+    rocksdb::Status status =
+        db_->Get(rocksdb::ReadOptions(), Handle(ColumnFamily::kTokenIndex),
+                 token, &value);
     if (status.IsNotFound()) continue;
     if (absl::Status s = FromRocks(status, "read token index"); !s.ok()) {
       return s;
@@ -435,13 +396,9 @@ absl::StatusOr<absl::Time> NodeStore::CloseCase(const std::string& case_ref,
   return now;
 }
 
-absl::StatusOr<v1::Case> NodeStore::GetCase(const std::string& case_ref,
-                                            bool with_entries) const {
-  if (absl::Status s = keys::ValidateCaseRef(case_ref); !s.ok()) return s;
-  absl::StatusOr<v1::Case> c = ReadCase(case_ref);
-  if (!c.ok()) return c.status();
-  SetCurrentState(&*c);
-  if (!with_entries) return c;
+absl::Status NodeStore::ForEachEntry(
+    const std::string& case_ref,
+    const std::function<void(const storage::v1::EntryRecord&)>& visit) const {
   const std::string prefix = keys::EntryPrefix(case_ref);
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), Handle(ColumnFamily::kEntries)));
@@ -452,14 +409,26 @@ absl::StatusOr<v1::Case> NodeStore::GetCase(const std::string& case_ref,
                                static_cast<int>(it->value().size()))) {
       return absl::DataLossError("entry record is corrupt");
     }
-    v1::Entry* entry = c->add_entries();
-    *entry->mutable_identifier() = record.identifier();
-    entry->set_canonical(record.canonical());
-    *entry->mutable_registered_at() = record.registered_at();
+    visit(record);
   }
-  if (absl::Status s = FromRocks(it->status(), "read entries"); !s.ok()) {
-    return s;
-  }
+  return FromRocks(it->status(), "read entries");
+}
+
+absl::StatusOr<v1::Case> NodeStore::GetCase(const std::string& case_ref,
+                                            bool with_entries) const {
+  if (absl::Status s = keys::ValidateCaseRef(case_ref); !s.ok()) return s;
+  absl::StatusOr<v1::Case> c = ReadCase(case_ref);
+  if (!c.ok()) return c.status();
+  SetCurrentState(&*c);
+  if (!with_entries) return c;
+  absl::Status read =
+      ForEachEntry(case_ref, [&](const storage::v1::EntryRecord& record) {
+        v1::Entry* entry = c->add_entries();
+        *entry->mutable_identifier() = record.identifier();
+        entry->set_canonical(record.canonical());
+        *entry->mutable_registered_at() = record.registered_at();
+      });
+  if (!read.ok()) return read;
   return c;
 }
 

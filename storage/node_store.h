@@ -40,8 +40,14 @@ class DB;
 
 namespace deconfliction {
 
-enum class ColumnFamily { kMeta, kTokenIndex, kCases, kEntries, kAlerts,
-                          kAudit };
+enum class ColumnFamily {
+  kMeta,
+  kTokenIndex,
+  kCases,
+  kEntries,
+  kAlerts,
+  kAudit
+};
 
 // The current time; injected so tests control expiry.
 using Clock = std::function<absl::Time()>;
@@ -131,6 +137,10 @@ class NodeStore {
   rocksdb::ColumnFamilyHandle* Handle(ColumnFamily family) const;
   // The case as stored, NOT_FOUND if absent.
   absl::StatusOr<v1::Case> ReadCase(const std::string& case_ref) const;
+  // Calls `visit` for each entry of the case, in registration order.
+  absl::Status ForEachEntry(
+      const std::string& case_ref,
+      const std::function<void(const storage::v1::EntryRecord&)>& visit) const;
   // Fills the state that depends on the time (EXPIRED).
   void SetCurrentState(v1::Case* c) const;
 

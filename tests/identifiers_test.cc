@@ -84,7 +84,8 @@ const std::vector<Case>& EqualPairs() {
       {kHash, "D41D8CD98F00B204E9800998ECF8427E",
        "md5:d41d8cd98f00b204e9800998ecf8427e"},
       {kHash,
-       "SHA256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+       "SHA256:"
+       "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
       {kImei, "49-015420-323751-8", "490154203237518"},
       {kImei, "49015420323751", "490154203237518"},
@@ -166,7 +167,8 @@ const std::vector<Rejection>& Rejections() {
       {kCrypto, "ltc:1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "version byte"},
       {kCrypto, "zzz:abc", "unknown chain"},
       {kHash, "abc", "expected 32 (MD5)"},
-      {kHash, "md5:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+      {kHash,
+       "md5:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
        "does not fit"},
       {kHash, "zz1d8cd98f00b204e9800998ecf8427e", "hex digits"},
       {kImei, "490154203237519", "Luhn"},
@@ -226,9 +228,9 @@ TEST(CanonicalizeTest, CanonicalFormsAreTheDocumentedOnes) {
   EXPECT_EQ(Canon(kPerson, "Picard, Jean-Luc;1962-07-13")->form,
             "jean luc picard;1962-07-13");
   EXPECT_EQ(Canon(kUser, "twitter:@Jack")->form, "x:jack");
-  EXPECT_EQ(Canon(kCrypto, "btc:BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4")
-                ->form,
-            "btc:bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4");
+  EXPECT_EQ(
+      Canon(kCrypto, "btc:BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4")->form,
+      "btc:bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4");
 }
 
 TEST(CanonicalizeTest, PhoneRegionComesFromOptions) {

@@ -2,23 +2,23 @@
 // certificates made for this test.
 #include "server/node_server.h"
 
-#include <grpcpp/grpcpp.h>
 #include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 
 #include <future>
-
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_format.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
-#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "security/identity.h"
 #include "security/tls.h"
 #include "server/node_config.h"
 #include "tests/temp_dir.h"
+#include "tests/test_node.h"
 #include "tests/test_pki.h"
 
 namespace deconfliction {
@@ -54,30 +54,23 @@ class NodeServerTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    config_.set_federation(kFederation);
-    config_.set_agency_id("agency-a");
-    config_.set_listen_address("127.0.0.1:0");
-    *config_.mutable_tls() = pki_->Files("node-agency-a", /*with_crl=*/true);
-    config_.set_data_dir(data_.path() + "/db");
-    config_.set_federation_key_file(data_.path() + "/federation.key");
-    config_.set_default_region("CA");
+    config_ = TestNodeConfig(*pki_, kFederation, "agency-a", data_.path(),
+                             data_.path() + "/federation.key");
     config_.mutable_limits()->set_max_identifiers_per_request(10);
     config_.mutable_limits()->set_max_message_bytes(64 << 10);
-    ASSERT_TRUE(pki_->FederationKey(config_.federation_key_file()));
-    ASSERT_TRUE(ValidateNodeConfig(&config_).ok());
     auto server = NodeServer::Start(config_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
 
-  std::shared_ptr<grpc::Channel> Channel(const config::v1::TlsFiles& files,
-                                         const std::string& agency =
-                                             "agency-a") {
+  std::shared_ptr<grpc::Channel> Channel(
+      const config::v1::TlsFiles& files,
+      const std::string& agency = "agency-a") {
     auto credentials = MutualTlsChannelCredentials(
         files, "tls", NodeSpiffeId(kFederation, agency));
     EXPECT_TRUE(credentials.ok()) << credentials.status();
-    return grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", server_->port()), *credentials);
+    return grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                               *credentials);
   }
 
   std::string Address() const {
@@ -156,7 +149,8 @@ TEST_F(NodeServerTest, RegisteredIdentifierFoundFromAnEquivalentSpelling) {
   EXPECT_EQ(registered.added(), 2u);
 
   v1::CheckRequest check;
-  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_EMAIL, "johnsmith@googlemail.com");
+  *check.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_EMAIL, "johnsmith@googlemail.com");
   *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+1 613 555 0199");
   *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+1-613-555-0100");
   v1::CheckResponse response;
@@ -207,10 +201,10 @@ TEST_F(NodeServerTest, RevokedClientCertificateIsRefused) {
   v1::CheckRequest check;
   *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
   v1::CheckResponse response;
-  EXPECT_EQ(Check(Channel(pki_->Files("user-agency-a-mallory")), check,
-                  &response)
-                .error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(
+      Check(Channel(pki_->Files("user-agency-a-mallory")), check, &response)
+          .error_code(),
+      grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(NodeServerTest, ClientRefusesANodeWithTheWrongIdentity) {
@@ -227,7 +221,8 @@ TEST_F(NodeServerTest, ClientRefusesANodeWithTheWrongIdentity) {
 TEST_F(NodeServerTest, AnotherAgencysUserIsDenied) {
   auto bob = Channel(pki_->Files("user-agency-b-bob"));
   v1::RegisterRequest registration = Registration("B-1");
-  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  *registration.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
   v1::RegisterResponse registered;
   grpc::Status status = Register(bob, registration, &registered);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -256,7 +251,8 @@ TEST_F(NodeServerTest, OnlyTheHubLooksUpTokens) {
             grpc::StatusCode::PERMISSION_DENIED);
   // And the hub cannot read the agency's cases.
   v1::RegisterRequest registration = Registration("H-1");
-  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  *registration.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
   v1::RegisterResponse registered;
   EXPECT_EQ(Register(Channel(pki_->Files("hub")), registration, &registered)
                 .error_code(),
@@ -266,8 +262,10 @@ TEST_F(NodeServerTest, OnlyTheHubLooksUpTokens) {
 TEST_F(NodeServerTest, BadIdentifierIsRejectedWithItsFieldAndNothingIsWritten) {
   auto alice = Channel(pki_->Files("user-agency-a-alice"));
   v1::RegisterRequest registration = Registration("OPS-BAD");
-  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
-  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_IMEI, "490154203237519");
+  *registration.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  *registration.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_IMEI, "490154203237519");
   v1::RegisterResponse registered;
   grpc::Status status = Register(alice, registration, &registered);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -279,7 +277,8 @@ TEST_F(NodeServerTest, BadIdentifierIsRejectedWithItsFieldAndNothingIsWritten) {
 
   registration = Registration("OPS-BAD");
   registration.mutable_contact()->clear_name();
-  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  *registration.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
   status = Register(alice, registration, &registered);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("contact.name"));
@@ -311,7 +310,8 @@ TEST_F(NodeServerTest, OversizedBatchIsRejectedAndNothingIsWritten) {
 TEST_F(NodeServerTest, CloseCaseStopsMatches) {
   auto alice = Channel(pki_->Files("user-agency-a-alice"));
   v1::RegisterRequest registration = Registration("OPS-C");
-  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, "00:1a:2b:3c:4d:5e");
+  *registration.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, "00:1a:2b:3c:4d:5e");
   v1::RegisterResponse registered;
   ASSERT_TRUE(Register(alice, registration, &registered).ok());
   grpc::ClientContext context;
@@ -319,9 +319,11 @@ TEST_F(NodeServerTest, CloseCaseStopsMatches) {
   v1::CloseCaseRequest close;
   close.set_case_ref("OPS-C");
   v1::CloseCaseResponse closed;
-  ASSERT_TRUE(v1::Registry::NewStub(alice)->CloseCase(&context, close, &closed).ok());
+  ASSERT_TRUE(
+      v1::Registry::NewStub(alice)->CloseCase(&context, close, &closed).ok());
   v1::CheckRequest check;
-  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, "001a.2b3c.4d5e");
+  *check.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, "001a.2b3c.4d5e");
   v1::CheckResponse response;
   ASSERT_TRUE(Check(alice, check, &response).ok());
   EXPECT_THAT(response.results(0).hits(), SizeIs(0));
@@ -334,7 +336,8 @@ TEST_F(NodeServerTest, CloseCaseStopsMatches) {
 TEST_F(NodeServerTest, CheckBulkAnswersEveryChunkInOrder) {
   auto alice = Channel(pki_->Files("user-agency-a-alice"));
   v1::RegisterRequest registration = Registration("OPS-BULK");
-  *registration.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550107");
+  *registration.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550107");
   v1::RegisterResponse registered;
   ASSERT_TRUE(Register(alice, registration, &registered).ok());
 
@@ -345,8 +348,9 @@ TEST_F(NodeServerTest, CheckBulkAnswersEveryChunkInOrder) {
   for (int chunk = 0; chunk < kChunks; ++chunk) {
     v1::CheckRequest request;
     for (int i = 0; i < 10; ++i) {
-      *request.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE,
-                                      absl::StrFormat("+1613555%04d", 100 + chunk * 10 + i));
+      *request.add_identifiers() =
+          Id(v1::IDENTIFIER_TYPE_PHONE,
+             absl::StrFormat("+1613555%04d", 100 + chunk * 10 + i));
     }
     ASSERT_TRUE(stream->Write(request));
   }
@@ -358,7 +362,9 @@ TEST_F(NodeServerTest, CheckBulkAnswersEveryChunkInOrder) {
     for (const v1::CheckResult& result : response.results()) {
       EXPECT_EQ(result.index(), expected_index++);
       hits += result.hits_size();
-      if (result.hits_size() > 0) EXPECT_EQ(result.canonical(), "+16135550107");
+      if (result.hits_size() > 0) {
+        EXPECT_EQ(result.canonical(), "+16135550107");
+      }
     }
   }
   grpc::Status status = stream->Finish();
@@ -377,8 +383,8 @@ TEST_F(NodeServerTest, HealthIsServingToAnyFederationCertificate) {
   grpc::Slice empty("");
   request = grpc::ByteBuffer(&empty, 1);
   std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check",
-                 grpc::StubOptions(), &request, &response,
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                 &request, &response,
                  [&done](grpc::Status status) { done.set_value(status); });
   grpc::Status status = done.get_future().get();
   ASSERT_TRUE(status.ok()) << status.error_message();

@@ -111,8 +111,8 @@ TEST_F(NodeStoreTest, ExpiredEntriesDoNotMatch) {
 TEST_F(NodeStoreTest, ExpiryMustBeInTheFuture) {
   CaseUpdate update = Case("OPS-1");
   update.expires_at = now_ - absl::Seconds(1);
-  auto result =
-      store_->Register(update, {Entry(v1::IDENTIFIER_TYPE_PHONE, "6135550100")});
+  auto result = store_->Register(
+      update, {Entry(v1::IDENTIFIER_TYPE_PHONE, "6135550100")});
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("expires_at"));
   EXPECT_EQ(store_->GetCase("OPS-1", false).status().code(),
@@ -140,14 +140,14 @@ TEST_F(NodeStoreTest, ClosedCasesDoNotMatchAndCannotGrow) {
 }
 
 TEST_F(NodeStoreTest, TimeBoundEntriesMatchOnlyOverlappingWindows) {
-  NewEntry seen = Entry(v1::IDENTIFIER_TYPE_IP_ADDRESS, "192.0.2.7", 1000, 2000);
+  NewEntry seen =
+      Entry(v1::IDENTIFIER_TYPE_IP_ADDRESS, "192.0.2.7", 1000, 2000);
   ASSERT_TRUE(store_->Register(Case("OPS-1"), {seen}).ok());
-  EXPECT_EQ(Hits(Entry(v1::IDENTIFIER_TYPE_IP_ADDRESS, "::ffff:192.0.2.7",
-                       1500, 2500)),
+  EXPECT_EQ(Hits(Entry(v1::IDENTIFIER_TYPE_IP_ADDRESS, "::ffff:192.0.2.7", 1500,
+                       2500)),
             1u);
-  EXPECT_EQ(Hits(Entry(v1::IDENTIFIER_TYPE_IP_ADDRESS, "192.0.2.7", 3000,
-                       4000)),
-            0u);
+  EXPECT_EQ(
+      Hits(Entry(v1::IDENTIFIER_TYPE_IP_ADDRESS, "192.0.2.7", 3000, 4000)), 0u);
 }
 
 TEST_F(NodeStoreTest, SurvivesRestart) {
@@ -186,8 +186,8 @@ TEST_F(NodeStoreTest, AcknowledgedWriteSurvivesKill9) {
 
 TEST_F(NodeStoreTest, ADatabaseBelongsToOneAgency) {
   store_.reset();
-  auto other = NodeStore::Open(dir_.path() + "/db", "agency-b",
-                               [this] { return now_; });
+  auto other =
+      NodeStore::Open(dir_.path() + "/db", "agency-b", [this] { return now_; });
   EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(other.status().message()), HasSubstr("agency-a"));
 }
@@ -195,8 +195,9 @@ TEST_F(NodeStoreTest, ADatabaseBelongsToOneAgency) {
 TEST_F(NodeStoreTest, ListCasesPagesAndHidesClosed) {
   for (const char* ref : {"C1", "C2", "C3", "C4"}) {
     ASSERT_TRUE(
-        store_->Register(Case(ref), {Entry(v1::IDENTIFIER_TYPE_EMAIL,
-                                           std::string(ref) + "@example.com")})
+        store_
+            ->Register(Case(ref), {Entry(v1::IDENTIFIER_TYPE_EMAIL,
+                                         std::string(ref) + "@example.com")})
             .ok());
   }
   ASSERT_TRUE(store_->CloseCase("C2", "").ok());

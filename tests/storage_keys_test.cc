@@ -1,9 +1,8 @@
-#include "storage/keys.h"
-
 #include <cstdint>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "storage/keys.h"
 
 namespace deconfliction::keys {
 namespace {
@@ -20,7 +19,8 @@ TEST(KeysTest, Uint64RoundTripsAndSortsNumerically) {
 
 TEST(KeysTest, EntryKeyRoundTrips) {
   for (const std::string& case_ref :
-       {std::string("A"), std::string("OPS-2026-0042"), std::string(128, 'x')}) {
+       {std::string("A"), std::string("OPS-2026-0042"),
+        std::string(128, 'x')}) {
     for (uint64_t seq : {uint64_t{0}, uint64_t{7}, ~uint64_t{0}}) {
       std::string key = EntryKey(case_ref, seq);
       std::optional<EntryKeyParts> parts = DecodeEntryKey(key);
@@ -42,8 +42,8 @@ TEST(KeysTest, EntriesOfACaseSortTogetherAndInOrder) {
 TEST(KeysTest, MalformedEntryKeysAreRejected) {
   EXPECT_FALSE(DecodeEntryKey("").has_value());
   EXPECT_FALSE(DecodeEntryKey("abc").has_value());
-  EXPECT_FALSE(DecodeEntryKey(std::string("\0", 1) + EncodeUint64(1))
-                   .has_value());
+  EXPECT_FALSE(
+      DecodeEntryKey(std::string("\0", 1) + EncodeUint64(1)).has_value());
   EXPECT_FALSE(DecodeEntryKey("a b" + EntryKey("", 1).substr(0)).has_value());
   EXPECT_FALSE(DecodeEntryKey("A" + EncodeUint64(1)).has_value());
 }
@@ -54,8 +54,7 @@ TEST(KeysTest, CaseRefRules) {
   EXPECT_FALSE(ValidateCaseRef("has space").ok());
   EXPECT_FALSE(ValidateCaseRef(std::string("nul\0", 4)).ok());
   EXPECT_FALSE(ValidateCaseRef(std::string(129, 'x')).ok());
-  EXPECT_NE(ValidateCaseRef("").message().find("case_ref"),
-            std::string::npos);
+  EXPECT_NE(ValidateCaseRef("").message().find("case_ref"), std::string::npos);
 }
 
 }  // namespace

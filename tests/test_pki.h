@@ -4,6 +4,7 @@
 #define DECONFLICTION_TESTS_TEST_PKI_H_
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +41,9 @@ class TestPki {
   bool FederationKey(const std::string& path) {
     return Run(absl::StrCat("federation-key ", path));
   }
+  static bool FederationKeyExists(const std::string& path) {
+    return std::ifstream(path).good();
+  }
 
   // TLS files of a certificate issued above, e.g. "node-agency-a",
   // "user-agency-a-alice", "hub". With `with_crl`, the CRL directory too.
@@ -55,8 +59,8 @@ class TestPki {
 
  private:
   static bool Run(const std::string& args) {
-    std::string command =
-        absl::StrCat("bash ", DECONFLICTION_PKI_SCRIPT, " ", args, " >/dev/null");
+    std::string command = absl::StrCat("bash ", DECONFLICTION_PKI_SCRIPT, " ",
+                                       args, " >/dev/null");
     return std::system(command.c_str()) == 0;
   }
 

@@ -49,9 +49,8 @@ TEST(HmacTokenFunctionTest, MatchesAnIndependentHmac) {
   std::string message("deconfliction.v1/token\0", 23);
   message += std::string("\0\0\0\1\0\0\0\x0c", 8) + "+16135550100";
   std::ofstream(message_path, std::ios::binary) << message;
-  std::string command = "openssl dgst -sha256 -hmac " + kKey +
-                        " -binary < " + message_path + " > " + dir.path() +
-                        "/mac";
+  std::string command = "openssl dgst -sha256 -hmac " + kKey + " -binary < " +
+                        message_path + " > " + dir.path() + "/mac";
   ASSERT_EQ(std::system(command.c_str()), 0);
   std::ifstream in(dir.path() + "/mac", std::ios::binary);
   std::string expected((std::istreambuf_iterator<char>(in)),
