@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "security/identity.h"
 
@@ -116,6 +117,30 @@ std::string NodeAuthorizationPolicy(absl::string_view federation,
   ]
 })json",
                          agency_id, users, hub, anyone);
+}
+
+std::string HubAuthorizationPolicy(absl::string_view federation,
+                                   const std::vector<std::string>& agencies) {
+  std::vector<std::string> nodes;
+  for (const std::string& agency : agencies) {
+    nodes.push_back(absl::StrCat("\"", NodeSpiffeId(federation, agency), "\""));
+  }
+  return absl::StrFormat(R"json({
+  "name": "deconflict-hub",
+  "allow_rules": [
+    {
+      "name": "agency_nodes",
+      "source": {"principals": [%s]},
+      "request": {"paths": ["/deconfliction.v1.Hub/*"]}
+    },
+    {
+      "name": "health",
+      "source": {"principals": ["spiffe://%s/*"]},
+      "request": {"paths": ["/grpc.health.v1.Health/*"]}
+    }
+  ]
+})json",
+                         absl::StrJoin(nodes, ", "), federation);
 }
 
 absl::StatusOr<AuthorizationEngine> AuthorizationEngine::FromJson(

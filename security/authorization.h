@@ -14,6 +14,11 @@
 //   spiffe://<fed>/hub                  NodeFederation
 //   any certificate of the federation   gRPC health checking
 //   anyone else                         nothing
+//
+// Hub:
+//   spiffe://<fed>/agency/<id>/node     Hub, for each configured node
+//   any certificate of the federation   gRPC health checking
+//   anyone else (users included)        nothing
 #ifndef DECONFLICTION_SECURITY_AUTHORIZATION_H_
 #define DECONFLICTION_SECURITY_AUTHORIZATION_H_
 
@@ -21,6 +26,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -31,6 +37,10 @@ namespace deconfliction {
 // The node's policy, as JSON.
 std::string NodeAuthorizationPolicy(absl::string_view federation,
                                     absl::string_view agency_id);
+
+// The hub's policy, as JSON: only the listed agencies' nodes may call it.
+std::string HubAuthorizationPolicy(absl::string_view federation,
+                                   const std::vector<std::string>& agencies);
 
 class AuthorizationEngine {
  public:

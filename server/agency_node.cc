@@ -1,5 +1,6 @@
 #include "server/agency_node.h"
 
+#include <cstdio>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -13,6 +14,8 @@ namespace {
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 500;
 constexpr size_t kMaxTextField = 512;
+// Time kept back from the caller's deadline to merge and reply.
+constexpr absl::Duration kReplyMargin = absl::Milliseconds(100);
 
 absl::Status CheckText(const std::string& value, absl::string_view field) {
   if (value.size() > kMaxTextField) {
@@ -44,13 +47,15 @@ absl::Status ValidateContact(const v1::Contact& contact) {
 
 AgencyNode::AgencyNode(config::v1::NodeConfig config,
                        std::unique_ptr<TokenFunction> tokens,
-                       std::unique_ptr<NodeStore> store, Clock clock)
+                       std::unique_ptr<NodeStore> store, Clock clock,
+                       std::unique_ptr<Federation> federation)
     : config_(std::move(config)),
       tokens_(std::move(tokens)),
       store_(std::move(store)),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      federation_(std::move(federation)) {}
 
-absl::StatusOr<AgencyNode::Prepared> AgencyNode::Prepare(
+absl::StatusOr<std::vector<NewEntry>> AgencyNode::Prepare(
     const google::protobuf::RepeatedPtrField<v1::Identifier>& identifiers,
     const std::string& region) const {
   const uint32_t limit = config_.limits().max_identifiers_per_request();
@@ -64,8 +69,8 @@ absl::StatusOr<AgencyNode::Prepared> AgencyNode::Prepare(
   }
   CanonicalizeOptions options{region.empty() ? config_.default_region()
                                              : region};
-  Prepared prepared;
-  prepared.entries.reserve(identifiers.size());
+  std::vector<NewEntry> prepared;
+  prepared.reserve(identifiers.size());
   for (int i = 0; i < identifiers.size(); ++i) {
     absl::StatusOr<CanonicalIdentifier> canonical =
         Canonicalize(identifiers[i], options);
@@ -77,7 +82,7 @@ absl::StatusOr<AgencyNode::Prepared> AgencyNode::Prepare(
     entry.identifier = identifiers[i];
     entry.token = tokens_->Tokenize(*canonical);
     entry.canonical = *std::move(canonical);
-    prepared.entries.push_back(std::move(entry));
+    prepared.push_back(std::move(entry));
   }
   return prepared;
 }
@@ -116,33 +121,128 @@ absl::StatusOr<std::vector<v1::CheckResult>> AgencyNode::LocalResults(
   return results;
 }
 
-absl::StatusOr<v1::CheckResponse> AgencyNode::Check(
-    const v1::CheckRequest& request, uint64_t first_index) const {
-  absl::StatusOr<Prepared> prepared =
-      Prepare(request.identifiers(), request.default_region());
-  if (!prepared.ok()) return prepared.status();
-  absl::StatusOr<std::vector<v1::CheckResult>> results =
-      LocalResults(prepared->entries, first_index, "");
-  if (!results.ok()) return results.status();
-  v1::CheckResponse response;
-  response.set_scope(v1::CHECK_SCOPE_LOCAL);
-  for (v1::CheckResult& result : *results) {
-    *response.add_results() = std::move(result);
+void AgencyNode::Federate(const std::vector<NewEntry>& entries,
+                          std::vector<v1::CheckResult> results,
+                          v1::LookupPurpose purpose,
+                          const v1::Contact& requester,
+                          const FederationIdentity& caller,
+                          const std::string& operation, absl::Time deadline,
+                          ResultsDone done) {
+  if (federation_ == nullptr) {
+    done(std::move(results), v1::CHECK_SCOPE_LOCAL);
+    return;
   }
-  return response;
+  v1::FederatedLookupRequest request;
+  request.set_purpose(purpose);
+  *request.mutable_requester_contact() = requester;
+  for (const NewEntry& entry : entries) {
+    v1::TokenQuery* query = request.add_queries();
+    query->set_token(entry.token);
+    if (IsTimeBound(entry.canonical.type)) {
+      *query->mutable_observed() = entry.identifier.observed();
+    }
+  }
+  const absl::Time now = clock_();
+  storage::v1::AuditRecord record;
+  *record.mutable_at() = ToTimestamp(now);
+  record.set_caller(caller.uri);
+  record.set_operation(operation);
+  record.set_purpose(purpose);
+  record.set_tokens(static_cast<uint32_t>(entries.size()));
+  federation_->Lookup(
+      std::move(request),
+      std::min(deadline - kReplyMargin,
+               now + absl::Milliseconds(config_.hub().timeout_ms())),
+      [this, results = std::move(results), record = std::move(record),
+       done = std::move(done)](
+          absl::StatusOr<v1::FederatedLookupResponse> answer) mutable {
+        uint32_t hits = 0;
+        for (size_t i = 0; i < results.size(); ++i) {
+          v1::CheckResult& result = results[i];
+          if (!answer.ok() ||
+              answer->answers_size() != static_cast<int>(results.size())) {
+            absl::Status why =
+                answer.ok() ? absl::InternalError("hub answer has the wrong size")
+                            : answer.status();
+            result.set_complete(false);
+            v1::NodeOutcome* hub = result.add_unanswered();
+            hub->set_agency_id("hub");
+            hub->set_code(static_cast<int32_t>(why.code()));
+            hub->set_message(std::string(why.message()));
+            continue;
+          }
+          const v1::FederatedAnswer& federated = answer->answers(i);
+          if (federated.common()) {
+            result.clear_hits();
+            result.set_common(true);
+          } else {
+            for (const v1::Hit& hit : federated.hits()) {
+              *result.add_hits() = hit;
+              ++hits;
+            }
+          }
+          *result.mutable_unanswered() = answer->unanswered();
+          result.set_complete(answer->unanswered().empty());
+        }
+        record.set_hits(hits);
+        if (answer.ok()) {
+          *record.mutable_answered() = answer->answered();
+          *record.mutable_unanswered() = answer->unanswered();
+        } else {
+          v1::NodeOutcome* hub = record.add_unanswered();
+          hub->set_agency_id("hub");
+          hub->set_code(static_cast<int32_t>(answer.status().code()));
+          hub->set_message(std::string(answer.status().message()));
+        }
+        absl::Status audited = store_->AppendAudit(std::move(record));
+        if (!audited.ok()) {
+          // The answer stands; the lost audit record is reported loudly.
+          std::fprintf(stderr, "deconflict-node: audit write failed: %s\n",
+                       std::string(audited.message()).c_str());
+        }
+        done(std::move(results), v1::CHECK_SCOPE_FEDERATION);
+      });
 }
 
-absl::StatusOr<v1::RegisterResponse> AgencyNode::Register(
-    const v1::RegisterRequest& request, const FederationIdentity& caller) {
+void AgencyNode::Check(const v1::CheckRequest& request, uint64_t first_index,
+                       const FederationIdentity& caller, absl::Time deadline,
+                       Done<v1::CheckResponse> done) {
+  absl::StatusOr<std::vector<NewEntry>> entries =
+      Prepare(request.identifiers(), request.default_region());
+  if (!entries.ok()) return done(entries.status());
+  absl::StatusOr<std::vector<v1::CheckResult>> local =
+      LocalResults(*entries, first_index, "");
+  if (!local.ok()) return done(local.status());
+  v1::Contact requester;
+  requester.set_name(caller.uri);
+  Federate(*entries, *std::move(local), v1::LOOKUP_PURPOSE_CHECK, requester,
+           caller, "/deconfliction.v1.Deconfliction/Check", deadline,
+           [done = std::move(done)](std::vector<v1::CheckResult> results,
+                                    v1::CheckScope scope) {
+             v1::CheckResponse response;
+             response.set_scope(scope);
+             for (v1::CheckResult& result : results) {
+               *response.add_results() = std::move(result);
+             }
+             done(std::move(response));
+           });
+}
+
+void AgencyNode::Register(const v1::RegisterRequest& request,
+                          const FederationIdentity& caller,
+                          absl::Time deadline,
+                          Done<v1::RegisterResponse> done) {
   if (absl::Status s = keys::ValidateCaseRef(request.case_ref()); !s.ok()) {
-    return s;
+    return done(s);
   }
-  if (absl::Status s = ValidateContact(request.contact()); !s.ok()) return s;
+  if (absl::Status s = ValidateContact(request.contact()); !s.ok()) {
+    return done(s);
+  }
   if (absl::Status s = CheckText(request.caveat(), "caveat"); !s.ok()) {
-    return s;
+    return done(s);
   }
   if (!v1::Sharing_IsValid(request.sharing())) {
-    return absl::InvalidArgumentError("sharing: unknown value");
+    return done(absl::InvalidArgumentError("sharing: unknown value"));
   }
   const absl::Time now = clock_();
   absl::Time expires_at =
@@ -150,17 +250,15 @@ absl::StatusOr<v1::RegisterResponse> AgencyNode::Register(
   if (request.has_expires_at()) {
     expires_at = FromTimestamp(request.expires_at());
     if (expires_at <= now) {
-      return absl::InvalidArgumentError("expires_at: not in the future");
+      return done(absl::InvalidArgumentError("expires_at: not in the future"));
     }
   }
-  absl::StatusOr<Prepared> prepared =
+  absl::StatusOr<std::vector<NewEntry>> entries =
       Prepare(request.identifiers(), request.default_region());
-  if (!prepared.ok()) return prepared.status();
-  // Matches are what was there before this registration.
-  absl::StatusOr<std::vector<v1::CheckResult>> matches =
-      LocalResults(prepared->entries, 0, request.case_ref());
-  if (!matches.ok()) return matches.status();
+  if (!entries.ok()) return done(entries.status());
 
+  // The registration is stored first: it stands whatever the federation
+  // answers.
   CaseUpdate update;
   update.case_ref = request.case_ref();
   update.contact = request.contact();
@@ -168,17 +266,26 @@ absl::StatusOr<v1::RegisterResponse> AgencyNode::Register(
   update.sharing = request.sharing();
   update.expires_at = expires_at;
   update.created_by = caller.uri;
-  absl::StatusOr<uint32_t> added = store_->Register(update, prepared->entries);
-  if (!added.ok()) return added.status();
-
-  v1::RegisterResponse response;
-  response.set_case_ref(request.case_ref());
-  response.set_added(*added);
-  response.set_scope(v1::CHECK_SCOPE_LOCAL);
-  for (v1::CheckResult& result : *matches) {
-    *response.add_matches() = std::move(result);
-  }
-  return response;
+  absl::StatusOr<uint32_t> added = store_->Register(update, *entries);
+  if (!added.ok()) return done(added.status());
+  absl::StatusOr<std::vector<v1::CheckResult>> local =
+      LocalResults(*entries, 0, request.case_ref());
+  if (!local.ok()) return done(local.status());
+  Federate(*entries, *std::move(local), v1::LOOKUP_PURPOSE_REGISTER,
+           request.contact(), caller, "/deconfliction.v1.Registry/Register",
+           deadline,
+           [done = std::move(done), case_ref = request.case_ref(),
+            added = *added](std::vector<v1::CheckResult> results,
+                            v1::CheckScope scope) {
+             v1::RegisterResponse response;
+             response.set_case_ref(case_ref);
+             response.set_added(added);
+             response.set_scope(scope);
+             for (v1::CheckResult& result : results) {
+               *response.add_matches() = std::move(result);
+             }
+             done(std::move(response));
+           });
 }
 
 absl::StatusOr<v1::CloseCaseResponse> AgencyNode::CloseCase(
@@ -217,7 +324,7 @@ absl::StatusOr<v1::ListCasesResponse> AgencyNode::ListCases(
 }
 
 absl::StatusOr<v1::TokenLookupResponse> AgencyNode::LookupTokens(
-    const v1::TokenLookupRequest& request) const {
+    const v1::TokenLookupRequest& request, const FederationIdentity& caller) {
   const uint32_t limit = config_.limits().max_identifiers_per_request();
   if (static_cast<uint32_t>(request.queries_size()) > limit) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -238,7 +345,9 @@ absl::StatusOr<v1::TokenLookupResponse> AgencyNode::LookupTokens(
       store_->Lookup(queries);
   if (!hits.ok()) return hits.status();
   v1::TokenLookupResponse response;
+  uint32_t hit_count = 0;
   for (const std::vector<IndexHit>& entry_hits : *hits) {
+    hit_count += static_cast<uint32_t>(entry_hits.size());
     v1::TokenAnswer* answer = response.add_answers();
     for (const IndexHit& index_hit : entry_hits) {
       v1::TokenHit* hit = answer->add_hits();
@@ -253,6 +362,16 @@ absl::StatusOr<v1::TokenLookupResponse> AgencyNode::LookupTokens(
         *hit->mutable_observed() = index_hit.posting.observed();
       }
     }
+  }
+  storage::v1::AuditRecord record;
+  *record.mutable_at() = ToTimestamp(clock_());
+  record.set_caller(caller.uri);
+  record.set_operation("/deconfliction.v1.NodeFederation/LookupTokens");
+  record.set_tokens(static_cast<uint32_t>(request.queries_size()));
+  record.set_hits(hit_count);
+  // No answer leaves the node unaudited.
+  if (absl::Status s = store_->AppendAudit(std::move(record)); !s.ok()) {
+    return s;
   }
   return response;
 }

@@ -4,31 +4,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "config/fields.h"
 #include "config/text_proto.h"
 #include "phonenumbers/phonenumberutil.h"
 #include "security/identity.h"
 
 namespace deconfliction {
-namespace {
-
-void Resolve(const std::filesystem::path& base, std::string* path) {
-  if (!path->empty() && std::filesystem::path(*path).is_relative()) {
-    *path = (base / *path).lexically_normal().string();
-  }
-}
-
-absl::Status Bounded(uint32_t* value, uint32_t fallback, uint32_t min,
-                     uint32_t max, absl::string_view field) {
-  if (*value == 0) *value = fallback;
-  if (*value < min || *value > max) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", *value, " is outside ", min, "..", max));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
   if (absl::Status s =
           ValidateFederationName(config->federation(), "federation");
@@ -39,12 +20,10 @@ absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
       !s.ok()) {
     return s;
   }
-  if (config->listen_address().empty()) {
-    return absl::InvalidArgumentError(
-        "listen_address: required (host:port, port 0 picks a free one)");
-  }
-  if (config->listen_address().rfind(':') == std::string::npos) {
-    return absl::InvalidArgumentError("listen_address: expected host:port");
+  if (absl::Status s =
+          ValidateAddress(config->listen_address(), "listen_address");
+      !s.ok()) {
+    return s;
   }
   if (!config->has_tls()) {
     return absl::InvalidArgumentError(
@@ -67,21 +46,28 @@ absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
                      "\" is not an ISO 3166-1 alpha-2 region (upper case)"));
   }
   uint32_t retention = config->default_retention_days();
-  if (absl::Status s = Bounded(&retention, kDefaultRetentionDays, 1, 36500,
+  if (absl::Status s = DefaultAndBound(&retention, kDefaultRetentionDays, 1, 36500,
                                "default_retention_days");
       !s.ok()) {
     return s;
   }
   config->set_default_retention_days(retention);
+  if (config->has_hub()) {
+    if (absl::Status s = ValidateAddress(config->hub().address(), "hub.address");
+        !s.ok()) {
+      return s;
+    }
+    uint32_t timeout = config->hub().timeout_ms();
+    if (absl::Status s = DefaultAndBound(&timeout, kDefaultHubTimeoutMs, 50,
+                                         600000, "hub.timeout_ms");
+        !s.ok()) {
+      return s;
+    }
+    config->mutable_hub()->set_timeout_ms(timeout);
+  }
   config::v1::NodeLimits* limits = config->mutable_limits();
   using Limits = config::v1::NodeLimits;
-  struct Limit {
-    const char* field;
-    uint32_t (Limits::*get)() const;
-    void (Limits::*set)(uint32_t);
-    uint32_t fallback, min, max;
-  };
-  const Limit kLimits[] = {
+  const LimitRule<Limits> kLimits[] = {
       {"limits.max_identifiers_per_request",
        &Limits::max_identifiers_per_request,
        &Limits::set_max_identifiers_per_request,
@@ -96,29 +82,20 @@ absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
       {"limits.max_bulk_streams", &Limits::max_bulk_streams,
        &Limits::set_max_bulk_streams, kDefaultMaxBulkStreams, 1, 1024},
   };
-  for (const Limit& limit : kLimits) {
-    uint32_t value = (limits->*limit.get)();
-    if (absl::Status s =
-            Bounded(&value, limit.fallback, limit.min, limit.max, limit.field);
-        !s.ok()) {
-      return s;
-    }
-    (limits->*limit.set)(value);
-  }
-  return absl::OkStatus();
+  return ApplyLimits(limits, kLimits);
 }
 
 absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path) {
   config::v1::NodeConfig config;
   if (absl::Status s = LoadTextProto(path, &config); !s.ok()) return s;
-  std::filesystem::path base = std::filesystem::path(path).parent_path();
+  const std::string base = std::filesystem::path(path).parent_path().string();
   config::v1::TlsFiles* tls = config.mutable_tls();
   for (std::string* file :
        {tls->mutable_cert_file(), tls->mutable_key_file(),
         tls->mutable_ca_file(), tls->mutable_crl_dir(),
         config.mutable_data_dir(), config.mutable_federation_key_file(),
         config.mutable_port_file()}) {
-    Resolve(base, file);
+    ResolvePath(base, file);
   }
   if (absl::Status s = ValidateNodeConfig(&config); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));

@@ -18,6 +18,7 @@ inline constexpr uint32_t kDefaultWorkerThreads = 4;
 inline constexpr uint32_t kDefaultMaxQueuedRequests = 256;
 inline constexpr uint32_t kDefaultMaxBulkStreams = 8;
 inline constexpr uint32_t kDefaultRetentionDays = 365;
+inline constexpr uint32_t kDefaultHubTimeoutMs = 5000;
 
 // Reads `path`, resolves relative file names against the file's directory,
 // fills defaults and validates (ValidateNodeConfig). Errors name the file

@@ -11,7 +11,9 @@
 #include "security/authorization.h"
 #include "security/identity.h"
 #include "security/tls.h"
+#include "server/channels.h"
 #include "server/grpc_status.h"
+#include "server/hub_client.h"
 
 namespace deconfliction {
 namespace {
@@ -53,10 +55,18 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
 
   std::unique_ptr<NodeServer> server(new NodeServer());
   const auto& limits = config.limits();
-  server->node_ = std::make_unique<AgencyNode>(config, *std::move(tokens),
-                                               *std::move(store), clock);
   server->queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
                                                limits.max_queued_requests());
+  std::unique_ptr<Federation> federation;
+  if (config.has_hub()) {
+    absl::StatusOr<std::unique_ptr<HubClient>> hub =
+        HubClient::Create(config, server->queue_.get());
+    if (!hub.ok()) return hub.status();
+    federation = *std::move(hub);
+  }
+  server->node_ = std::make_unique<AgencyNode>(
+      config, *std::move(tokens), *std::move(store), clock,
+      std::move(federation));
   server->bulk_queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
                                                     limits.max_bulk_streams());
   server->registry_ = std::make_unique<RegistryService>(server->node_.get(),
@@ -76,6 +86,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       static_cast<int>(limits.max_message_bytes()));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              kMaxStreamsPerConnection);
+  AcceptFederationKeepalive(&builder);
+  AcceptFederationKeepalive(&builder);
   builder.RegisterService(server->registry_.get());
   builder.RegisterService(server->deconfliction_.get());
   builder.RegisterService(server->federation_.get());

@@ -46,8 +46,9 @@ class NodeServer {
   NodeServer() = default;
 
   // Destroyed in reverse order: the server first, then what it calls into.
-  std::unique_ptr<AgencyNode> node_;
+  // The queue outlives the node, whose hub client completes on it.
   std::unique_ptr<WorkQueue> queue_;
+  std::unique_ptr<AgencyNode> node_;
   std::unique_ptr<WorkQueue> bulk_queue_;
   std::unique_ptr<RegistryService> registry_;
   std::unique_ptr<DeconflictionService> deconfliction_;

@@ -25,26 +25,48 @@ grpc::Status Busy() {
                       "backoff");
 }
 
-// Runs `work` (returning absl::StatusOr<Response>) on `queue` and finishes
-// the call with its result.
+// Runs `work` on `queue`; `work` is given a callback that finishes the call
+// with its absl::StatusOr<Response> (at once, or later from another thread).
 template <typename Response, typename Work>
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
                                    WorkQueue* queue, Response* response,
                                    Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  bool admitted = queue->TrySubmit(
-      [context, reactor, response, work = std::move(work)]() mutable {
-        absl::Status wanted = StillWanted(context);
-        if (!wanted.ok()) {
-          reactor->Finish(ToGrpcStatus(wanted));
-          return;
-        }
-        absl::StatusOr<Response> result = work();
-        if (result.ok()) *response = *std::move(result);
-        reactor->Finish(ToGrpcStatus(result.status()));
-      });
+  bool admitted = queue->TrySubmit([context, reactor, response,
+                                    work = std::move(work)]() mutable {
+    absl::Status wanted = StillWanted(context);
+    if (!wanted.ok()) {
+      reactor->Finish(ToGrpcStatus(wanted));
+      return;
+    }
+    work([reactor, response](absl::StatusOr<Response> result) {
+      if (result.ok()) *response = *std::move(result);
+      reactor->Finish(ToGrpcStatus(result.status()));
+    });
+  });
   if (!admitted) reactor->Finish(Busy());
   return reactor;
+}
+
+// Finishes a call whose caller has no federation identity (cannot happen
+// past the authorization policy, but is never assumed).
+grpc::ServerUnaryReactor* Unauthenticated(grpc::CallbackServerContext* context,
+                                          const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+// A CheckBulk stream refused before it starts.
+class RefusedBulk final
+    : public grpc::ServerBidiReactor<v1::CheckRequest, v1::CheckResponse> {
+ public:
+  explicit RefusedBulk(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+absl::Time Deadline(grpc::CallbackServerContext* context) {
+  return absl::FromChrono(context->deadline());
 }
 
 }  // namespace
@@ -54,43 +76,51 @@ grpc::ServerUnaryReactor* RegistryService::Register(
     v1::RegisterResponse* response) {
   absl::StatusOr<FederationIdentity> caller =
       PeerIdentity(*context->auth_context());
-  if (!caller.ok()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  if (!caller.ok()) return Unauthenticated(context, caller.status());
   return RunUnary(context, queue_, response,
-                  [this, request, caller = *std::move(caller)] {
-                    return node_->Register(*request, caller);
+                  [this, context, request, caller = *std::move(caller)](
+                      AgencyNode::Done<v1::RegisterResponse> done) {
+                    node_->Register(*request, caller, Deadline(context),
+                                    std::move(done));
                   });
 }
 
 grpc::ServerUnaryReactor* RegistryService::CloseCase(
     grpc::CallbackServerContext* context, const v1::CloseCaseRequest* request,
     v1::CloseCaseResponse* response) {
-  return RunUnary(context, queue_, response,
-                  [this, request] { return node_->CloseCase(*request); });
+  return RunUnary(context, queue_, response, [this, request](auto done) {
+    done(node_->CloseCase(*request));
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryService::GetCase(
     grpc::CallbackServerContext* context, const v1::GetCaseRequest* request,
     v1::Case* response) {
-  return RunUnary(context, queue_, response,
-                  [this, request] { return node_->GetCase(*request); });
+  return RunUnary(context, queue_, response, [this, request](auto done) {
+    done(node_->GetCase(*request));
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryService::ListCases(
     grpc::CallbackServerContext* context, const v1::ListCasesRequest* request,
     v1::ListCasesResponse* response) {
-  return RunUnary(context, queue_, response,
-                  [this, request] { return node_->ListCases(*request); });
+  return RunUnary(context, queue_, response, [this, request](auto done) {
+    done(node_->ListCases(*request));
+  });
 }
 
 grpc::ServerUnaryReactor* DeconflictionService::Check(
     grpc::CallbackServerContext* context, const v1::CheckRequest* request,
     v1::CheckResponse* response) {
+  absl::StatusOr<FederationIdentity> caller =
+      PeerIdentity(*context->auth_context());
+  if (!caller.ok()) return Unauthenticated(context, caller.status());
   return RunUnary(context, queue_, response,
-                  [this, request] { return node_->Check(*request, 0); });
+                  [this, context, request, caller = *std::move(caller)](
+                      AgencyNode::Done<v1::CheckResponse> done) {
+                    node_->Check(*request, 0, caller, Deadline(context),
+                                 std::move(done));
+                  });
 }
 
 // One bulk job: reads a chunk, answers it on the bulk queue, writes the
@@ -100,8 +130,8 @@ class DeconflictionService::BulkReactor final
     : public grpc::ServerBidiReactor<v1::CheckRequest, v1::CheckResponse> {
  public:
   BulkReactor(DeconflictionService* service,
-              grpc::CallbackServerContext* context)
-      : service_(service), context_(context) {
+              grpc::CallbackServerContext* context, FederationIdentity caller)
+      : service_(service), context_(context), caller_(std::move(caller)) {
     StartRead(&request_);
   }
 
@@ -112,16 +142,21 @@ class DeconflictionService::BulkReactor final
     }
     bool admitted = service_->bulk_queue_->TrySubmit([this] {
       absl::Status wanted = StillWanted(context_);
-      absl::StatusOr<v1::CheckResponse> answer =
-          wanted.ok() ? service_->node_->Check(request_, next_index_)
-                      : absl::StatusOr<v1::CheckResponse>(wanted);
-      if (!answer.ok()) {
-        Finish(ToGrpcStatus(answer.status()));
+      if (!wanted.ok()) {
+        Finish(ToGrpcStatus(wanted));
         return;
       }
-      next_index_ += request_.identifiers_size();
-      response_ = *std::move(answer);
-      StartWrite(&response_);
+      service_->node_->Check(
+          request_, next_index_, caller_, Deadline(context_),
+          [this](absl::StatusOr<v1::CheckResponse> answer) {
+            if (!answer.ok()) {
+              Finish(ToGrpcStatus(answer.status()));
+              return;
+            }
+            next_index_ += request_.identifiers_size();
+            response_ = *std::move(answer);
+            StartWrite(&response_);
+          });
     });
     if (!admitted) Finish(Busy());
   }
@@ -142,6 +177,7 @@ class DeconflictionService::BulkReactor final
  private:
   DeconflictionService* const service_;
   grpc::CallbackServerContext* const context_;
+  const FederationIdentity caller_;
   v1::CheckRequest request_;
   v1::CheckResponse response_;
   uint64_t next_index_ = 0;
@@ -151,27 +187,30 @@ grpc::ServerBidiReactor<v1::CheckRequest, v1::CheckResponse>*
 DeconflictionService::CheckBulk(grpc::CallbackServerContext* context) {
   if (open_bulk_streams_.fetch_add(1) >= max_bulk_streams_) {
     open_bulk_streams_.fetch_sub(1);
-    class Refused final
-        : public grpc::ServerBidiReactor<v1::CheckRequest, v1::CheckResponse> {
-     public:
-      explicit Refused(uint32_t limit) {
-        Finish(grpc::Status(
-            grpc::StatusCode::RESOURCE_EXHAUSTED,
-            absl::StrCat("node is at its limit of ", limit,
-                         " concurrent CheckBulk streams; retry later")));
-      }
-      void OnDone() override { delete this; }
-    };
-    return new Refused(max_bulk_streams_);
+    return new RefusedBulk(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("node is at its limit of ", max_bulk_streams_,
+                     " concurrent CheckBulk streams; retry later")));
   }
-  return new BulkReactor(this, context);
+  absl::StatusOr<FederationIdentity> caller =
+      PeerIdentity(*context->auth_context());
+  if (!caller.ok()) {
+    open_bulk_streams_.fetch_sub(1);
+    return new RefusedBulk(ToGrpcStatus(caller.status()));
+  }
+  return new BulkReactor(this, context, *std::move(caller));
 }
 
 grpc::ServerUnaryReactor* NodeFederationService::LookupTokens(
     grpc::CallbackServerContext* context, const v1::TokenLookupRequest* request,
     v1::TokenLookupResponse* response) {
+  absl::StatusOr<FederationIdentity> caller =
+      PeerIdentity(*context->auth_context());
+  if (!caller.ok()) return Unauthenticated(context, caller.status());
   return RunUnary(context, queue_, response,
-                  [this, request] { return node_->LookupTokens(*request); });
+                  [this, request, caller = *std::move(caller)](auto done) {
+                    done(node_->LookupTokens(*request, caller));
+                  });
 }
 
 }  // namespace deconfliction

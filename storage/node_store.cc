@@ -11,6 +11,8 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/column_families.h"
+#include "storage/audit_log.h"
+#include "storage/database.h"
 #include "storage/keys.h"
 
 namespace deconfliction {
@@ -18,50 +20,20 @@ namespace {
 
 constexpr uint64_t kCurrentSchemaVersion = 1;
 
-absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
-  if (status.ok()) return absl::OkStatus();
-  std::string message = absl::StrCat(what, ": ", status.ToString());
-  if (status.IsNotFound()) return absl::NotFoundError(message);
-  if (status.IsIOError() || status.IsBusy() || status.IsTimedOut() ||
-      status.IsTryAgain()) {
-    return absl::UnavailableError(message);
-  }
-  if (status.IsCorruption()) return absl::DataLossError(message);
-  if (status.IsInvalidArgument()) return absl::FailedPreconditionError(message);
-  return absl::InternalError(message);
-}
-
-rocksdb::WriteOptions SyncedWrite() {
-  rocksdb::WriteOptions options;
-  options.sync = true;
-  return options;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<NodeStore>> NodeStore::Open(
     const std::string& dir, const std::string& agency_id, Clock clock) {
-  rocksdb::DBOptions options;
-  options.create_if_missing = true;
-  options.create_missing_column_families = true;
-  options.IncreaseParallelism(2);
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  std::vector<FamilyDescriptor> families;
   for (const ColumnFamilySpec& spec : kColumnFamilies) {
-    descriptors.emplace_back(spec.name, ColumnFamilyOptionsFor(spec.family));
+    families.push_back({spec.name, ColumnFamilyOptionsFor(spec.family)});
   }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status opened =
-      rocksdb::DB::Open(options, dir, descriptors, &handles, &raw);
-  if (!opened.ok()) {
-    absl::Status status = FromRocks(opened, absl::StrCat("open ", dir));
-    return absl::UnavailableError(status.message());
-  }
-  std::unique_ptr<rocksdb::DB> db(raw);
-  auto close = [&] {
-    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
-  };
-  rocksdb::ColumnFamilyHandle* meta = handles[0];
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::Open(dir, families);
+  if (!database.ok()) return database.status();
+  rocksdb::DB* db = (*database)->db();
+  rocksdb::ColumnFamilyHandle* meta =
+      (*database)->family(static_cast<size_t>(ColumnFamily::kMeta));
   std::string stored_agency, stored_version, stored_seq;
   rocksdb::Status agency_status =
       db->Get(rocksdb::ReadOptions(), meta, keys::kAgencyId, &stored_agency);
@@ -74,62 +46,63 @@ absl::StatusOr<std::unique_ptr<NodeStore>> NodeStore::Open(
     batch.Put(meta, keys::kNextEntrySeq, keys::EncodeUint64(next_entry_seq));
     if (absl::Status s = FromRocks(db->Write(SyncedWrite(), &batch), "init");
         !s.ok()) {
-      close();
       return s;
     }
   } else {
-    absl::Status status = FromRocks(agency_status, "read agency");
-    if (status.ok() && stored_agency != agency_id) {
-      status = absl::FailedPreconditionError(
-          absl::StrCat("data_dir ", dir, " belongs to agency \"", stored_agency,
-                       "\", not \"", agency_id, "\""));
+    if (absl::Status s = FromRocks(agency_status, "read agency"); !s.ok()) {
+      return s;
     }
-    if (status.ok()) {
-      status = FromRocks(db->Get(rocksdb::ReadOptions(), meta,
-                                 keys::kSchemaVersion, &stored_version),
-                         "read schema version");
+    if (stored_agency != agency_id) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("data_dir ", dir, " belongs to agency \"",
+                       stored_agency, "\", not \"", agency_id, "\""));
     }
-    if (status.ok() &&
-        keys::DecodeUint64(stored_version) != kCurrentSchemaVersion) {
-      status = absl::FailedPreconditionError(
+    if (absl::Status s = FromRocks(db->Get(rocksdb::ReadOptions(), meta,
+                                           keys::kSchemaVersion,
+                                           &stored_version),
+                                   "read schema version");
+        !s.ok()) {
+      return s;
+    }
+    if (keys::DecodeUint64(stored_version) != kCurrentSchemaVersion) {
+      return absl::FailedPreconditionError(
           absl::StrCat("data_dir ", dir, " has an unknown schema version"));
     }
-    if (status.ok()) {
-      status = FromRocks(db->Get(rocksdb::ReadOptions(), meta,
-                                 keys::kNextEntrySeq, &stored_seq),
-                         "read entry counter");
+    if (absl::Status s = FromRocks(db->Get(rocksdb::ReadOptions(), meta,
+                                           keys::kNextEntrySeq, &stored_seq),
+                                   "read entry counter");
+        !s.ok()) {
+      return s;
     }
-    if (status.ok()) {
-      std::optional<uint64_t> seq = keys::DecodeUint64(stored_seq);
-      if (!seq)
-        status = absl::DataLossError("entry counter is malformed");
-      else
-        next_entry_seq = *seq;
-    }
-    if (!status.ok()) {
-      close();
-      return status;
-    }
+    std::optional<uint64_t> seq = keys::DecodeUint64(stored_seq);
+    if (!seq) return absl::DataLossError("entry counter is malformed");
+    next_entry_seq = *seq;
   }
-  return std::unique_ptr<NodeStore>(new NodeStore(
-      std::move(db), std::move(handles), std::move(clock), next_entry_seq));
+  absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(
+      db, (*database)->family(static_cast<size_t>(ColumnFamily::kAudit)));
+  if (!audit.ok()) return audit.status();
+  return std::unique_ptr<NodeStore>(
+      new NodeStore(*std::move(database), *std::move(audit), std::move(clock),
+                    next_entry_seq));
 }
 
-NodeStore::NodeStore(std::unique_ptr<rocksdb::DB> db,
-                     std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                     Clock clock, uint64_t next_entry_seq)
-    : db_(std::move(db)),
-      handles_(std::move(handles)),
+NodeStore::NodeStore(std::unique_ptr<Database> database,
+                     std::unique_ptr<AuditLog> audit, Clock clock,
+                     uint64_t next_entry_seq)
+    : database_(std::move(database)),
+      db_(database_->db()),
+      audit_(std::move(audit)),
       clock_(std::move(clock)),
       next_entry_seq_(next_entry_seq) {}
 
-NodeStore::~NodeStore() {
-  for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
-  db_->Close();
+NodeStore::~NodeStore() = default;
+
+absl::Status NodeStore::AppendAudit(storage::v1::AuditRecord record) {
+  return audit_->Append(std::move(record));
 }
 
 rocksdb::ColumnFamilyHandle* NodeStore::Handle(ColumnFamily family) const {
-  return handles_[static_cast<size_t>(family)];
+  return database_->family(static_cast<size_t>(family));
 }
 
 absl::StatusOr<v1::Case> NodeStore::ReadCase(
@@ -283,7 +256,7 @@ absl::StatusOr<std::vector<std::vector<IndexHit>>> NodeStore::Lookup(
     rocksdb::DB* db;
     const rocksdb::Snapshot* snapshot;
     ~Release() { db->ReleaseSnapshot(snapshot); }
-  } release{db_.get(), snapshot};
+  } release{db_, snapshot};
 
   std::vector<rocksdb::Slice> index_keys;
   index_keys.reserve(queries.size());

@@ -40,6 +40,9 @@ class DB;
 
 namespace deconfliction {
 
+class AuditLog;
+class Database;
+
 enum class ColumnFamily {
   kMeta,
   kTokenIndex,
@@ -130,9 +133,12 @@ class NodeStore {
                                      size_t page_size,
                                      bool include_closed) const;
 
+  // Appends to the node's audit trail (storage/audit_log.h).
+  absl::Status AppendAudit(storage::v1::AuditRecord record);
+
  private:
-  NodeStore(std::unique_ptr<rocksdb::DB> db,
-            std::vector<rocksdb::ColumnFamilyHandle*> handles, Clock clock,
+  NodeStore(std::unique_ptr<Database> database,
+            std::unique_ptr<AuditLog> audit, Clock clock,
             uint64_t next_entry_seq);
   rocksdb::ColumnFamilyHandle* Handle(ColumnFamily family) const;
   // The case as stored, NOT_FOUND if absent.
@@ -144,8 +150,9 @@ class NodeStore {
   // Fills the state that depends on the time (EXPIRED).
   void SetCurrentState(v1::Case* c) const;
 
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<Database> database_;
+  rocksdb::DB* const db_;
+  std::unique_ptr<AuditLog> audit_;
   Clock clock_;
   absl::Mutex write_mu_;
   uint64_t next_entry_seq_ ABSL_GUARDED_BY(write_mu_);

@@ -1,0 +1,53 @@
+// deconflict-hub: the coordination centre's hub.
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "server/hub_config.h"
+#include "server/hub_server.h"
+#include "server/lifecycle.h"
+
+ABSL_FLAG(std::string, config, "",
+          "Hub configuration file (protobuf text format, schema "
+          "deconfliction.config.v1.HubConfig in "
+          "api/deconfliction/config/v1/config.proto).");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM or SIGINT, how long calls in progress may take to "
+          "finish before they are cancelled.");
+
+int main(int argc, char** argv) {
+  using namespace deconfliction;
+  absl::SetProgramUsageMessage(
+      "Serves the coordination centre's deconfliction hub over mutual TLS.\n"
+      "Usage: deconflict-hub --config=hub.textproto");
+  sigset_t stop = BlockStopSignals();
+  absl::ParseCommandLine(argc, argv);
+  const std::string path = absl::GetFlag(FLAGS_config);
+  if (path.empty()) {
+    std::cerr << "deconflict-hub: --config is required (see --help)\n";
+    return 2;
+  }
+  absl::StatusOr<config::v1::HubConfig> config = LoadHubConfig(path);
+  if (!config.ok()) {
+    std::cerr << "deconflict-hub: " << config.status().message() << "\n";
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<HubServer>> hub = HubServer::Start(*config);
+  if (!hub.ok()) {
+    std::cerr << "deconflict-hub: " << hub.status().message() << "\n";
+    return 1;
+  }
+  if (absl::Status s = WritePortFile(config->port_file(), (*hub)->port());
+      !s.ok()) {
+    std::cerr << "deconflict-hub: " << s.message() << "\n";
+    return 1;
+  }
+  std::cerr << "deconflict-hub: serving on port " << (*hub)->port()
+            << " (mutual TLS) for " << config->nodes_size() << " nodes\n";
+  std::cerr << "deconflict-hub: " << AwaitStopSignal(stop)
+            << ", shutting down\n";
+  (*hub)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  return 0;
+}

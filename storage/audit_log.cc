@@ -1,0 +1,88 @@
+#include "storage/audit_log.h"
+
+#include <openssl/evp.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "storage/database.h"
+#include "storage/keys.h"
+
+namespace deconfliction {
+namespace {
+
+std::string Sha256(const rocksdb::Slice& bytes) {
+  std::string digest(32, '\0');
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(),
+             reinterpret_cast<unsigned char*>(digest.data()), &length,
+             EVP_sha256(), nullptr);
+  return digest;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), family));
+  it->SeekToLast();
+  if (absl::Status s = FromRocks(it->status(), "read audit"); !s.ok()) {
+    return s;
+  }
+  if (!it->Valid()) {
+    return std::unique_ptr<AuditLog>(new AuditLog(db, family, 1, ""));
+  }
+  std::optional<uint64_t> last = keys::DecodeUint64(absl::string_view(it->key().data(), it->key().size()));
+  if (!last) return absl::DataLossError("audit key is malformed");
+  return std::unique_ptr<AuditLog>(
+      new AuditLog(db, family, *last + 1, Sha256(it->value())));
+}
+
+absl::Status AuditLog::Append(storage::v1::AuditRecord record) {
+  absl::MutexLock lock(&mu_);
+  record.set_seq(next_seq_);
+  record.set_previous_hash(last_hash_);
+  std::string bytes;
+  record.SerializeToString(&bytes);
+  absl::Status written =
+      FromRocks(db_->Put(SyncedWrite(), family_, keys::EncodeUint64(next_seq_),
+                         bytes),
+                "write audit");
+  if (!written.ok()) return written;
+  ++next_seq_;
+  last_hash_ = Sha256(bytes);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> AuditLog::Export(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+    const std::function<void(const storage::v1::AuditRecord&)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), family));
+  std::string previous_hash;
+  uint64_t count = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    storage::v1::AuditRecord record;
+    if (!record.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(
+          absl::StrCat("audit record after #", count, " is corrupt"));
+    }
+    if (record.previous_hash() != previous_hash ||
+        keys::DecodeUint64(absl::string_view(it->key().data(), it->key().size())) != record.seq()) {
+      return absl::DataLossError(absl::StrCat(
+          "audit chain broken at record #", record.seq(),
+          ": a record before it was removed or altered"));
+    }
+    previous_hash = Sha256(it->value());
+    visit(record);
+    ++count;
+  }
+  if (absl::Status s = FromRocks(it->status(), "read audit"); !s.ok()) {
+    return s;
+  }
+  return count;
+}
+
+}  // namespace deconfliction

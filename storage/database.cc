@@ -1,0 +1,84 @@
+#include "storage/database.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace deconfliction {
+
+absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
+  if (status.ok()) return absl::OkStatus();
+  std::string message = absl::StrCat(what, ": ", status.ToString());
+  if (status.IsNotFound()) return absl::NotFoundError(message);
+  if (status.IsIOError() || status.IsBusy() || status.IsTimedOut() ||
+      status.IsTryAgain()) {
+    return absl::UnavailableError(message);
+  }
+  if (status.IsCorruption()) return absl::DataLossError(message);
+  return absl::InternalError(message);
+}
+
+rocksdb::WriteOptions SyncedWrite() {
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(
+    const std::string& dir, const std::vector<FamilyDescriptor>& families) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.IncreaseParallelism(2);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const FamilyDescriptor& family : families) {
+    descriptors.emplace_back(family.name, family.options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status opened =
+      rocksdb::DB::Open(options, dir, descriptors, &handles, &raw);
+  if (!opened.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("data_dir: cannot open ", dir, ": ", opened.ToString()));
+  }
+  return std::unique_ptr<Database>(
+      new Database(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+}
+
+absl::StatusOr<std::unique_ptr<Database>> Database::OpenReadOnly(
+    const std::string& dir) {
+  std::vector<std::string> names;
+  rocksdb::Status listed =
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names);
+  if (!listed.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat(dir, " is not a database: ", listed.ToString()));
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status opened = rocksdb::DB::OpenForReadOnly(
+      rocksdb::DBOptions(), dir, descriptors, &handles, &raw);
+  if (!opened.ok()) return FromRocks(opened, absl::StrCat("open ", dir));
+  return std::unique_ptr<Database>(
+      new Database(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+}
+
+rocksdb::ColumnFamilyHandle* Database::family(absl::string_view name) const {
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    if (handle->GetName() == name) return handle;
+  }
+  return nullptr;
+}
+
+Database::~Database() {
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    db_->DestroyColumnFamilyHandle(handle);
+  }
+  db_->Close();
+}
+
+}  // namespace deconfliction

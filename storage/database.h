@@ -1,0 +1,61 @@
+// Opening a RocksDB database with its column families, and the one place
+// where rocksdb::Status becomes absl::Status. Internal to storage/.
+#ifndef DECONFLICTION_STORAGE_DATABASE_H_
+#define DECONFLICTION_STORAGE_DATABASE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "rocksdb/db.h"
+
+namespace deconfliction {
+
+struct FamilyDescriptor {
+  std::string name;
+  rocksdb::ColumnFamilyOptions options;
+};
+
+// A database and its column-family handles, in the order they were asked
+// for. Handles are destroyed before the database.
+class Database {
+ public:
+  // Opens (creating if missing) `dir` with exactly `families`; the first
+  // must be "default". UNAVAILABLE when RocksDB cannot open it (e.g. another
+  // process holds its lock).
+  static absl::StatusOr<std::unique_ptr<Database>> Open(
+      const std::string& dir, const std::vector<FamilyDescriptor>& families);
+  // Opens an existing database read-only with whatever families it has,
+  // while its owner may be running. `family` must exist.
+  static absl::StatusOr<std::unique_ptr<Database>> OpenReadOnly(
+      const std::string& dir);
+  ~Database();
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* family(size_t index) const {
+    return handles_[index];
+  }
+  // The handle named `name`, or nullptr.
+  rocksdb::ColumnFamilyHandle* family(absl::string_view name) const;
+
+ private:
+  Database(std::unique_ptr<rocksdb::DB> db,
+           std::vector<rocksdb::ColumnFamilyHandle*> handles)
+      : db_(std::move(db)), handles_(std::move(handles)) {}
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+// Maps a RocksDB status to absl codes: NotFound → NOT_FOUND, I/O and
+// busy → UNAVAILABLE, corruption → DATA_LOSS, the rest → INTERNAL.
+absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what);
+
+// Write options for acknowledged writes: the WAL is synced first.
+rocksdb::WriteOptions SyncedWrite();
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_STORAGE_DATABASE_H_
