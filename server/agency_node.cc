@@ -129,7 +129,7 @@ void AgencyNode::Federate(const std::vector<NewEntry>& entries,
                           const std::string& operation, absl::Time deadline,
                           ResultsDone done) {
   if (federation_ == nullptr) {
-    done(std::move(results), v1::CHECK_SCOPE_LOCAL);
+    done(absl::OkStatus(), std::move(results), v1::CHECK_SCOPE_LOCAL);
     return;
   }
   v1::FederatedLookupRequest request;
@@ -162,8 +162,9 @@ void AgencyNode::Federate(const std::vector<NewEntry>& entries,
           if (!answer.ok() ||
               answer->answers_size() != static_cast<int>(results.size())) {
             absl::Status why =
-                answer.ok() ? absl::InternalError("hub answer has the wrong size")
-                            : answer.status();
+                answer.ok()
+                    ? absl::InternalError("hub answer has the wrong size")
+                    : answer.status();
             result.set_complete(false);
             v1::NodeOutcome* hub = result.add_unanswered();
             hub->set_agency_id("hub");
@@ -200,7 +201,9 @@ void AgencyNode::Federate(const std::vector<NewEntry>& entries,
           std::fprintf(stderr, "deconflict-node: audit write failed: %s\n",
                        std::string(audited.message()).c_str());
         }
-        done(std::move(results), v1::CHECK_SCOPE_FEDERATION);
+        done(absl::IsResourceExhausted(answer.status()) ? answer.status()
+                                                        : absl::OkStatus(),
+             std::move(results), v1::CHECK_SCOPE_FEDERATION);
       });
 }
 
@@ -217,8 +220,11 @@ void AgencyNode::Check(const v1::CheckRequest& request, uint64_t first_index,
   requester.set_name(caller.uri);
   Federate(*entries, *std::move(local), v1::LOOKUP_PURPOSE_CHECK, requester,
            caller, "/deconfliction.v1.Deconfliction/Check", deadline,
-           [done = std::move(done)](std::vector<v1::CheckResult> results,
+           [done = std::move(done)](absl::Status refusal,
+                                    std::vector<v1::CheckResult> results,
                                     v1::CheckScope scope) {
+             // Over its query cap, the agency gets the hub's refusal.
+             if (!refusal.ok()) return done(refusal);
              v1::CheckResponse response;
              response.set_scope(scope);
              for (v1::CheckResult& result : results) {
@@ -229,8 +235,7 @@ void AgencyNode::Check(const v1::CheckRequest& request, uint64_t first_index,
 }
 
 void AgencyNode::Register(const v1::RegisterRequest& request,
-                          const FederationIdentity& caller,
-                          absl::Time deadline,
+                          const FederationIdentity& caller, absl::Time deadline,
                           Done<v1::RegisterResponse> done) {
   if (absl::Status s = keys::ValidateCaseRef(request.case_ref()); !s.ok()) {
     return done(s);
@@ -271,21 +276,24 @@ void AgencyNode::Register(const v1::RegisterRequest& request,
   absl::StatusOr<std::vector<v1::CheckResult>> local =
       LocalResults(*entries, 0, request.case_ref());
   if (!local.ok()) return done(local.status());
-  Federate(*entries, *std::move(local), v1::LOOKUP_PURPOSE_REGISTER,
-           request.contact(), caller, "/deconfliction.v1.Registry/Register",
-           deadline,
-           [done = std::move(done), case_ref = request.case_ref(),
-            added = *added](std::vector<v1::CheckResult> results,
-                            v1::CheckScope scope) {
-             v1::RegisterResponse response;
-             response.set_case_ref(case_ref);
-             response.set_added(added);
-             response.set_scope(scope);
-             for (v1::CheckResult& result : results) {
-               *response.add_matches() = std::move(result);
-             }
-             done(std::move(response));
-           });
+  Federate(
+      *entries, *std::move(local), v1::LOOKUP_PURPOSE_REGISTER,
+      request.contact(), caller, "/deconfliction.v1.Registry/Register",
+      deadline,
+      [done = std::move(done), case_ref = request.case_ref(), added = *added](
+          absl::Status /*refusal*/, std::vector<v1::CheckResult> results,
+          v1::CheckScope scope) {
+        // The registration stands; a refused federated check shows as
+        // an incomplete answer naming the hub.
+        v1::RegisterResponse response;
+        response.set_case_ref(case_ref);
+        response.set_added(added);
+        response.set_scope(scope);
+        for (v1::CheckResult& result : results) {
+          *response.add_matches() = std::move(result);
+        }
+        done(std::move(response));
+      });
 }
 
 absl::StatusOr<v1::CloseCaseResponse> AgencyNode::CloseCase(

@@ -86,8 +86,9 @@ class AgencyNode {
   const config::v1::NodeConfig& config() const { return config_; }
 
  private:
-  using ResultsDone =
-      std::function<void(std::vector<v1::CheckResult>, v1::CheckScope)>;
+  // `refusal` is the hub's RESOURCE_EXHAUSTED (a query cap), else OK.
+  using ResultsDone = std::function<void(
+      absl::Status refusal, std::vector<v1::CheckResult>, v1::CheckScope)>;
 
   // Validates the batch size and every identifier, in request order.
   absl::StatusOr<std::vector<NewEntry>> Prepare(
@@ -100,10 +101,10 @@ class AgencyNode {
   // Adds the federation's answers to `results` (when there is a
   // federation), audits the request, and calls `done`.
   void Federate(const std::vector<NewEntry>& entries,
-                std::vector<v1::CheckResult> results,
-                v1::LookupPurpose purpose, const v1::Contact& requester,
-                const FederationIdentity& caller, const std::string& operation,
-                absl::Time deadline, ResultsDone done);
+                std::vector<v1::CheckResult> results, v1::LookupPurpose purpose,
+                const v1::Contact& requester, const FederationIdentity& caller,
+                const std::string& operation, absl::Time deadline,
+                ResultsDone done);
 
   const config::v1::NodeConfig config_;
   const std::unique_ptr<TokenFunction> tokens_;

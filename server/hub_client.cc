@@ -36,18 +36,17 @@ void HubClient::Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
   call->request = std::move(request);
   call->done = std::move(done);
   call->context.set_deadline(absl::ToChronoTime(deadline));
-  stub_->async()->Lookup(
-      &call->context, &call->request, &call->response,
-      [this, call](grpc::Status status) {
-        auto finish = [call, status] {
-          if (status.ok()) {
-            call->done(std::move(call->response));
-          } else {
-            call->done(FromGrpcStatus(status));
-          }
-        };
-        if (!completions_->TrySubmit(finish)) finish();
-      });
+  stub_->async()->Lookup(&call->context, &call->request, &call->response,
+                         [this, call](grpc::Status status) {
+                           auto finish = [call, status] {
+                             if (status.ok()) {
+                               call->done(std::move(call->response));
+                             } else {
+                               call->done(FromGrpcStatus(status));
+                             }
+                           };
+                           if (!completions_->TrySubmit(finish)) finish();
+                         });
 }
 
 }  // namespace deconfliction

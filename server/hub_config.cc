@@ -13,8 +13,8 @@
 namespace deconfliction {
 
 absl::Status ValidateHubConfig(config::v1::HubConfig* config) {
-  if (absl::Status s = ValidateFederationName(config->federation(),
-                                              "federation");
+  if (absl::Status s =
+          ValidateFederationName(config->federation(), "federation");
       !s.ok()) {
     return s;
   }
@@ -55,9 +55,9 @@ absl::Status ValidateHubConfig(config::v1::HubConfig* config) {
   for (int i = 0; i < policy.caps_size(); ++i) {
     const std::string& agency = policy.caps(i).agency_id();
     if (agency != "*" && !agencies.count(agency)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "policy.caps[", i, "].agency_id: \"", agency,
-          "\" is neither \"*\" nor a configured node"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("policy.caps[", i, "].agency_id: \"", agency,
+                       "\" is neither \"*\" nor a configured node"));
     }
   }
   if (policy.coordination_centre_agency_id().empty() ||

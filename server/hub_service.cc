@@ -22,10 +22,9 @@ absl::Status ValidateLookup(const v1::FederatedLookupRequest& request,
   }
   for (int i = 0; i < request.queries_size(); ++i) {
     if (request.queries(i).token().size() != kTokenBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("queries[", i, "].token: ",
-                       request.queries(i).token().size(), " bytes; expected ",
-                       kTokenBytes));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "queries[", i, "].token: ", request.queries(i).token().size(),
+          " bytes; expected ", kTokenBytes));
     }
   }
   return absl::OkStatus();
@@ -90,18 +89,17 @@ grpc::ServerUnaryReactor* HubService::Lookup(
     *lookup.add_queries() = request->queries(i);
     asked.push_back(i);
   }
-  absl::Time deadline = std::min(
-      absl::FromChrono(context->deadline()) - kReplyMargin,
-      now + absl::Milliseconds(config_->limits().node_timeout_ms()));
+  absl::Time deadline =
+      std::min(absl::FromChrono(context->deadline()) - kReplyMargin,
+               now + absl::Milliseconds(config_->limits().node_timeout_ms()));
   fan_out_->Lookup(
       std::move(lookup), deadline, caller->agency_id,
       [this, reactor, response, record = std::move(record),
        asked = std::move(asked)](std::vector<NodeAnswer> answers) mutable {
         uint32_t hits = 0;
         for (const NodeAnswer& node : answers) {
-          bool usable = node.status.ok() &&
-                        node.response.answers_size() ==
-                            static_cast<int>(asked.size());
+          bool usable = node.status.ok() && node.response.answers_size() ==
+                                                static_cast<int>(asked.size());
           if (!usable) {
             v1::NodeOutcome* outcome = response->add_unanswered();
             outcome->set_agency_id(node.agency_id);

@@ -46,14 +46,15 @@ absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
                      "\" is not an ISO 3166-1 alpha-2 region (upper case)"));
   }
   uint32_t retention = config->default_retention_days();
-  if (absl::Status s = DefaultAndBound(&retention, kDefaultRetentionDays, 1, 36500,
-                               "default_retention_days");
+  if (absl::Status s = DefaultAndBound(&retention, kDefaultRetentionDays, 1,
+                                       36500, "default_retention_days");
       !s.ok()) {
     return s;
   }
   config->set_default_retention_days(retention);
   if (config->has_hub()) {
-    if (absl::Status s = ValidateAddress(config->hub().address(), "hub.address");
+    if (absl::Status s =
+            ValidateAddress(config->hub().address(), "hub.address");
         !s.ok()) {
       return s;
     }

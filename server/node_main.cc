@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
   if (!absl::GetFlag(FLAGS_tokenize_csv).empty()) {
     return Tokenize(*config, absl::GetFlag(FLAGS_tokenize_csv));
   }
-  absl::StatusOr<std::unique_ptr<NodeServer>> server = NodeServer::Start(*config);
+  absl::StatusOr<std::unique_ptr<NodeServer>> server =
+      NodeServer::Start(*config);
   if (!server.ok()) {
     std::cerr << "deconflict-node: " << server.status().message() << "\n";
     return 1;
@@ -99,8 +100,9 @@ int main(int argc, char** argv) {
   }
   std::cerr << "deconflict-node: agency " << config->agency_id()
             << " serving on port " << (*server)->port() << " (mutual TLS"
-            << (config->has_hub() ? ", federated through " + config->hub().address()
-                                  : std::string(", local only"))
+            << (config->has_hub()
+                    ? ", federated through " + config->hub().address()
+                    : std::string(", local only"))
             << ")\n";
   std::cerr << "deconflict-node: " << AwaitStopSignal(stop)
             << ", shutting down\n";

@@ -64,9 +64,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     if (!hub.ok()) return hub.status();
     federation = *std::move(hub);
   }
-  server->node_ = std::make_unique<AgencyNode>(
-      config, *std::move(tokens), *std::move(store), clock,
-      std::move(federation));
+  server->node_ = std::make_unique<AgencyNode>(config, *std::move(tokens),
+                                               *std::move(store), clock,
+                                               std::move(federation));
   server->bulk_queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
                                                     limits.max_bulk_streams());
   server->registry_ = std::make_unique<RegistryService>(server->node_.get(),

@@ -32,18 +32,18 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
                                    WorkQueue* queue, Response* response,
                                    Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  bool admitted = queue->TrySubmit([context, reactor, response,
-                                    work = std::move(work)]() mutable {
-    absl::Status wanted = StillWanted(context);
-    if (!wanted.ok()) {
-      reactor->Finish(ToGrpcStatus(wanted));
-      return;
-    }
-    work([reactor, response](absl::StatusOr<Response> result) {
-      if (result.ok()) *response = *std::move(result);
-      reactor->Finish(ToGrpcStatus(result.status()));
-    });
-  });
+  bool admitted = queue->TrySubmit(
+      [context, reactor, response, work = std::move(work)]() mutable {
+        absl::Status wanted = StillWanted(context);
+        if (!wanted.ok()) {
+          reactor->Finish(ToGrpcStatus(wanted));
+          return;
+        }
+        work([reactor, response](absl::StatusOr<Response> result) {
+          if (result.ok()) *response = *std::move(result);
+          reactor->Finish(ToGrpcStatus(result.status()));
+        });
+      });
   if (!admitted) reactor->Finish(Busy());
   return reactor;
 }
@@ -115,12 +115,12 @@ grpc::ServerUnaryReactor* DeconflictionService::Check(
   absl::StatusOr<FederationIdentity> caller =
       PeerIdentity(*context->auth_context());
   if (!caller.ok()) return Unauthenticated(context, caller.status());
-  return RunUnary(context, queue_, response,
-                  [this, context, request, caller = *std::move(caller)](
-                      AgencyNode::Done<v1::CheckResponse> done) {
-                    node_->Check(*request, 0, caller, Deadline(context),
-                                 std::move(done));
-                  });
+  return RunUnary(
+      context, queue_, response,
+      [this, context, request,
+       caller = *std::move(caller)](AgencyNode::Done<v1::CheckResponse> done) {
+        node_->Check(*request, 0, caller, Deadline(context), std::move(done));
+      });
 }
 
 // One bulk job: reads a chunk, answers it on the bulk queue, writes the
@@ -146,17 +146,16 @@ class DeconflictionService::BulkReactor final
         Finish(ToGrpcStatus(wanted));
         return;
       }
-      service_->node_->Check(
-          request_, next_index_, caller_, Deadline(context_),
-          [this](absl::StatusOr<v1::CheckResponse> answer) {
-            if (!answer.ok()) {
-              Finish(ToGrpcStatus(answer.status()));
-              return;
-            }
-            next_index_ += request_.identifiers_size();
-            response_ = *std::move(answer);
-            StartWrite(&response_);
-          });
+      service_->node_->Check(request_, next_index_, caller_, Deadline(context_),
+                             [this](absl::StatusOr<v1::CheckResponse> answer) {
+                               if (!answer.ok()) {
+                                 Finish(ToGrpcStatus(answer.status()));
+                                 return;
+                               }
+                               next_index_ += request_.identifiers_size();
+                               response_ = *std::move(answer);
+                               StartWrite(&response_);
+                             });
     });
     if (!admitted) Finish(Busy());
   }

@@ -40,10 +40,10 @@ absl::Status QueryCaps::Admit(const std::string& agency_id,
   }
   if (cap->per_minute() > 0 &&
       usage.in_minute + identifiers > cap->per_minute()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "agency ", agency_id, " is over its cap of ", cap->per_minute(),
-        " identifiers per minute (", usage.in_minute,
-        " used); retry next minute"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("agency ", agency_id, " is over its cap of ",
+                     cap->per_minute(), " identifiers per minute (",
+                     usage.in_minute, " used); retry next minute"));
   }
   if (cap->per_day() > 0 && usage.in_day + identifiers > cap->per_day()) {
     return absl::ResourceExhaustedError(absl::StrCat(

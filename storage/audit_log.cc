@@ -33,7 +33,8 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
   if (!it->Valid()) {
     return std::unique_ptr<AuditLog>(new AuditLog(db, family, 1, ""));
   }
-  std::optional<uint64_t> last = keys::DecodeUint64(absl::string_view(it->key().data(), it->key().size()));
+  std::optional<uint64_t> last =
+      keys::DecodeUint64(absl::string_view(it->key().data(), it->key().size()));
   if (!last) return absl::DataLossError("audit key is malformed");
   return std::unique_ptr<AuditLog>(
       new AuditLog(db, family, *last + 1, Sha256(it->value())));
@@ -45,10 +46,9 @@ absl::Status AuditLog::Append(storage::v1::AuditRecord record) {
   record.set_previous_hash(last_hash_);
   std::string bytes;
   record.SerializeToString(&bytes);
-  absl::Status written =
-      FromRocks(db_->Put(SyncedWrite(), family_, keys::EncodeUint64(next_seq_),
-                         bytes),
-                "write audit");
+  absl::Status written = FromRocks(
+      db_->Put(SyncedWrite(), family_, keys::EncodeUint64(next_seq_), bytes),
+      "write audit");
   if (!written.ok()) return written;
   ++next_seq_;
   last_hash_ = Sha256(bytes);
@@ -70,10 +70,11 @@ absl::StatusOr<uint64_t> AuditLog::Export(
           absl::StrCat("audit record after #", count, " is corrupt"));
     }
     if (record.previous_hash() != previous_hash ||
-        keys::DecodeUint64(absl::string_view(it->key().data(), it->key().size())) != record.seq()) {
-      return absl::DataLossError(absl::StrCat(
-          "audit chain broken at record #", record.seq(),
-          ": a record before it was removed or altered"));
+        keys::DecodeUint64(absl::string_view(
+            it->key().data(), it->key().size())) != record.seq()) {
+      return absl::DataLossError(
+          absl::StrCat("audit chain broken at record #", record.seq(),
+                       ": a record before it was removed or altered"));
     }
     previous_hash = Sha256(it->value());
     visit(record);

@@ -1,5 +1,7 @@
 #include "storage/database.h"
 
+#include <filesystem>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -25,6 +27,12 @@ rocksdb::WriteOptions SyncedWrite() {
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     const std::string& dir, const std::vector<FamilyDescriptor>& families) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::UnavailableError(
+        absl::StrCat("data_dir: cannot create ", dir, ": ", error.message()));
+  }
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;

@@ -14,9 +14,9 @@ enum HubFamily : size_t { kHubMeta = 0, kHubAudit = 1 };
 
 absl::StatusOr<std::unique_ptr<HubStore>> HubStore::Open(
     const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<Database>> database = Database::Open(
-      dir, {{"default", rocksdb::ColumnFamilyOptions()},
-            {"audit", rocksdb::ColumnFamilyOptions()}});
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::Open(dir, {{"default", rocksdb::ColumnFamilyOptions()},
+                           {"audit", rocksdb::ColumnFamilyOptions()}});
   if (!database.ok()) return database.status();
   absl::StatusOr<std::unique_ptr<AuditLog>> audit =
       AuditLog::Open((*database)->db(), (*database)->family(kHubAudit));

@@ -10,8 +10,8 @@
 #include "api/timestamps.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
-#include "storage/column_families.h"
 #include "storage/audit_log.h"
+#include "storage/column_families.h"
 #include "storage/database.h"
 #include "storage/keys.h"
 
@@ -54,13 +54,13 @@ absl::StatusOr<std::unique_ptr<NodeStore>> NodeStore::Open(
     }
     if (stored_agency != agency_id) {
       return absl::FailedPreconditionError(
-          absl::StrCat("data_dir ", dir, " belongs to agency \"",
-                       stored_agency, "\", not \"", agency_id, "\""));
+          absl::StrCat("data_dir ", dir, " belongs to agency \"", stored_agency,
+                       "\", not \"", agency_id, "\""));
     }
-    if (absl::Status s = FromRocks(db->Get(rocksdb::ReadOptions(), meta,
-                                           keys::kSchemaVersion,
-                                           &stored_version),
-                                   "read schema version");
+    if (absl::Status s =
+            FromRocks(db->Get(rocksdb::ReadOptions(), meta,
+                              keys::kSchemaVersion, &stored_version),
+                      "read schema version");
         !s.ok()) {
       return s;
     }

@@ -137,9 +137,8 @@ class NodeStore {
   absl::Status AppendAudit(storage::v1::AuditRecord record);
 
  private:
-  NodeStore(std::unique_ptr<Database> database,
-            std::unique_ptr<AuditLog> audit, Clock clock,
-            uint64_t next_entry_seq);
+  NodeStore(std::unique_ptr<Database> database, std::unique_ptr<AuditLog> audit,
+            Clock clock, uint64_t next_entry_seq);
   rocksdb::ColumnFamilyHandle* Handle(ColumnFamily family) const;
   // The case as stored, NOT_FOUND if absent.
   absl::StatusOr<v1::Case> ReadCase(const std::string& case_ref) const;

@@ -1,0 +1,405 @@
+// The federation as separate processes over real mutual TLS on loopback: a
+// hub and four agency nodes (one of them the coordination centre's own, one
+// with a small query cap), ports chosen at run time.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "api/deconfliction/v1/deconfliction.grpc.pb.h"
+#include "api/deconfliction/v1/federation.grpc.pb.h"
+#include "api/timestamps.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/hub_store.h"
+#include "tests/temp_dir.h"
+#include "tests/test_federation.h"
+
+namespace deconfliction {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+class FederationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    FederationOptions options;
+    options.agencies = {"north", "south", "ccc", "capped"};
+    config::v1::QueryCap cap;
+    cap.set_agency_id("capped");
+    cap.set_per_minute(5);
+    options.caps.push_back(cap);
+    federation_ = new TestFederation(dir_->path(), options);
+    ASSERT_TRUE(federation_->Start());
+  }
+  static void TearDownTestSuite() {
+    delete federation_;
+    delete dir_;
+  }
+
+  static v1::Identifier Id(v1::IdentifierType type, const std::string& value) {
+    v1::Identifier identifier;
+    identifier.set_type(type);
+    identifier.set_value(value);
+    return identifier;
+  }
+
+  static grpc::Status Register(const std::string& agency,
+                               const std::string& case_ref,
+                               std::vector<v1::Identifier> identifiers,
+                               v1::RegisterResponse* response,
+                               v1::Sharing sharing = v1::SHARING_POINTER,
+                               absl::Duration expires_in = absl::Hours(24)) {
+    v1::RegisterRequest request;
+    request.set_case_ref(case_ref);
+    request.mutable_contact()->set_name("Det. " + agency);
+    request.mutable_contact()->set_phone("+16135550111");
+    request.set_caveat("caveat of " + agency);
+    request.set_sharing(sharing);
+    *request.mutable_expires_at() = ToTimestamp(absl::Now() + expires_in);
+    for (auto& identifier : identifiers) {
+      *request.add_identifiers() = std::move(identifier);
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    return v1::Registry::NewStub(federation_->UserChannel(agency))
+        ->Register(&context, request, response);
+  }
+
+  static grpc::Status Check(
+      const std::string& agency, std::vector<v1::Identifier> identifiers,
+      v1::CheckResponse* response,
+      std::chrono::seconds deadline = std::chrono::seconds(10)) {
+    v1::CheckRequest request;
+    for (auto& identifier : identifiers) {
+      *request.add_identifiers() = std::move(identifier);
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + deadline);
+    return v1::Deconfliction::NewStub(federation_->UserChannel(agency))
+        ->Check(&context, request, response);
+  }
+
+  static TempDir* dir_;
+  static TestFederation* federation_;
+};
+
+TempDir* FederationTest::dir_ = nullptr;
+TestFederation* FederationTest::federation_ = nullptr;
+
+TEST_F(FederationTest, CrossAgencyHitFromADifferentlyWrittenIdentifier) {
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register("south", "SOUTH-1",
+                       {Id(v1::IDENTIFIER_TYPE_PHONE, "(613) 555-0170"),
+                        Id(v1::IDENTIFIER_TYPE_EMAIL, "Suspect.One@gmail.com")},
+                       &registered)
+                  .ok());
+  v1::CheckResponse response;
+  grpc::Status status =
+      Check("north",
+            {Id(v1::IDENTIFIER_TYPE_PHONE, "+1 613 555 0170"),
+             Id(v1::IDENTIFIER_TYPE_EMAIL, "suspectone+x@googlemail.com")},
+            &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.scope(), v1::CHECK_SCOPE_FEDERATION);
+  for (const v1::CheckResult& result : response.results()) {
+    EXPECT_TRUE(result.complete());
+    ASSERT_THAT(result.hits(), SizeIs(1));
+    EXPECT_EQ(result.hits(0).agency_id(), "south");
+    EXPECT_EQ(result.hits(0).contact().name(), "Det. south");
+    EXPECT_EQ(result.hits(0).caveat(), "caveat of south");
+    EXPECT_TRUE(result.hits(0).case_ref().empty());  // not shared
+  }
+  // And the registration itself reports the match across agencies.
+  ASSERT_TRUE(Register("ccc", "CCC-1",
+                       {Id(v1::IDENTIFIER_TYPE_PHONE, "613.555.0170")},
+                       &registered)
+                  .ok());
+  ASSERT_THAT(registered.matches(), SizeIs(1));
+  ASSERT_THAT(registered.matches(0).hits(), SizeIs(1));
+  EXPECT_EQ(registered.matches(0).hits(0).agency_id(), "south");
+}
+
+TEST_F(FederationTest, NoHitForAnIdentifierRegisteredNowhere) {
+  v1::CheckResponse response;
+  ASSERT_TRUE(Check("north",
+                    {Id(v1::IDENTIFIER_TYPE_IMEI, "35-209900-176148-1")},
+                    &response)
+                  .ok());
+  ASSERT_THAT(response.results(), SizeIs(1));
+  EXPECT_THAT(response.results(0).hits(), IsEmpty());
+  EXPECT_TRUE(response.results(0).complete());
+  EXPECT_THAT(response.results(0).unanswered(), IsEmpty());
+}
+
+TEST_F(FederationTest, ClosedAndExpiredEntriesAreNotReported) {
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(
+      Register("south", "SOUTH-CLOSED",
+               {Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, "00:11:22:33:44:55")},
+               &registered)
+          .ok());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  v1::CloseCaseRequest close;
+  close.set_case_ref("SOUTH-CLOSED");
+  v1::CloseCaseResponse closed;
+  ASSERT_TRUE(v1::Registry::NewStub(federation_->UserChannel("south"))
+                  ->CloseCase(&context, close, &closed)
+                  .ok());
+  v1::CheckResponse response;
+  ASSERT_TRUE(Check("north",
+                    {Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, "0011.2233.4455")},
+                    &response)
+                  .ok());
+  EXPECT_THAT(response.results(0).hits(), IsEmpty());
+
+  // An entry that expires in a second stops matching once it has expired.
+  ASSERT_TRUE(
+      Register("south", "SOUTH-EXPIRING",
+               {Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, "00:11:22:33:44:66")},
+               &registered, v1::SHARING_POINTER, absl::Seconds(1))
+          .ok());
+  ASSERT_TRUE(Check("north",
+                    {Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, "001122334466")},
+                    &response)
+                  .ok());
+  EXPECT_THAT(response.results(0).hits(), SizeIs(1));
+  bool expired = false;
+  for (int i = 0; i < 100 && !expired; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(Check("north",
+                      {Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, "001122334466")},
+                      &response)
+                    .ok());
+    expired = response.results(0).hits().empty();
+  }
+  EXPECT_TRUE(expired);
+}
+
+// Registers `value` in north and south, makes ccc fail with `signal`, and
+// checks that north still gets south's hit, marked incomplete naming ccc.
+void ExpectPartialAnswer(TestFederation* federation, int signal,
+                         const std::string& value, grpc::StatusCode code) {
+  v1::RegisterResponse registered;
+  v1::RegisterRequest request;
+  request.set_case_ref("PARTIAL-" + value);
+  request.mutable_contact()->set_name("Det. south");
+  request.mutable_contact()->set_phone("+16135550111");
+  *request.add_identifiers() = v1::Identifier();
+  request.mutable_identifiers(0)->set_type(v1::IDENTIFIER_TYPE_USERNAME);
+  request.mutable_identifiers(0)->set_value(value);
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    ASSERT_TRUE(v1::Registry::NewStub(federation->UserChannel("south"))
+                    ->Register(&context, request, &registered)
+                    .ok());
+  }
+  federation->node("ccc").Signal(signal);
+  v1::CheckRequest check;
+  *check.add_identifiers() = request.identifiers(0);
+  v1::CheckResponse response;
+  grpc::ClientContext context;
+  const auto deadline = std::chrono::seconds(8);
+  context.set_deadline(std::chrono::system_clock::now() + deadline);
+  absl::Time start = absl::Now();
+  grpc::Status status =
+      v1::Deconfliction::NewStub(federation->UserChannel("north"))
+          ->Check(&context, check, &response);
+  absl::Duration took = absl::Now() - start;
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(took, absl::Seconds(8));
+  const v1::CheckResult& result = response.results(0);
+  EXPECT_FALSE(result.complete());
+  ASSERT_THAT(result.hits(), SizeIs(1));
+  EXPECT_EQ(result.hits(0).agency_id(), "south");
+  ASSERT_THAT(result.unanswered(), SizeIs(1));
+  EXPECT_EQ(result.unanswered(0).agency_id(), "ccc");
+  EXPECT_EQ(result.unanswered(0).code(), static_cast<int>(code));
+}
+
+TEST_F(FederationTest, KilledNodeGivesAPartialAnswerWithTheOtherHits) {
+  ExpectPartialAnswer(federation_, SIGKILL, "x:killed_node_case",
+                      grpc::StatusCode::UNAVAILABLE);
+  federation_->node("ccc").Kill();
+  ASSERT_TRUE(federation_->StartNode("ccc"));
+  // Back: the next answer is complete again (the hub reconnects).
+  v1::CheckResponse response;
+  bool complete = false;
+  for (int i = 0; i < 50 && !complete; ++i) {
+    ASSERT_TRUE(Check("north",
+                      {Id(v1::IDENTIFIER_TYPE_USERNAME, "x:killed_node_case")},
+                      &response)
+                    .ok());
+    complete = response.results(0).complete();
+    if (!complete) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(complete);
+}
+
+TEST_F(FederationTest, HungNodeGivesAPartialAnswerWithinTheDeadline) {
+  ExpectPartialAnswer(federation_, SIGSTOP, "x:hung_node_case",
+                      grpc::StatusCode::DEADLINE_EXCEEDED);
+  federation_->node("ccc").Signal(SIGCONT);
+}
+
+TEST_F(FederationTest, ANodeCannotLookUpTokensAtAnotherNode) {
+  auto channel = federation_->Channel(
+      federation_->NodeAddress("south"), "node-north",
+      NodeSpiffeId(federation_->options().federation, "south"));
+  v1::TokenLookupRequest request;
+  request.add_queries()->set_token(std::string(32, 't'));
+  v1::TokenLookupResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  grpc::Status status = v1::NodeFederation::NewStub(channel)->LookupTokens(
+      &context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(FederationTest, AUserCannotCallTheHub) {
+  auto channel =
+      federation_->Channel(federation_->HubAddress(), "user-north-analyst",
+                           HubSpiffeId(federation_->options().federation));
+  v1::FederatedLookupRequest request;
+  request.add_queries()->set_token(std::string(32, 't'));
+  v1::FederatedLookupResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  grpc::Status status =
+      v1::Hub::NewStub(channel)->Lookup(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(FederationTest, SilentEntryHidesTheOwnerFromTheQuerier) {
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register("south", "SOUTH-UNDERCOVER",
+                       {Id(v1::IDENTIFIER_TYPE_CRYPTO_ADDRESS,
+                           "btc:1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2")},
+                       &registered, v1::SHARING_SILENT)
+                  .ok());
+  v1::CheckResponse response;
+  ASSERT_TRUE(Check("north",
+                    {Id(v1::IDENTIFIER_TYPE_CRYPTO_ADDRESS,
+                        "bitcoin:1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2")},
+                    &response)
+                  .ok());
+  ASSERT_THAT(response.results(0).hits(), SizeIs(1));
+  const v1::Hit& hit = response.results(0).hits(0);
+  EXPECT_TRUE(hit.silent());
+  EXPECT_EQ(hit.agency_id(), "ccc");
+  EXPECT_EQ(hit.contact().name(), "Coordination centre duty desk");
+  EXPECT_THAT(hit.DebugString(), ::testing::Not(HasSubstr("south")));
+}
+
+TEST_F(FederationTest, CappedAgencyGetsResourceExhausted) {
+  std::vector<v1::Identifier> six;
+  for (int i = 0; i < 6; ++i) {
+    six.push_back(Id(v1::IDENTIFIER_TYPE_PHONE,
+                     absl::StrFormat("+1613555%04d", 9000 + i)));
+  }
+  v1::CheckResponse response;
+  grpc::Status status = Check("capped", six, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("5 identifiers per minute"));
+  // Others are not affected by one agency's cap.
+  EXPECT_TRUE(Check("north", six, &response).ok());
+}
+
+TEST_F(FederationTest, BulkCheckOfAHundredThousandIdentifiers) {
+  constexpr int kTotal = 100000;
+  constexpr int kChunk = 1000;
+  v1::RegisterResponse registered;
+  std::vector<v1::Identifier> held;
+  for (int i = 0; i < kTotal; i += 997) {
+    held.push_back(
+        Id(v1::IDENTIFIER_TYPE_EMAIL, absl::StrCat("bulk", i, "@example.net")));
+  }
+  ASSERT_TRUE(Register("south", "SOUTH-BULK", held, &registered).ok());
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(300));
+  auto stream = v1::Deconfliction::NewStub(federation_->UserChannel("north"))
+                    ->CheckBulk(&context);
+  std::thread writer([&] {
+    for (int first = 0; first < kTotal; first += kChunk) {
+      v1::CheckRequest chunk;
+      for (int i = first; i < first + kChunk; ++i) {
+        *chunk.add_identifiers() = Id(v1::IDENTIFIER_TYPE_EMAIL,
+                                      absl::StrCat("bulk", i, "@example.net"));
+      }
+      if (!stream->Write(chunk)) break;
+    }
+    stream->WritesDone();
+  });
+  uint64_t next = 0, hits = 0, incomplete = 0;
+  v1::CheckResponse answer;
+  while (stream->Read(&answer)) {
+    EXPECT_EQ(answer.scope(), v1::CHECK_SCOPE_FEDERATION);
+    for (const v1::CheckResult& result : answer.results()) {
+      ASSERT_EQ(result.index(), next++);
+      if (!result.hits().empty()) {
+        ++hits;
+        EXPECT_EQ(result.index() % 997, 0u);
+        EXPECT_EQ(result.hits(0).agency_id(), "south");
+      }
+      incomplete += !result.complete();
+    }
+  }
+  writer.join();
+  grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(next, static_cast<uint64_t>(kTotal));
+  EXPECT_EQ(hits, held.size());
+  EXPECT_EQ(incomplete, 0u);
+}
+
+TEST_F(FederationTest, HubAuditsEveryLookupWithoutIdentifiers) {
+  v1::CheckResponse response;
+  ASSERT_TRUE(
+      Check("north",
+            {Id(v1::IDENTIFIER_TYPE_EMAIL, "audited.person@example.org")},
+            &response)
+          .ok());
+  uint64_t from_north = 0;
+  bool saw_identifier = false;
+  auto count = ExportAudit(
+      federation_->HubDataDir(), [&](const storage::v1::AuditRecord& record) {
+        if (record.caller() ==
+            NodeSpiffeId(federation_->options().federation, "north")) {
+          ++from_north;
+        }
+        saw_identifier |=
+            record.DebugString().find("audited.person") != std::string::npos;
+      });
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_GT(from_north, 0u);
+  EXPECT_FALSE(saw_identifier);
+  // The answering node audits the hub's lookups too.
+  uint64_t from_hub = 0;
+  ASSERT_TRUE(ExportAudit(federation_->NodeDataDir("south"),
+                          [&](const storage::v1::AuditRecord& record) {
+                            from_hub +=
+                                record.caller() ==
+                                HubSpiffeId(federation_->options().federation);
+                          })
+                  .ok());
+  EXPECT_GT(from_hub, 0u);
+}
+
+}  // namespace
+}  // namespace deconfliction

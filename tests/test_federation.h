@@ -1,0 +1,201 @@
+// A whole federation for multi-process tests and benchmarks: a development
+// PKI, a hub and agency nodes as separate processes on loopback (ports
+// chosen by the kernel), and channels for their users.
+#ifndef DECONFLICTION_TESTS_TEST_FEDERATION_H_
+#define DECONFLICTION_TESTS_TEST_FEDERATION_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+#include "google/protobuf/text_format.h"
+#include "security/identity.h"
+#include "security/tls.h"
+#include "tests/child_process.h"
+#include "tests/test_pki.h"
+
+#ifndef DECONFLICTION_NODE_BINARY
+#define DECONFLICTION_NODE_BINARY "./deconflict-node"  // Bazel runfiles
+#endif
+#ifndef DECONFLICTION_HUB_BINARY
+#define DECONFLICTION_HUB_BINARY "./deconflict-hub"
+#endif
+
+namespace deconfliction {
+
+struct FederationOptions {
+  std::string federation = "fed.test";
+  std::vector<std::string> agencies = {"north", "south", "ccc"};
+  // The coordination centre's own agency (one of `agencies`).
+  std::string centre = "ccc";
+  std::vector<config::v1::QueryCap> caps;
+  uint32_t node_timeout_ms = 1500;
+  std::string common_identifiers_file;
+};
+
+class TestFederation {
+ public:
+  TestFederation(std::string dir, FederationOptions options)
+      : dir_(std::move(dir)),
+        options_(std::move(options)),
+        pki_(dir_ + "/pki", options_.federation) {}
+
+  // Makes the PKI and configurations and starts the hub and every node.
+  // False (with the reason on stderr) if anything fails.
+  bool Start() {
+    if (!pki_.ok() || !pki_.Hub() ||
+        !pki_.FederationKey(dir_ + "/federation.key")) {
+      return Fail("PKI");
+    }
+    for (const std::string& agency : options_.agencies) {
+      if (!pki_.Node(agency) || !pki_.User(agency, "analyst")) {
+        return Fail("PKI for " + agency);
+      }
+      ports_[agency] = std::make_unique<ReservedPort>();
+    }
+    hub_port_ = std::make_unique<ReservedPort>();
+    std::filesystem::create_directories(dir_ + "/run");
+    if (!WriteHubConfig()) return Fail("hub config");
+    if (!StartHub()) return false;
+    for (const std::string& agency : options_.agencies) {
+      if (!WriteNodeConfig(agency) || !StartNode(agency)) return false;
+    }
+    return true;
+  }
+
+  bool StartHub() {
+    std::filesystem::remove(dir_ + "/run/hub.port");
+    hub_.Start({DECONFLICTION_HUB_BINARY, "--config=" + dir_ + "/hub.textproto",
+                "--shutdown_grace=1s"},
+               dir_ + "/hub.log");
+    return WaitFor(dir_ + "/run/hub.port", "hub", &hub_);
+  }
+  bool StartNode(const std::string& agency) {
+    const std::string port_file = dir_ + "/run/" + agency + ".port";
+    std::filesystem::remove(port_file);
+    nodes_[agency] = std::make_unique<ChildProcess>();
+    nodes_[agency]->Start({DECONFLICTION_NODE_BINARY,
+                           "--config=" + dir_ + "/" + agency + ".textproto",
+                           "--shutdown_grace=1s"},
+                          dir_ + "/" + agency + ".log");
+    return WaitFor(port_file, agency, nodes_[agency].get());
+  }
+  ChildProcess& node(const std::string& agency) { return *nodes_[agency]; }
+  ChildProcess& hub() { return hub_; }
+
+  std::string NodeAddress(const std::string& agency) const {
+    return ports_.at(agency)->address();
+  }
+  std::string HubAddress() const { return hub_port_->address(); }
+  std::string NodeDataDir(const std::string& agency) const {
+    return dir_ + "/data/" + agency;
+  }
+  std::string HubDataDir() const { return dir_ + "/data/hub"; }
+  std::string Log(const std::string& process) const {
+    std::ifstream in(dir_ + "/" + process + ".log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  TestPki& pki() { return pki_; }
+  const FederationOptions& options() const { return options_; }
+
+  // A channel to `address` presenting `cert_name`, accepting only
+  // `expected_server_id`.
+  std::shared_ptr<grpc::Channel> Channel(const std::string& address,
+                                         const std::string& cert_name,
+                                         const std::string& expected_id) {
+    auto credentials =
+        MutualTlsChannelCredentials(pki_.Files(cert_name), "tls", expected_id);
+    if (!credentials.ok()) return nullptr;
+    return grpc::CreateChannel(address, *credentials);
+  }
+  // The agency's analyst, connected to the agency's own node.
+  std::shared_ptr<grpc::Channel> UserChannel(const std::string& agency) {
+    return Channel(NodeAddress(agency), "user-" + agency + "-analyst",
+                   NodeSpiffeId(options_.federation, agency));
+  }
+
+ private:
+  bool Fail(const std::string& what) {
+    fprintf(stderr, "test federation: %s failed\n", what.c_str());
+    return false;
+  }
+
+  // Waits (up to 15 s) for a started process to announce its port.
+  bool WaitFor(const std::string& port_file, const std::string& name,
+               ChildProcess* process) {
+    for (int i = 0; i < 300 && !process->Exited(); ++i) {
+      if (std::filesystem::exists(port_file)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return Fail(name + " start (see " + dir_ + "/" + name + ".log):\n" +
+                Log(name));
+  }
+
+  bool WriteText(const std::string& path,
+                 const google::protobuf::Message& message) {
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(message, &text);
+    std::ofstream out(path);
+    out << text;
+    return out.good();
+  }
+
+  bool WriteHubConfig() {
+    config::v1::HubConfig config;
+    config.set_federation(options_.federation);
+    config.set_listen_address(HubAddress());
+    config.set_port_file(dir_ + "/run/hub.port");
+    *config.mutable_tls() = pki_.Files("hub", /*with_crl=*/true);
+    config.set_data_dir(HubDataDir());
+    for (const std::string& agency : options_.agencies) {
+      config::v1::FederationNode* node = config.add_nodes();
+      node->set_agency_id(agency);
+      node->set_address(NodeAddress(agency));
+    }
+    config::v1::SharingPolicy* policy = config.mutable_policy();
+    for (const auto& cap : options_.caps) *policy->add_caps() = cap;
+    policy->set_common_identifiers_file(options_.common_identifiers_file);
+    policy->set_coordination_centre_agency_id(options_.centre);
+    policy->mutable_coordination_centre_contact()->set_name(
+        "Coordination centre duty desk");
+    policy->mutable_coordination_centre_contact()->set_phone("+16135550000");
+    config.mutable_limits()->set_node_timeout_ms(options_.node_timeout_ms);
+    return WriteText(dir_ + "/hub.textproto", config);
+  }
+
+  bool WriteNodeConfig(const std::string& agency) {
+    config::v1::NodeConfig config;
+    config.set_federation(options_.federation);
+    config.set_agency_id(agency);
+    config.set_listen_address(NodeAddress(agency));
+    config.set_port_file(dir_ + "/run/" + agency + ".port");
+    *config.mutable_tls() = pki_.Files("node-" + agency, /*with_crl=*/true);
+    config.set_data_dir(NodeDataDir(agency));
+    config.set_federation_key_file(dir_ + "/federation.key");
+    config.set_default_region("CA");
+    config.mutable_hub()->set_address(HubAddress());
+    config.mutable_hub()->set_timeout_ms(options_.node_timeout_ms + 1500);
+    return WriteText(dir_ + "/" + agency + ".textproto", config);
+  }
+
+  std::string dir_;
+  FederationOptions options_;
+  TestPki pki_;
+  std::map<std::string, std::unique_ptr<ReservedPort>> ports_;
+  std::unique_ptr<ReservedPort> hub_port_;
+  ChildProcess hub_;
+  std::map<std::string, std::unique_ptr<ChildProcess>> nodes_;
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_TESTS_TEST_FEDERATION_H_
