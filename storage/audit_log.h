@@ -3,6 +3,13 @@
 // record carries the SHA-256 of the previous record's stored bytes, so an
 // auditor can prove that nothing was removed or altered.
 //
+// Durability: Append returns once the record is in the write-ahead log, so
+// it survives the process being killed; the log is synced to disk at most
+// kAuditSyncInterval later (a power loss can cost at most that window of
+// audit records, never case data, whose writes are synced before they are
+// acknowledged). Syncing every record would put a disk flush on every
+// federated lookup's path, three times (see BENCHMARKS.md).
+//
 // Thread safety: Append may be called from any thread (serialized inside).
 #ifndef DECONFLICTION_STORAGE_AUDIT_LOG_H_
 #define DECONFLICTION_STORAGE_AUDIT_LOG_H_
@@ -10,10 +17,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "api/deconfliction/storage/v1/records.pb.h"
 
 namespace rocksdb {
@@ -23,8 +32,12 @@ class DB;
 
 namespace deconfliction {
 
+inline constexpr absl::Duration kAuditSyncInterval = absl::Milliseconds(100);
+
 class AuditLog {
  public:
+  ~AuditLog();
+
   // Continues the chain after the last stored record. The database and
   // family must outlive the log.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(
@@ -43,17 +56,19 @@ class AuditLog {
 
  private:
   AuditLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
-           uint64_t next_seq, std::string last_hash)
-      : db_(db),
-        family_(family),
-        next_seq_(next_seq),
-        last_hash_(std::move(last_hash)) {}
+           uint64_t next_seq, std::string last_hash);
+  // Syncs the write-ahead log whenever records were appended since the last
+  // sync, every kAuditSyncInterval, and once more when stopping.
+  void SyncLoop();
 
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const family_;
   absl::Mutex mu_;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_);
   std::string last_hash_ ABSL_GUARDED_BY(mu_);
+  bool unsynced_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread syncer_;
 };
 
 }  // namespace deconfliction

@@ -44,6 +44,8 @@ class ChildProcess {
     return true;
   }
 
+  pid_t pid() const { return pid_; }
+
   // True once the process has ended (it is then reaped).
   bool Exited() {
     if (pid_ <= 0) return true;
