@@ -2,6 +2,8 @@
 // hub and four agency nodes (one of them the coordination centre's own, one
 // with a small query cap), ports chosen at run time.
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -36,6 +38,8 @@ class FederationTest : public ::testing::Test {
     cap.set_agency_id("capped");
     cap.set_per_minute(5);
     options.caps.push_back(cap);
+    options.common_identifiers.push_back(
+        Id(v1::IDENTIFIER_TYPE_PHONE, "+1 800 555 0199"));
     federation_ = new TestFederation(dir_->path(), options);
     ASSERT_TRUE(federation_->Start());
   }
@@ -303,6 +307,39 @@ TEST_F(FederationTest, SilentEntryHidesTheOwnerFromTheQuerier) {
   EXPECT_EQ(hit.agency_id(), "ccc");
   EXPECT_EQ(hit.contact().name(), "Coordination centre duty desk");
   EXPECT_THAT(hit.DebugString(), ::testing::Not(HasSubstr("south")));
+}
+
+TEST_F(FederationTest, CommonIdentifiersAreNeverHits) {
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register("south", "SOUTH-COMMON",
+                       {Id(v1::IDENTIFIER_TYPE_PHONE, "1-800-555-0199")},
+                       &registered)
+                  .ok());
+  v1::CheckResponse response;
+  ASSERT_TRUE(
+      Check("north", {Id(v1::IDENTIFIER_TYPE_PHONE, "(800) 555-0199")},
+            &response)
+          .ok());
+  EXPECT_TRUE(response.results(0).common());
+  EXPECT_THAT(response.results(0).hits(), IsEmpty());
+}
+
+TEST_F(FederationTest, NodeTokenizesTheListOfCommonIdentifiers) {
+  // The coordination centre makes the hub's list at its own node (the hub
+  // has no federation key); the tokens are the ones the hub is given.
+  const std::string csv = dir_->path() + "/common.csv";
+  std::ofstream(csv) << "type,value\nphone,+1 800 555 0199\n";
+  const std::string out = dir_->path() + "/common.out";
+  std::string command = absl::StrCat(
+      DECONFLICTION_NODE_BINARY, " --config=", dir_->path(),
+      "/ccc.textproto --tokenize_csv=", csv, " > ", out);
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  std::ifstream produced(out), given(dir_->path() + "/run/common.tokens");
+  std::string produced_line, given_line;
+  std::getline(produced, produced_line);
+  std::getline(given, given_line);  // comment
+  std::getline(given, given_line);
+  EXPECT_EQ(produced_line.substr(0, 64), given_line);
 }
 
 TEST_F(FederationTest, CappedAgencyGetsResourceExhausted) {

@@ -15,9 +15,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "google/protobuf/text_format.h"
+#include "identifiers/token.h"
 #include "security/identity.h"
 #include "security/tls.h"
 #include "tests/child_process.h"
@@ -39,7 +41,9 @@ struct FederationOptions {
   std::string centre = "ccc";
   std::vector<config::v1::QueryCap> caps;
   uint32_t node_timeout_ms = 1500;
-  std::string common_identifiers_file;
+  // Identifiers on the hub's list of common identifiers (tokenized with
+  // the federation key into run/common.tokens at Start).
+  std::vector<v1::Identifier> common_identifiers;
 };
 
 class TestFederation {
@@ -64,6 +68,7 @@ class TestFederation {
     }
     hub_port_ = std::make_unique<ReservedPort>();
     std::filesystem::create_directories(dir_ + "/run");
+    if (!WriteCommonTokens()) return Fail("common identifiers");
     if (!WriteHubConfig()) return Fail("hub config");
     if (!StartHub()) return false;
     for (const std::string& agency : options_.agencies) {
@@ -149,6 +154,22 @@ class TestFederation {
     return out.good();
   }
 
+  std::string CommonTokensFile() const { return dir_ + "/run/common.tokens"; }
+
+  bool WriteCommonTokens() {
+    if (options_.common_identifiers.empty()) return true;
+    auto tokens = HmacTokenFunction::FromKeyFile(dir_ + "/federation.key");
+    if (!tokens.ok()) return false;
+    std::ofstream out(CommonTokensFile());
+    out << "# common identifiers of the test federation\n";
+    for (const v1::Identifier& identifier : options_.common_identifiers) {
+      auto canonical = Canonicalize(identifier, {"CA"});
+      if (!canonical.ok()) return false;
+      out << absl::BytesToHexString((*tokens)->Tokenize(*canonical)) << "\n";
+    }
+    return out.good();
+  }
+
   bool WriteHubConfig() {
     config::v1::HubConfig config;
     config.set_federation(options_.federation);
@@ -163,7 +184,9 @@ class TestFederation {
     }
     config::v1::SharingPolicy* policy = config.mutable_policy();
     for (const auto& cap : options_.caps) *policy->add_caps() = cap;
-    policy->set_common_identifiers_file(options_.common_identifiers_file);
+    if (!options_.common_identifiers.empty()) {
+      policy->set_common_identifiers_file(CommonTokensFile());
+    }
     policy->set_coordination_centre_agency_id(options_.centre);
     policy->mutable_coordination_centre_contact()->set_name(
         "Coordination centre duty desk");
