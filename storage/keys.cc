@@ -50,4 +50,25 @@ std::optional<EntryKeyParts> DecodeEntryKey(absl::string_view key) {
                        *DecodeUint64(key.substr(key.size() - 8))};
 }
 
+std::string AlertKey(uint64_t cursor) {
+  return absl::StrCat(kAlertPrefix, EncodeUint64(cursor));
+}
+
+std::string AlertIdKey(absl::string_view alert_id) {
+  return absl::StrCat("i", alert_id);
+}
+
+std::optional<uint64_t> DecodeAlertKey(absl::string_view key) {
+  if (key.size() != 9 || key[0] != kAlertPrefix[0]) return std::nullopt;
+  return DecodeUint64(key.substr(1));
+}
+
+std::string QueuePrefix(absl::string_view agency) {
+  return absl::StrCat(agency, absl::string_view("\0", 1));
+}
+
+std::string QueueKey(absl::string_view agency, uint64_t seq) {
+  return absl::StrCat(QueuePrefix(agency), EncodeUint64(seq));
+}
+
 }  // namespace deconfliction::keys

@@ -5,6 +5,12 @@
 //   kTokenIndex  token (32 bytes)                    -> PostingList
 //   kCases       case_ref                            -> v1.Case (no entries)
 //   kEntries     case_ref 0x00 entry_seq (uint64 BE) -> EntryRecord
+//   kAlerts      'c' cursor (uint64 BE)              -> v1.Alert
+//                'i' alert_id                        -> cursor (uint64 BE)
+// The hub's database:
+//   outbox       recipient 0x00 seq (uint64 BE)      -> OutboxRecord
+//   rechecks     agency 0x00 seq (uint64 BE)         -> RecheckRecord
+//   default      "next_outbox_seq"
 //
 // A case_ref is 1 to 128 printable ASCII bytes (ValidateCaseRef), so it holds
 // no 0x00 and every entry key of a case sorts under EntryPrefix(case_ref).
@@ -23,6 +29,9 @@ namespace deconfliction::keys {
 inline constexpr char kSchemaVersion[] = "schema_version";
 inline constexpr char kAgencyId[] = "agency_id";
 inline constexpr char kNextEntrySeq[] = "next_entry_seq";
+inline constexpr char kNextAlertCursor[] = "next_alert_cursor";
+inline constexpr char kUnacknowledgedAlerts[] = "unacknowledged_alerts";
+inline constexpr char kNextOutboxSeq[] = "next_outbox_seq";
 
 // INVALID_ARGUMENT naming `case_ref` when it is empty, longer than 128 bytes
 // or holds a byte outside printable ASCII (0x21-0x7e).
@@ -41,6 +50,17 @@ struct EntryKeyParts {
 };
 // nullopt when `key` is not an EntryKey.
 std::optional<EntryKeyParts> DecodeEntryKey(absl::string_view key);
+
+std::string AlertKey(uint64_t cursor);
+std::string AlertIdKey(absl::string_view alert_id);
+// nullopt when `key` is not an AlertKey.
+std::optional<uint64_t> DecodeAlertKey(absl::string_view key);
+inline constexpr char kAlertPrefix[] = "c";
+
+// Hub queues (outbox, rechecks): per agency, in order. An agency id holds
+// no 0x00 (security/identity.h).
+std::string QueueKey(absl::string_view agency, uint64_t seq);
+std::string QueuePrefix(absl::string_view agency);
 
 }  // namespace deconfliction::keys
 

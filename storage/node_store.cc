@@ -78,22 +78,41 @@ absl::StatusOr<std::unique_ptr<NodeStore>> NodeStore::Open(
     if (!seq) return absl::DataLossError("entry counter is malformed");
     next_entry_seq = *seq;
   }
+  // Alert counters start at 1 and 0 on a database that has had no alert.
+  uint64_t counters[2] = {1, 0};
+  const char* counter_keys[2] = {keys::kNextAlertCursor,
+                                 keys::kUnacknowledgedAlerts};
+  for (int i = 0; i < 2; ++i) {
+    std::string value;
+    rocksdb::Status read =
+        db->Get(rocksdb::ReadOptions(), meta, counter_keys[i], &value);
+    if (read.IsNotFound()) continue;
+    if (absl::Status s = FromRocks(read, "read alert counters"); !s.ok()) {
+      return s;
+    }
+    std::optional<uint64_t> decoded = keys::DecodeUint64(value);
+    if (!decoded) return absl::DataLossError("alert counter is malformed");
+    counters[i] = *decoded;
+  }
   absl::StatusOr<std::unique_ptr<AuditLog>> audit = AuditLog::Open(
       db, (*database)->family(static_cast<size_t>(ColumnFamily::kAudit)));
   if (!audit.ok()) return audit.status();
   return std::unique_ptr<NodeStore>(
       new NodeStore(*std::move(database), *std::move(audit), std::move(clock),
-                    next_entry_seq));
+                    next_entry_seq, counters[0], counters[1]));
 }
 
 NodeStore::NodeStore(std::unique_ptr<Database> database,
                      std::unique_ptr<AuditLog> audit, Clock clock,
-                     uint64_t next_entry_seq)
+                     uint64_t next_entry_seq, uint64_t next_alert_cursor,
+                     uint64_t unacknowledged_alerts)
     : database_(std::move(database)),
       db_(database_->db()),
       audit_(std::move(audit)),
       clock_(std::move(clock)),
-      next_entry_seq_(next_entry_seq) {}
+      next_entry_seq_(next_entry_seq),
+      next_alert_cursor_(next_alert_cursor),
+      unacknowledged_alerts_(unacknowledged_alerts) {}
 
 NodeStore::~NodeStore() = default;
 
@@ -436,6 +455,142 @@ absl::StatusOr<CasePage> NodeStore::ListCases(const std::string& page_token,
     return s;
   }
   return page;
+}
+
+absl::StatusOr<std::vector<OwnEntryRecord>> NodeStore::EntriesForToken(
+    const std::string& token) const {
+  absl::StatusOr<std::vector<std::vector<IndexHit>>> hits =
+      Lookup({LookupQuery{token, {}}});
+  if (!hits.ok()) return hits.status();
+  std::vector<OwnEntryRecord> entries;
+  for (const IndexHit& hit : (*hits)[0]) {
+    std::string value;
+    rocksdb::Status read = db_->Get(
+        rocksdb::ReadOptions(), Handle(ColumnFamily::kEntries),
+        keys::EntryKey(hit.owner.case_ref(), hit.posting.entry_seq()), &value);
+    if (absl::Status s = FromRocks(read, "read entry"); !s.ok()) return s;
+    OwnEntryRecord own;
+    own.case_ref = hit.owner.case_ref();
+    if (!own.entry.ParseFromString(value)) {
+      return absl::DataLossError("entry record is corrupt");
+    }
+    entries.push_back(std::move(own));
+  }
+  return entries;
+}
+
+absl::StatusOr<StoredAlerts> NodeStore::StoreAlerts(
+    std::vector<v1::Alert> alerts) {
+  rocksdb::ColumnFamilyHandle* family = Handle(ColumnFamily::kAlerts);
+  absl::MutexLock lock(&write_mu_);
+  StoredAlerts outcome;
+  rocksdb::WriteBatch batch;
+  uint64_t cursor = next_alert_cursor_;
+  std::set<std::string> in_batch;
+  for (v1::Alert& alert : alerts) {
+    std::string held;
+    rocksdb::Status read = db_->Get(rocksdb::ReadOptions(), family,
+                                    keys::AlertIdKey(alert.alert_id()), &held);
+    if (!read.IsNotFound() || !in_batch.insert(alert.alert_id()).second) {
+      if (absl::Status s = FromRocks(read, "read alert id");
+          !s.ok() && !read.IsNotFound()) {
+        return s;
+      }
+      ++outcome.duplicates;
+      continue;
+    }
+    alert.set_cursor(cursor);
+    batch.Put(family, keys::AlertIdKey(alert.alert_id()),
+              keys::EncodeUint64(cursor));
+    batch.Put(family, keys::AlertKey(cursor), alert.SerializeAsString());
+    ++cursor;
+    ++outcome.stored;
+  }
+  if (outcome.stored == 0) return outcome;
+  rocksdb::ColumnFamilyHandle* meta = Handle(ColumnFamily::kMeta);
+  batch.Put(meta, keys::kNextAlertCursor, keys::EncodeUint64(cursor));
+  batch.Put(meta, keys::kUnacknowledgedAlerts,
+            keys::EncodeUint64(unacknowledged_alerts_ + outcome.stored));
+  if (absl::Status s = FromRocks(db_->Write(SyncedWrite(), &batch), "write");
+      !s.ok()) {
+    return s;
+  }
+  next_alert_cursor_ = cursor;
+  unacknowledged_alerts_ += outcome.stored;
+  return outcome;
+}
+
+absl::StatusOr<std::vector<v1::Alert>> NodeStore::AlertsAfter(
+    uint64_t after, size_t limit) const {
+  std::vector<v1::Alert> alerts;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), Handle(ColumnFamily::kAlerts)));
+  for (it->Seek(keys::AlertKey(after + 1));
+       it->Valid() && alerts.size() < limit; it->Next()) {
+    absl::string_view key(it->key().data(), it->key().size());
+    if (!keys::DecodeAlertKey(key)) break;  // past the 'c' range
+    v1::Alert alert;
+    if (!alert.ParseFromArray(it->value().data(),
+                              static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("alert record is corrupt");
+    }
+    alerts.push_back(std::move(alert));
+  }
+  if (absl::Status s = FromRocks(it->status(), "read alerts"); !s.ok()) {
+    return s;
+  }
+  return alerts;
+}
+
+absl::StatusOr<AcknowledgedAlerts> NodeStore::AcknowledgeAlerts(
+    const std::vector<std::string>& alert_ids) {
+  rocksdb::ColumnFamilyHandle* family = Handle(ColumnFamily::kAlerts);
+  absl::MutexLock lock(&write_mu_);
+  AcknowledgedAlerts outcome;
+  rocksdb::WriteBatch batch;
+  std::set<std::string> seen;
+  for (const std::string& id : alert_ids) {
+    if (!seen.insert(id).second) continue;
+    std::string cursor;
+    rocksdb::Status read =
+        db_->Get(rocksdb::ReadOptions(), family, keys::AlertIdKey(id), &cursor);
+    if (read.IsNotFound()) {
+      outcome.unknown_ids.push_back(id);
+      continue;
+    }
+    if (absl::Status s = FromRocks(read, "read alert id"); !s.ok()) return s;
+    std::optional<uint64_t> position = keys::DecodeUint64(cursor);
+    std::string value;
+    if (!position ||
+        !db_->Get(rocksdb::ReadOptions(), family, keys::AlertKey(*position),
+                  &value)
+             .ok()) {
+      return absl::DataLossError("alert index names a missing alert");
+    }
+    v1::Alert alert;
+    if (!alert.ParseFromString(value)) {
+      return absl::DataLossError("alert record is corrupt");
+    }
+    if (alert.has_acknowledged_at()) continue;
+    *alert.mutable_acknowledged_at() = ToTimestamp(clock_());
+    batch.Put(family, keys::AlertKey(*position), alert.SerializeAsString());
+    ++outcome.acknowledged;
+  }
+  if (outcome.acknowledged == 0) return outcome;
+  const uint64_t remaining = unacknowledged_alerts_ - outcome.acknowledged;
+  batch.Put(Handle(ColumnFamily::kMeta), keys::kUnacknowledgedAlerts,
+            keys::EncodeUint64(remaining));
+  if (absl::Status s = FromRocks(db_->Write(SyncedWrite(), &batch), "write");
+      !s.ok()) {
+    return s;
+  }
+  unacknowledged_alerts_ = remaining;
+  return outcome;
+}
+
+AlertInbox NodeStore::AlertInboxState() const {
+  absl::MutexLock lock(&write_mu_);
+  return AlertInbox{next_alert_cursor_ - 1, unacknowledged_alerts_};
 }
 
 }  // namespace deconfliction

@@ -86,6 +86,27 @@ struct IndexHit {
   storage::v1::Posting posting;
 };
 
+// One of the agency's own entries, as an alert shows it.
+struct OwnEntryRecord {
+  std::string case_ref;
+  storage::v1::EntryRecord entry;
+};
+
+struct StoredAlerts {
+  uint32_t stored = 0;
+  uint32_t duplicates = 0;
+};
+
+struct AcknowledgedAlerts {
+  uint32_t acknowledged = 0;
+  std::vector<std::string> unknown_ids;
+};
+
+struct AlertInbox {
+  uint64_t last_cursor = 0;
+  uint64_t unacknowledged = 0;
+};
+
 struct CasePage {
   std::vector<v1::Case> cases;
   std::string next_page_token;  // empty on the last page
@@ -136,9 +157,27 @@ class NodeStore {
   // Appends to the node's audit trail (storage/audit_log.h).
   absl::Status AppendAudit(storage::v1::AuditRecord record);
 
+  // The agency's live entries holding `token`.
+  absl::StatusOr<std::vector<OwnEntryRecord>> EntriesForToken(
+      const std::string& token) const;
+
+  // Stores `alerts` in order, each under the next cursor (their `cursor` is
+  // set here), skipping any whose alert_id is already held. One synced
+  // batch: when this returns OK every alert is durable.
+  absl::StatusOr<StoredAlerts> StoreAlerts(std::vector<v1::Alert> alerts);
+  // Up to `limit` alerts with a cursor after `after`, in cursor order.
+  absl::StatusOr<std::vector<v1::Alert>> AlertsAfter(uint64_t after,
+                                                      size_t limit) const;
+  // Marks the alerts acknowledged (once; repeats are not counted).
+  absl::StatusOr<AcknowledgedAlerts> AcknowledgeAlerts(
+      const std::vector<std::string>& alert_ids);
+  AlertInbox AlertInboxState() const;
+
  private:
-  NodeStore(std::unique_ptr<Database> database, std::unique_ptr<AuditLog> audit,
-            Clock clock, uint64_t next_entry_seq);
+  NodeStore(std::unique_ptr<Database> database,
+            std::unique_ptr<AuditLog> audit, Clock clock,
+            uint64_t next_entry_seq, uint64_t next_alert_cursor,
+            uint64_t unacknowledged_alerts);
   rocksdb::ColumnFamilyHandle* Handle(ColumnFamily family) const;
   // The case as stored, NOT_FOUND if absent.
   absl::StatusOr<v1::Case> ReadCase(const std::string& case_ref) const;
@@ -153,8 +192,10 @@ class NodeStore {
   rocksdb::DB* const db_;
   std::unique_ptr<AuditLog> audit_;
   Clock clock_;
-  absl::Mutex write_mu_;
+  mutable absl::Mutex write_mu_;
   uint64_t next_entry_seq_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t next_alert_cursor_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t unacknowledged_alerts_ ABSL_GUARDED_BY(write_mu_);
 };
 
 }  // namespace deconfliction

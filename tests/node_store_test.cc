@@ -212,5 +212,55 @@ TEST_F(NodeStoreTest, ListCasesPagesAndHidesClosed) {
   EXPECT_THAT(store_->ListCases("", 10, true)->cases, SizeIs(4));
 }
 
+v1::Alert Alert(const std::string& id) {
+  v1::Alert alert;
+  alert.set_alert_id(id);
+  alert.set_other_agency_id("south");
+  return alert;
+}
+
+TEST_F(NodeStoreTest, AlertsGetCursorsOnceAndSurviveRestart) {
+  auto first = store_->StoreAlerts({Alert("a"), Alert("b"), Alert("a")});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->stored, 2u);
+  EXPECT_EQ(first->duplicates, 1u);
+  auto again = store_->StoreAlerts({Alert("b"), Alert("c")});
+  EXPECT_EQ(again->stored, 1u);
+  EXPECT_EQ(again->duplicates, 1u);
+  store_.reset();
+  store_ = Open();
+  auto all = store_->AlertsAfter(0, 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_THAT(*all, SizeIs(3));
+  EXPECT_EQ((*all)[0].alert_id(), "a");
+  EXPECT_EQ((*all)[2].alert_id(), "c");
+  EXPECT_EQ((*all)[2].cursor(), 3u);
+  auto page = store_->AlertsAfter(1, 1);
+  ASSERT_THAT(*page, SizeIs(1));
+  EXPECT_EQ((*page)[0].alert_id(), "b");
+  EXPECT_EQ(store_->AlertInboxState().unacknowledged, 3u);
+  auto acknowledged = store_->AcknowledgeAlerts({"a", "a", "zzz"});
+  EXPECT_EQ(acknowledged->acknowledged, 1u);
+  EXPECT_EQ(acknowledged->unknown_ids, std::vector<std::string>{"zzz"});
+  EXPECT_EQ(store_->AcknowledgeAlerts({"a"})->acknowledged, 0u);
+  EXPECT_EQ(store_->AlertInboxState().unacknowledged, 2u);
+  EXPECT_EQ(store_->AlertInboxState().last_cursor, 3u);
+  // New alerts continue after the last cursor.
+  EXPECT_EQ(store_->StoreAlerts({Alert("d")})->stored, 1u);
+  EXPECT_EQ((*store_->AlertsAfter(3, 10))[0].cursor(), 4u);
+}
+
+TEST_F(NodeStoreTest, EntriesForTokenAreTheAgencysOwn) {
+  NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  ASSERT_TRUE(store_->Register(Case("OPS-1"), {phone}).ok());
+  ASSERT_TRUE(store_->Register(Case("OPS-2"), {phone}).ok());
+  auto entries = store_->EntriesForToken(phone.token);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_THAT(*entries, SizeIs(2));
+  EXPECT_EQ((*entries)[0].case_ref, "OPS-1");
+  EXPECT_EQ((*entries)[0].entry.canonical(), "+16135550100");
+  EXPECT_EQ((*entries)[0].entry.identifier().value(), "613-555-0100");
+}
+
 }  // namespace
 }  // namespace deconfliction

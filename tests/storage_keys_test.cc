@@ -48,6 +48,21 @@ TEST(KeysTest, MalformedEntryKeysAreRejected) {
   EXPECT_FALSE(DecodeEntryKey("A" + EncodeUint64(1)).has_value());
 }
 
+TEST(KeysTest, AlertKeysRoundTripAndSortByCursor) {
+  for (uint64_t cursor : {uint64_t{1}, uint64_t{255}, uint64_t{1} << 33}) {
+    EXPECT_EQ(DecodeAlertKey(AlertKey(cursor)), cursor);
+  }
+  EXPECT_LT(AlertKey(9), AlertKey(10));
+  EXPECT_FALSE(DecodeAlertKey(AlertIdKey("abcdefgh")).has_value());
+  EXPECT_NE(AlertIdKey("x")[0], AlertKey(1)[0]);
+}
+
+TEST(KeysTest, QueueKeysOfOneAgencySortTogether) {
+  EXPECT_EQ(QueueKey("north", 3).rfind(QueuePrefix("north"), 0), 0u);
+  EXPECT_NE(QueueKey("northwest", 1).rfind(QueuePrefix("north"), 0), 0u);
+  EXPECT_LT(QueueKey("north", 9), QueueKey("north", 10));
+}
+
 TEST(KeysTest, CaseRefRules) {
   EXPECT_TRUE(ValidateCaseRef("OPS-2026/0042").ok());
   EXPECT_FALSE(ValidateCaseRef("").ok());
