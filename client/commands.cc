@@ -1,5 +1,6 @@
 #include "client/commands.h"
 
+#include <cstdio>
 #include <fstream>
 #include <map>
 
@@ -398,6 +399,111 @@ ExitCode RunCases(NodeClient& node, const CliOptions& options,
     }
     request.set_page_token(page->next_page_token());
   } while (!request.page_token().empty());
+  return kExitOk;
+}
+
+namespace {
+
+uint64_t ReadCursor(const std::string& path) {
+  uint64_t cursor = 0;
+  std::ifstream in(path);
+  if (in) in >> cursor;
+  return cursor;
+}
+
+// Written atomically: a crash never leaves a torn cursor.
+void WriteCursor(const std::string& path, uint64_t cursor) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp);
+    out << cursor << "\n";
+  }
+  std::rename(temp.c_str(), path.c_str());
+}
+
+}  // namespace
+
+ExitCode RunWatch(NodeClient& node, const CliOptions& options,
+                  const std::vector<std::string>& args, CommandIo io) {
+  if (!args.empty()) return Usage("watch takes no arguments", io);
+  uint64_t cursor = options.after >= 0 ? static_cast<uint64_t>(options.after)
+                    : options.cursor_file.empty()
+                        ? 0
+                        : ReadCursor(options.cursor_file);
+  const absl::Time end = options.watch_for == absl::InfiniteDuration()
+                             ? absl::InfiniteFuture()
+                             : absl::Now() + options.watch_for;
+  uint64_t seen = 0;
+  absl::Duration backoff = absl::Seconds(1);
+  // Reconnects from the last cursor after any interruption, so nothing is
+  // missed and nothing is shown twice.
+  while (absl::Now() < end) {
+    const absl::Time deadline = std::min(end, absl::Now() + absl::Hours(1));
+    absl::Status status = node.Watch(cursor, deadline, [&](const v1::Alert& alert) {
+      if (options.json) {
+        io.out << ToJsonLine(alert) << "\n";
+      } else {
+        RenderAlert(alert, io.out);
+      }
+      io.out.flush();
+      cursor = alert.cursor();
+      if (!options.cursor_file.empty()) WriteCursor(options.cursor_file, cursor);
+      backoff = absl::Seconds(1);
+      return options.max_alerts == 0 || ++seen < options.max_alerts;
+    });
+    if (options.max_alerts > 0 && seen >= options.max_alerts) break;
+    if (!status.ok()) {
+      if (ExitCodeFor(status) == kExitNotAuthorized) return Fail(status, io);
+      io.err << "deconflict: watch interrupted (" << status.message()
+             << "); reconnecting after cursor " << cursor << "\n";
+      absl::SleepFor(std::min(backoff, end - absl::Now()));
+      backoff = std::min(backoff * 2, absl::Seconds(30));
+    }
+  }
+  return kExitOk;
+}
+
+ExitCode RunAcknowledge(NodeClient& node, const CliOptions& options,
+                        const std::vector<std::string>& args, CommandIo io) {
+  if (args.empty()) return Usage("ack takes one or more alert ids", io);
+  v1::AcknowledgeRequest request;
+  for (const std::string& id : args) request.add_alert_ids(id);
+  absl::StatusOr<v1::AcknowledgeResponse> response = node.Acknowledge(request);
+  if (!response.ok()) return Fail(response.status(), io);
+  if (options.json) {
+    PrintJson(*response, io);
+  } else {
+    io.out << "acknowledged " << response->acknowledged() << "\n";
+    for (const std::string& id : response->unknown_ids()) {
+      io.out << "unknown alert id " << id << "\n";
+    }
+  }
+  return response->unknown_ids().empty() ? kExitOk : kExitNotFoundOrClosed;
+}
+
+ExitCode RunAlerts(NodeClient& node, const CliOptions& options,
+                   const std::vector<std::string>& args, CommandIo io) {
+  if (!args.empty()) return Usage("alerts takes no arguments", io);
+  absl::StatusOr<v1::AlertStatusResponse> status = node.AlertStatus();
+  if (!status.ok()) return Fail(status.status(), io);
+  if (options.json) {
+    PrintJson(*status, io);
+    return kExitOk;
+  }
+  io.out << "alert log: " << status->last_cursor() << " alerts, "
+         << status->unacknowledged() << " not acknowledged\n";
+  if (status->hub_answered()) {
+    io.out << "hub outbox for this agency: " << status->pending_at_hub()
+           << " pending";
+    if (status->pending_at_hub() > 0) {
+      io.out << ", oldest waiting " << status->oldest_pending_seconds()
+             << " s";
+    }
+    io.out << "\n";
+  } else {
+    io.out << "hub outbox: not known (the hub did not answer, or this node "
+              "is not federated)\n";
+  }
   return kExitOk;
 }
 

@@ -34,6 +34,11 @@ struct CliOptions {
   // close / cases
   std::string reason;
   bool include_closed = false;
+  // watch
+  int64_t after = -1;  // -1: from the cursor file, else 0
+  std::string cursor_file;
+  uint64_t max_alerts = 0;              // 0: no limit
+  absl::Duration watch_for = absl::InfiniteDuration();
 };
 
 struct CommandIo {
@@ -51,6 +56,12 @@ ExitCode RunClose(NodeClient& node, const CliOptions& options,
                   const std::vector<std::string>& args, CommandIo io);
 ExitCode RunCases(NodeClient& node, const CliOptions& options,
                   const std::vector<std::string>& args, CommandIo io);
+ExitCode RunWatch(NodeClient& node, const CliOptions& options,
+                  const std::vector<std::string>& args, CommandIo io);
+ExitCode RunAcknowledge(NodeClient& node, const CliOptions& options,
+                        const std::vector<std::string>& args, CommandIo io);
+ExitCode RunAlerts(NodeClient& node, const CliOptions& options,
+                   const std::vector<std::string>& args, CommandIo io);
 
 }  // namespace deconfliction
 

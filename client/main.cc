@@ -64,6 +64,14 @@ ABSL_FLAG(uint32_t, bulk_deadline, 3600,
           "check --file: seconds the whole bulk job may take.");
 ABSL_FLAG(std::string, reason, "", "close: why the case is closed.");
 ABSL_FLAG(bool, include_closed, false, "cases: list closed cases too.");
+ABSL_FLAG(int64_t, after, -1,
+          "watch: show alerts after this cursor (default: the cursor file's, "
+          "else from the first).");
+ABSL_FLAG(std::string, cursor_file, "",
+          "watch: where the last alert's cursor is kept, so that the next "
+          "watch resumes after it.");
+ABSL_FLAG(uint64_t, max_alerts, 0, "watch: stop after this many (0: never).");
+ABSL_FLAG(uint32_t, watch_seconds, 0, "watch: stop after this long (0: never).");
 
 namespace {
 
@@ -85,6 +93,11 @@ Commands:
                             Close a case: its identifiers stop matching.
   cases [--include_closed] [CASE_REF]
                             List your agency's cases, or show one in full.
+  watch [--cursor_file=F]   Print match alerts as they come (past ones
+                            first), resuming after the cursor in F.
+  ack ALERT_ID...           Acknowledge alerts.
+  alerts                    Delivery state: your alert log, and alerts
+                            waiting at the hub for your agency.
 
 Identifier types: phone, email, ip, username (platform:handle), crypto
 (chain:address), hash, imei, mac, p2p, person (name;YYYY-MM-DD), plate
@@ -178,15 +191,19 @@ int main(int argc, char** argv) {
   options.bulk_deadline = absl::Seconds(absl::GetFlag(FLAGS_bulk_deadline));
   options.reason = absl::GetFlag(FLAGS_reason);
   options.include_closed = absl::GetFlag(FLAGS_include_closed);
+  options.after = absl::GetFlag(FLAGS_after);
+  options.cursor_file = absl::GetFlag(FLAGS_cursor_file);
+  options.max_alerts = absl::GetFlag(FLAGS_max_alerts);
+  if (absl::GetFlag(FLAGS_watch_seconds) > 0) {
+    options.watch_for = absl::Seconds(absl::GetFlag(FLAGS_watch_seconds));
+  }
 
   using Command = ExitCode (*)(NodeClient&, const CliOptions&,
                                const std::vector<std::string>&, CommandIo);
   const std::pair<const char*, Command> kCommands[] = {
-      {"check", RunCheck},
-      {"register", RunRegister},
-      {"import", RunImport},
-      {"close", RunClose},
-      {"cases", RunCases}};
+      {"check", RunCheck},   {"register", RunRegister}, {"import", RunImport},
+      {"close", RunClose},   {"cases", RunCases},       {"watch", RunWatch},
+      {"ack", RunAcknowledge}, {"alerts", RunAlerts}};
   for (const auto& [name, run] : kCommands) {
     if (command != name) continue;
     absl::StatusOr<std::unique_ptr<NodeClient>> node =
@@ -198,7 +215,7 @@ int main(int argc, char** argv) {
     return run(**node, options, args, io);
   }
   std::cerr << "deconflict: unknown command \"" << command
-            << "\" (commands: check, register, import, close, cases; see "
-               "--help)\n";
+            << "\" (commands: check, register, import, close, cases, watch, ack, "
+               "alerts; see --help)\n";
   return kExitUsage;
 }

@@ -74,6 +74,7 @@ NodeClient::NodeClient(std::shared_ptr<grpc::Channel> channel,
     : channel_(std::move(channel)),
       registry_(v1::Registry::NewStub(channel_)),
       deconfliction_(v1::Deconfliction::NewStub(channel_)),
+      alerts_(v1::Alerts::NewStub(channel_)),
       deadline_(deadline) {}
 
 void NodeClient::SetDeadline(grpc::ClientContext* context) const {
@@ -118,6 +119,47 @@ absl::StatusOr<v1::ListCasesResponse> NodeClient::ListCases(
   SetDeadline(&context);
   return Unary(registry_.get(), &v1::Registry::Stub::ListCases, &context,
                request);
+}
+
+absl::StatusOr<v1::AcknowledgeResponse> NodeClient::Acknowledge(
+    const v1::AcknowledgeRequest& request) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  return Unary(alerts_.get(), &v1::Alerts::Stub::Acknowledge, &context,
+               request);
+}
+
+absl::StatusOr<v1::AlertStatusResponse> NodeClient::AlertStatus() {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  return Unary(alerts_.get(), &v1::Alerts::Stub::Status, &context,
+               v1::AlertStatusRequest());
+}
+
+absl::Status NodeClient::Watch(
+    uint64_t after_cursor, absl::Time deadline,
+    const std::function<bool(const v1::Alert&)>& on_alert) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(deadline));
+  v1::WatchRequest request;
+  request.set_after_cursor(after_cursor);
+  auto stream = alerts_->Watch(&context, request);
+  v1::Alert alert;
+  bool stopped = false;
+  while (stream->Read(&alert)) {
+    if (!on_alert(alert)) {
+      stopped = true;
+      context.TryCancel();
+      break;
+    }
+  }
+  grpc::Status status = stream->Finish();
+  if (stopped ||
+      (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+       absl::Now() >= deadline)) {
+    return absl::OkStatus();
+  }
+  return FromGrpcStatus(status);
 }
 
 absl::Status NodeClient::CheckBulk(

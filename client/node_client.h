@@ -38,6 +38,16 @@ class NodeClient {
   absl::StatusOr<v1::ListCasesResponse> ListCases(
       const v1::ListCasesRequest& request);
 
+  absl::StatusOr<v1::AcknowledgeResponse> Acknowledge(
+      const v1::AcknowledgeRequest& request);
+  absl::StatusOr<v1::AlertStatusResponse> AlertStatus();
+
+  // Watches alerts after `after_cursor` until `deadline`, calling
+  // `on_alert` for each; `on_alert` returns false to stop. Returns OK when
+  // stopped by `on_alert` or by reaching the deadline.
+  absl::Status Watch(uint64_t after_cursor, absl::Time deadline,
+                     const std::function<bool(const v1::Alert&)>& on_alert);
+
   // Streams a bulk job through CheckBulk within `deadline`: `next_chunk`
   // fills the next chunk and returns false when there is none;
   // `on_answer` sees each answer in order. Memory stays bounded by gRPC's
@@ -54,6 +64,7 @@ class NodeClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Registry::Stub> registry_;
   std::unique_ptr<v1::Deconfliction::Stub> deconfliction_;
+  std::unique_ptr<v1::Alerts::Stub> alerts_;
   absl::Duration deadline_;
 };
 

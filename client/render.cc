@@ -123,4 +123,44 @@ void RenderCase(const v1::Case& c, std::ostream& out) {
   }
 }
 
+void RenderAlert(const v1::Alert& alert, std::ostream& out) {
+  const char* what = "MATCH";
+  switch (alert.kind()) {
+    case v1::ALERT_KIND_REGISTRATION_MATCH:
+      what = "MATCH: another investigation holds your identifier";
+      break;
+    case v1::ALERT_KIND_CHECKED:
+      what = "CHECKED: another agency looked up your identifier";
+      break;
+    case v1::ALERT_KIND_SILENT_MATCH:
+      what = "SILENT MATCH: put both sides in touch";
+      break;
+    default:
+      break;
+  }
+  out << "ALERT #" << alert.cursor() << "  " << When(alert.raised_at())
+      << "  " << what << "\n";
+  for (const v1::OwnEntry& own : alert.own_entries()) {
+    out << "  yours:  case " << own.case_ref() << "  "
+        << IdentifierTypeName(alert.identifier_type()) << " "
+        << own.canonical() << "\n";
+  }
+  if (alert.own_entries().empty()) {
+    out << "  yours:  (no open case of yours holds it any longer)\n";
+  }
+  out << "  other:  " << alert.other_agency_id() << ": "
+      << ContactLine(alert.other_contact()) << "\n";
+  if (!alert.other_caveat().empty()) {
+    out << "          caveat: " << alert.other_caveat() << "\n";
+  }
+  if (!alert.other_case_ref().empty()) {
+    out << "          case: " << alert.other_case_ref() << "\n";
+  }
+  if (!alert.silent_owner_agency_id().empty()) {
+    out << "  silent owner: " << alert.silent_owner_agency_id() << ": "
+        << ContactLine(alert.silent_owner_contact()) << "\n";
+  }
+  out << "  id: " << alert.alert_id() << "\n";
+}
+
 }  // namespace deconfliction

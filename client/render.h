@@ -30,6 +30,7 @@ void RenderTally(const ResultTally& tally, v1::CheckScope scope,
                  std::ostream& out);
 void RenderCaseLine(const v1::Case& c, std::ostream& out);
 void RenderCase(const v1::Case& c, std::ostream& out);
+void RenderAlert(const v1::Alert& alert, std::ostream& out);
 
 }  // namespace deconfliction
 

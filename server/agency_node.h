@@ -28,6 +28,7 @@
 #include "api/deconfliction/v1/federation.pb.h"
 #include "identifiers/token.h"
 #include "security/identity.h"
+#include "server/alert_feed.h"
 #include "storage/node_store.h"
 
 namespace deconfliction {
@@ -37,9 +38,13 @@ namespace deconfliction {
 class Federation {
  public:
   using Done = std::function<void(absl::StatusOr<v1::FederatedLookupResponse>)>;
+  using StatusDone =
+      std::function<void(absl::StatusOr<v1::DeliveryStatusResponse>)>;
   virtual ~Federation() = default;
   virtual void Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
                       Done done) = 0;
+  // The hub's outbox for this agency.
+  virtual void DeliveryStatus(absl::Time deadline, StatusDone done) = 0;
 };
 
 class AgencyNode {
@@ -83,6 +88,21 @@ class AgencyNode {
   absl::StatusOr<v1::TokenLookupResponse> LookupTokens(
       const v1::TokenLookupRequest& request, const FederationIdentity& caller);
 
+  // The hub's delivery of alerts: each gets this agency's side from its own
+  // records (the entries holding the token) and is stored under the next
+  // cursor, unless its id is already held. Durable when this returns OK.
+  absl::StatusOr<v1::DeliverAlertsResponse> DeliverAlerts(
+      const v1::DeliverAlertsRequest& request);
+  // Up to `limit` alerts after `cursor`.
+  absl::StatusOr<std::vector<v1::Alert>> AlertsAfter(uint64_t cursor,
+                                                      size_t limit) const;
+  absl::StatusOr<v1::AcknowledgeResponse> Acknowledge(
+      const v1::AcknowledgeRequest& request);
+  // This node's alert log and, with a federation, the hub's outbox for it.
+  void AlertStatus(absl::Time deadline, Done<v1::AlertStatusResponse> done);
+  // Wakes watchers when alerts are stored.
+  AlertFeed& alert_feed() { return alert_feed_; }
+
   const config::v1::NodeConfig& config() const { return config_; }
 
  private:
@@ -111,6 +131,7 @@ class AgencyNode {
   const std::unique_ptr<NodeStore> store_;
   const Clock clock_;
   const std::unique_ptr<Federation> federation_;
+  AlertFeed alert_feed_;
 };
 
 }  // namespace deconfliction

@@ -39,6 +39,13 @@ absl::StatusOr<std::unique_ptr<FanOut>> FanOut::Create(
   return std::unique_ptr<FanOut>(new FanOut(std::move(nodes)));
 }
 
+v1::NodeFederation::Stub* FanOut::StubFor(const std::string& agency) const {
+  for (const Node& node : nodes_) {
+    if (node.agency_id == agency) return node.stub.get();
+  }
+  return nullptr;
+}
+
 void FanOut::Lookup(v1::TokenLookupRequest request, absl::Time deadline,
                     const std::string& skip_agency,
                     std::function<void(std::vector<NodeAnswer>)> done) {

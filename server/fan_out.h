@@ -40,6 +40,10 @@ class FanOut {
               const std::string& skip_agency,
               std::function<void(std::vector<NodeAnswer>)> done);
 
+  // The stub on `agency`'s channel (for alert delivery and rechecks), or
+  // nullptr for an agency that is not configured.
+  v1::NodeFederation::Stub* StubFor(const std::string& agency) const;
+
  private:
   struct Node {
     std::string agency_id;

@@ -49,4 +49,25 @@ void HubClient::Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
                          });
 }
 
+void HubClient::DeliveryStatus(absl::Time deadline, StatusDone done) {
+  struct StatusCall {
+    grpc::ClientContext context;
+    v1::DeliveryStatusRequest request;
+    v1::DeliveryStatusResponse response;
+    StatusDone done;
+  };
+  auto call = std::make_shared<StatusCall>();
+  call->done = std::move(done);
+  call->context.set_deadline(absl::ToChronoTime(deadline));
+  stub_->async()->DeliveryStatus(
+      &call->context, &call->request, &call->response,
+      [call](grpc::Status status) {
+        if (status.ok()) {
+          call->done(std::move(call->response));
+        } else {
+          call->done(FromGrpcStatus(status));
+        }
+      });
+}
+
 }  // namespace deconfliction

@@ -25,6 +25,7 @@ class HubClient final : public Federation {
 
   void Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
               Done done) override;
+  void DeliveryStatus(absl::Time deadline, StatusDone done) override;
 
  private:
   HubClient(std::unique_ptr<v1::Hub::Stub> stub, WorkQueue* completions)

@@ -82,6 +82,10 @@ absl::Status ValidateHubConfig(config::v1::HubConfig* config) {
       {"limits.max_queued_requests", &Limits::max_queued_requests,
        &Limits::set_max_queued_requests, kDefaultMaxQueuedRequests, 1, 100000},
   };
+  if (config->limits().alert_delivery_delay_ms() > 60000) {
+    return absl::InvalidArgumentError(
+        "limits.alert_delivery_delay_ms: at most 60000");
+  }
   return ApplyLimits(config->mutable_limits(), kLimits);
 }
 

@@ -53,9 +53,12 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(
   hub->caps_ = std::make_unique<QueryCaps>(config.policy());
   hub->audit_queue_ = std::make_unique<WorkQueue>(
       config.limits().worker_threads(), config.limits().max_queued_requests());
+  hub->delivery_ = std::make_unique<AlertDelivery>(
+      &hub->config_, hub->store_.get(), hub->fan_out_.get(), clock);
   hub->service_ = std::make_unique<HubService>(
       &hub->config_, hub->fan_out_.get(), hub->caps_.get(), &hub->common_,
-      hub->store_.get(), hub->audit_queue_.get(), std::move(clock));
+      hub->store_.get(), hub->audit_queue_.get(), hub->delivery_.get(),
+      std::move(clock));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;

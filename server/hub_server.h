@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
+#include "server/alert_delivery.h"
 #include "server/fan_out.h"
 #include "server/hub_service.h"
 #include "server/sharing_policy.h"
@@ -50,6 +51,7 @@ class HubServer {
   std::unique_ptr<QueryCaps> caps_;
   CommonIdentifiers common_;
   std::unique_ptr<WorkQueue> audit_queue_;
+  std::unique_ptr<AlertDelivery> delivery_;
   std::unique_ptr<HubService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

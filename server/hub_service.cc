@@ -7,6 +7,7 @@
 #include "identifiers/token.h"
 #include "security/identity.h"
 #include "server/grpc_status.h"
+#include "server/match_alerts.h"
 
 namespace deconfliction {
 namespace {
@@ -34,15 +35,66 @@ absl::Status ValidateLookup(const v1::FederatedLookupRequest& request,
 
 void HubService::AuditAndFinish(grpc::ServerUnaryReactor* reactor,
                                 storage::v1::AuditRecord record,
-                                absl::Status status) {
+                                absl::Status status, Queued queued) {
   record.set_code(static_cast<int32_t>(status.code()));
-  auto write = [this, reactor, record = std::move(record), status]() mutable {
+  auto write = [this, reactor, record = std::move(record), status,
+                queued = std::move(queued)]() mutable {
+    // Alerts are durable in the outbox before the lookup is answered.
+    absl::Status persisted = store_->Enqueue(queued.alerts, queued.rechecks);
+    if (!persisted.ok()) {
+      record.set_code(static_cast<int32_t>(absl::StatusCode::kUnavailable));
+    }
     absl::Status audited = store_->AppendAudit(std::move(record));
-    // An unaudited answer is not given.
-    reactor->Finish(ToGrpcStatus(audited.ok() ? status : audited));
+    if (persisted.ok()) {
+      for (const auto& alert : queued.alerts) {
+        delivery_->Notify(alert.recipient());
+      }
+      for (const auto& recheck : queued.rechecks) {
+        delivery_->Notify(recheck.agency());
+      }
+    }
+    // An unaudited answer, or one whose alerts could not be kept, is not
+    // given.
+    absl::Status outcome =
+        !persisted.ok()
+            ? absl::UnavailableError(absl::StrCat("alert outbox: ",
+                                                  persisted.message()))
+            : (audited.ok() ? status : audited);
+    reactor->Finish(ToGrpcStatus(outcome));
   };
   auto shared = std::make_shared<decltype(write)>(std::move(write));
   if (!audit_queue_->TrySubmit([shared] { (*shared)(); })) (*shared)();
+}
+
+grpc::ServerUnaryReactor* HubService::DeliveryStatus(
+    grpc::CallbackServerContext* context,
+    const v1::DeliveryStatusRequest* /*request*/,
+    v1::DeliveryStatusResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<FederationIdentity> caller =
+      PeerIdentity(*context->auth_context());
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  bool admitted = audit_queue_->TrySubmit([this, reactor, response,
+                                           agency = caller->agency_id] {
+    absl::StatusOr<HubStore::Backlog> backlog = store_->BacklogFor(agency);
+    if (backlog.ok()) {
+      response->set_pending(backlog->alerts);
+      if (backlog->alerts > 0) {
+        response->set_oldest_pending_seconds(static_cast<uint64_t>(
+            std::max<int64_t>(0, absl::ToInt64Seconds(clock_() -
+                                                      backlog->oldest_alert))));
+      }
+    }
+    reactor->Finish(ToGrpcStatus(backlog.status()));
+  });
+  if (!admitted) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "hub is busy; retry"));
+  }
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* HubService::Lookup(
@@ -92,11 +144,15 @@ grpc::ServerUnaryReactor* HubService::Lookup(
   absl::Time deadline =
       std::min(absl::FromChrono(context->deadline()) - kReplyMargin,
                now + absl::Milliseconds(config_->limits().node_timeout_ms()));
+  MatchRequest match{request->purpose(), caller->agency_id,
+                     request->requester_contact(), now};
   fan_out_->Lookup(
-      std::move(lookup), deadline, caller->agency_id,
+      lookup, deadline, caller->agency_id,
       [this, reactor, response, record = std::move(record),
-       asked = std::move(asked)](std::vector<NodeAnswer> answers) mutable {
+       asked = std::move(asked), lookup, match = std::move(match)](
+          std::vector<NodeAnswer> answers) mutable {
         uint32_t hits = 0;
+        Queued queued;
         for (const NodeAnswer& node : answers) {
           bool usable = node.status.ok() && node.response.answers_size() ==
                                                 static_cast<int>(asked.size());
@@ -110,6 +166,18 @@ grpc::ServerUnaryReactor* HubService::Lookup(
             outcome->set_code(static_cast<int32_t>(why.code()));
             outcome->set_message(std::string(why.message()));
             *record.add_unanswered() = *outcome;
+            // A registration this node could not be asked about is asked
+            // again when it is back.
+            if (match.purpose == v1::LOOKUP_PURPOSE_REGISTER &&
+                !lookup.queries().empty()) {
+              storage::v1::RecheckRecord recheck;
+              recheck.set_agency(node.agency_id);
+              recheck.set_requester(match.requester);
+              *recheck.mutable_requester_contact() = match.requester_contact;
+              *recheck.mutable_queries() = lookup.queries();
+              *recheck.mutable_created_at() = ToTimestamp(match.now);
+              queued.rechecks.push_back(std::move(recheck));
+            }
             continue;
           }
           response->add_answered(node.agency_id);
@@ -121,11 +189,17 @@ grpc::ServerUnaryReactor* HubService::Lookup(
                   ShareHit(hit, node.agency_id, config_->policy(), &silent);
               if (silent) record.add_silent_owners(node.agency_id);
               ++hits;
+              for (auto& alert :
+                   AlertsForHit(match, lookup.queries(j), node.agency_id, hit,
+                                config_->policy())) {
+                queued.alerts.push_back(std::move(alert));
+              }
             }
           }
         }
         record.set_hits(hits);
-        AuditAndFinish(reactor, std::move(record), absl::OkStatus());
+        AuditAndFinish(reactor, std::move(record), absl::OkStatus(),
+                       std::move(queued));
       });
   return reactor;
 }

@@ -14,6 +14,7 @@
 
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
+#include "server/alert_delivery.h"
 #include "server/fan_out.h"
 #include "server/sharing_policy.h"
 #include "server/work_queue.h"
@@ -26,26 +27,40 @@ class HubService final : public v1::Hub::CallbackService {
  public:
   // Everything must outlive the service.
   HubService(const config::v1::HubConfig* config, FanOut* fan_out,
-             QueryCaps* caps, const CommonIdentifiers* common, HubStore* store,
-             WorkQueue* audit_queue, Clock clock)
+             QueryCaps* caps, const CommonIdentifiers* common,
+             HubStore* store, WorkQueue* audit_queue,
+             AlertDelivery* delivery, Clock clock)
       : config_(config),
         fan_out_(fan_out),
         caps_(caps),
         common_(common),
         store_(store),
         audit_queue_(audit_queue),
+        delivery_(delivery),
         clock_(std::move(clock)) {}
 
   grpc::ServerUnaryReactor* Lookup(
       grpc::CallbackServerContext* context,
       const v1::FederatedLookupRequest* request,
       v1::FederatedLookupResponse* response) override;
+  // The asking agency's alerts waiting in the outbox.
+  grpc::ServerUnaryReactor* DeliveryStatus(
+      grpc::CallbackServerContext* context,
+      const v1::DeliveryStatusRequest* request,
+      v1::DeliveryStatusResponse* response) override;
 
  private:
-  // Writes `record` (on the audit queue when it has room, else inline: an
-  // audit record is never dropped), then finishes the call.
+  // What a lookup leaves for delivery.
+  struct Queued {
+    std::vector<storage::v1::OutboxRecord> alerts;
+    std::vector<storage::v1::RecheckRecord> rechecks;
+  };
+  // Queues `queued` in the outbox and writes `record` (on the audit queue
+  // when it has room, else inline: neither is ever dropped), wakes delivery,
+  // then finishes the call.
   void AuditAndFinish(grpc::ServerUnaryReactor* reactor,
-                      storage::v1::AuditRecord record, absl::Status status);
+                      storage::v1::AuditRecord record, absl::Status status,
+                      Queued queued = {});
 
   const config::v1::HubConfig* const config_;
   FanOut* const fan_out_;
@@ -53,6 +68,7 @@ class HubService final : public v1::Hub::CallbackService {
   const CommonIdentifiers* const common_;
   HubStore* const store_;
   WorkQueue* const audit_queue_;
+  AlertDelivery* const delivery_;
   const Clock clock_;
 };
 

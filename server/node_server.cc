@@ -76,6 +76,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       limits.max_bulk_streams());
   server->federation_ = std::make_unique<NodeFederationService>(
       server->node_.get(), server->queue_.get());
+  server->alerts_ = std::make_unique<AlertsService>(server->node_.get(),
+                                                    server->queue_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -91,6 +93,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   builder.RegisterService(server->registry_.get());
   builder.RegisterService(server->deconfliction_.get());
   builder.RegisterService(server->federation_.get());
+  builder.RegisterService(server->alerts_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat(

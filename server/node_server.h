@@ -53,6 +53,7 @@ class NodeServer {
   std::unique_ptr<RegistryService> registry_;
   std::unique_ptr<DeconflictionService> deconfliction_;
   std::unique_ptr<NodeFederationService> federation_;
+  std::unique_ptr<AlertsService> alerts_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

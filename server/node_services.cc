@@ -1,6 +1,7 @@
 #include "server/node_services.h"
 
 #include <chrono>
+#include <deque>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -209,6 +210,111 @@ grpc::ServerUnaryReactor* NodeFederationService::LookupTokens(
   return RunUnary(context, queue_, response,
                   [this, request, caller = *std::move(caller)](auto done) {
                     done(node_->LookupTokens(*request, caller));
+                  });
+}
+
+grpc::ServerUnaryReactor* NodeFederationService::DeliverAlerts(
+    grpc::CallbackServerContext* context,
+    const v1::DeliverAlertsRequest* request,
+    v1::DeliverAlertsResponse* response) {
+  return RunUnary(context, queue_, response, [this, request](auto done) {
+    done(node_->DeliverAlerts(*request));
+  });
+}
+
+class AlertsService::WatchReactor final
+    : public grpc::ServerWriteReactor<v1::Alert> {
+ public:
+  WatchReactor(AgencyNode* node, uint64_t after) : node_(node), after_(after) {
+    subscription_ = node_->alert_feed().Subscribe([this] { Wake(); });
+    Wake();
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED,
+                                "watcher went away"));
+      return;
+    }
+    after_ = page_.front().cursor();
+    page_.pop_front();
+    writing_ = false;
+    NextLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled"));
+  }
+
+  void OnDone() override {
+    node_->alert_feed().Unsubscribe(subscription_);
+    delete this;
+  }
+
+ private:
+  // New alerts may have been stored.
+  void Wake() {
+    absl::MutexLock lock(&mu_);
+    NextLocked();
+  }
+
+  // Writes the next alert after the cursor, reading a page from the log when
+  // the current one is used up.
+  void NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || finished_) return;
+    if (page_.empty()) {
+      absl::StatusOr<std::vector<v1::Alert>> page =
+          node_->AlertsAfter(after_, kPage);
+      if (!page.ok()) {
+        FinishLocked(ToGrpcStatus(page.status()));
+        return;
+      }
+      page_.assign(page->begin(), page->end());
+      if (page_.empty()) return;  // caught up: wait for the feed
+    }
+    writing_ = true;
+    StartWrite(&page_.front());
+  }
+
+  void FinishLocked(const grpc::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
+  static constexpr size_t kPage = 100;
+  AgencyNode* const node_;
+  uint64_t subscription_ = 0;
+  absl::Mutex mu_;
+  uint64_t after_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::Alert> page_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+grpc::ServerWriteReactor<v1::Alert>* AlertsService::Watch(
+    grpc::CallbackServerContext* /*context*/, const v1::WatchRequest* request) {
+  return new WatchReactor(node_, request->after_cursor());
+}
+
+grpc::ServerUnaryReactor* AlertsService::Acknowledge(
+    grpc::CallbackServerContext* context, const v1::AcknowledgeRequest* request,
+    v1::AcknowledgeResponse* response) {
+  return RunUnary(context, queue_, response, [this, request](auto done) {
+    done(node_->Acknowledge(*request));
+  });
+}
+
+grpc::ServerUnaryReactor* AlertsService::Status(
+    grpc::CallbackServerContext* context,
+    const v1::AlertStatusRequest* /*request*/,
+    v1::AlertStatusResponse* response) {
+  return RunUnary(context, queue_, response,
+                  [this, context](AgencyNode::Done<v1::AlertStatusResponse> done) {
+                    node_->AlertStatus(Deadline(context), std::move(done));
                   });
 }
 

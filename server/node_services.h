@@ -78,8 +78,39 @@ class NodeFederationService final : public v1::NodeFederation::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::TokenLookupRequest* request,
       v1::TokenLookupResponse* response) override;
+  grpc::ServerUnaryReactor* DeliverAlerts(
+      grpc::CallbackServerContext* context,
+      const v1::DeliverAlertsRequest* request,
+      v1::DeliverAlertsResponse* response) override;
 
  private:
+  AgencyNode* const node_;
+  WorkQueue* const queue_;
+};
+
+// Alerts for the agency's systems. A Watch stream reads the alert log from
+// its cursor, writes one alert at a time, and when it has caught up waits
+// for the AlertFeed to say that more were stored: any number of watchers,
+// each at its own pace, none holding more than one page in memory.
+class AlertsService final : public v1::Alerts::CallbackService {
+ public:
+  AlertsService(AgencyNode* node, WorkQueue* queue)
+      : node_(node), queue_(queue) {}
+
+  grpc::ServerWriteReactor<v1::Alert>* Watch(
+      grpc::CallbackServerContext* context,
+      const v1::WatchRequest* request) override;
+  grpc::ServerUnaryReactor* Acknowledge(
+      grpc::CallbackServerContext* context,
+      const v1::AcknowledgeRequest* request,
+      v1::AcknowledgeResponse* response) override;
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
+                                   const v1::AlertStatusRequest* request,
+                                   v1::AlertStatusResponse* response) override;
+
+ private:
+  class WatchReactor;
+
   AgencyNode* const node_;
   WorkQueue* const queue_;
 };
