@@ -439,18 +439,20 @@ ExitCode RunWatch(NodeClient& node, const CliOptions& options,
   // missed and nothing is shown twice.
   while (absl::Now() < end) {
     const absl::Time deadline = std::min(end, absl::Now() + absl::Hours(1));
-    absl::Status status = node.Watch(cursor, deadline, [&](const v1::Alert& alert) {
-      if (options.json) {
-        io.out << ToJsonLine(alert) << "\n";
-      } else {
-        RenderAlert(alert, io.out);
-      }
-      io.out.flush();
-      cursor = alert.cursor();
-      if (!options.cursor_file.empty()) WriteCursor(options.cursor_file, cursor);
-      backoff = absl::Seconds(1);
-      return options.max_alerts == 0 || ++seen < options.max_alerts;
-    });
+    absl::Status status =
+        node.Watch(cursor, deadline, [&](const v1::Alert& alert) {
+          if (options.json) {
+            io.out << ToJsonLine(alert) << "\n";
+          } else {
+            RenderAlert(alert, io.out);
+          }
+          io.out.flush();
+          cursor = alert.cursor();
+          if (!options.cursor_file.empty())
+            WriteCursor(options.cursor_file, cursor);
+          backoff = absl::Seconds(1);
+          return options.max_alerts == 0 || ++seen < options.max_alerts;
+        });
     if (options.max_alerts > 0 && seen >= options.max_alerts) break;
     if (!status.ok()) {
       if (ExitCodeFor(status) == kExitNotAuthorized) return Fail(status, io);
@@ -496,8 +498,7 @@ ExitCode RunAlerts(NodeClient& node, const CliOptions& options,
     io.out << "hub outbox for this agency: " << status->pending_at_hub()
            << " pending";
     if (status->pending_at_hub() > 0) {
-      io.out << ", oldest waiting " << status->oldest_pending_seconds()
-             << " s";
+      io.out << ", oldest waiting " << status->oldest_pending_seconds() << " s";
     }
     io.out << "\n";
   } else {

@@ -37,7 +37,7 @@ struct CliOptions {
   // watch
   int64_t after = -1;  // -1: from the cursor file, else 0
   std::string cursor_file;
-  uint64_t max_alerts = 0;              // 0: no limit
+  uint64_t max_alerts = 0;  // 0: no limit
   absl::Duration watch_for = absl::InfiniteDuration();
 };
 

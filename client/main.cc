@@ -71,7 +71,8 @@ ABSL_FLAG(std::string, cursor_file, "",
           "watch: where the last alert's cursor is kept, so that the next "
           "watch resumes after it.");
 ABSL_FLAG(uint64_t, max_alerts, 0, "watch: stop after this many (0: never).");
-ABSL_FLAG(uint32_t, watch_seconds, 0, "watch: stop after this long (0: never).");
+ABSL_FLAG(uint32_t, watch_seconds, 0,
+          "watch: stop after this long (0: never).");
 
 namespace {
 
@@ -201,8 +202,8 @@ int main(int argc, char** argv) {
   using Command = ExitCode (*)(NodeClient&, const CliOptions&,
                                const std::vector<std::string>&, CommandIo);
   const std::pair<const char*, Command> kCommands[] = {
-      {"check", RunCheck},   {"register", RunRegister}, {"import", RunImport},
-      {"close", RunClose},   {"cases", RunCases},       {"watch", RunWatch},
+      {"check", RunCheck},     {"register", RunRegister}, {"import", RunImport},
+      {"close", RunClose},     {"cases", RunCases},       {"watch", RunWatch},
       {"ack", RunAcknowledge}, {"alerts", RunAlerts}};
   for (const auto& [name, run] : kCommands) {
     if (command != name) continue;
@@ -214,8 +215,9 @@ int main(int argc, char** argv) {
     }
     return run(**node, options, args, io);
   }
-  std::cerr << "deconflict: unknown command \"" << command
-            << "\" (commands: check, register, import, close, cases, watch, ack, "
-               "alerts; see --help)\n";
+  std::cerr
+      << "deconflict: unknown command \"" << command
+      << "\" (commands: check, register, import, close, cases, watch, ack, "
+         "alerts; see --help)\n";
   return kExitUsage;
 }

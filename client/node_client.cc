@@ -154,9 +154,8 @@ absl::Status NodeClient::Watch(
     }
   }
   grpc::Status status = stream->Finish();
-  if (stopped ||
-      (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
-       absl::Now() >= deadline)) {
+  if (stopped || (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+                  absl::Now() >= deadline)) {
     return absl::OkStatus();
   }
   return FromGrpcStatus(status);

@@ -138,12 +138,12 @@ void RenderAlert(const v1::Alert& alert, std::ostream& out) {
     default:
       break;
   }
-  out << "ALERT #" << alert.cursor() << "  " << When(alert.raised_at())
-      << "  " << what << "\n";
+  out << "ALERT #" << alert.cursor() << "  " << When(alert.raised_at()) << "  "
+      << what << "\n";
   for (const v1::OwnEntry& own : alert.own_entries()) {
     out << "  yours:  case " << own.case_ref() << "  "
-        << IdentifierTypeName(alert.identifier_type()) << " "
-        << own.canonical() << "\n";
+        << IdentifierTypeName(alert.identifier_type()) << " " << own.canonical()
+        << "\n";
   }
   if (alert.own_entries().empty()) {
     out << "  yours:  (no open case of yours holds it any longer)\n";

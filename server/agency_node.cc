@@ -409,7 +409,8 @@ absl::StatusOr<v1::DeliverAlertsResponse> AgencyNode::DeliverAlerts(
     alert.set_other_case_ref(delivery.other_case_ref());
     alert.set_silent_owner_agency_id(delivery.silent_owner_agency_id());
     *alert.mutable_silent_owner_contact() = delivery.silent_owner_contact();
-    if (delivery.has_observed()) *alert.mutable_observed() = delivery.observed();
+    if (delivery.has_observed())
+      *alert.mutable_observed() = delivery.observed();
     // This agency's side, from its own records only.
     absl::StatusOr<std::vector<OwnEntryRecord>> own =
         store_->EntriesForToken(delivery.token());

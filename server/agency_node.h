@@ -95,7 +95,7 @@ class AgencyNode {
       const v1::DeliverAlertsRequest& request);
   // Up to `limit` alerts after `cursor`.
   absl::StatusOr<std::vector<v1::Alert>> AlertsAfter(uint64_t cursor,
-                                                      size_t limit) const;
+                                                     size_t limit) const;
   absl::StatusOr<v1::AcknowledgeResponse> Acknowledge(
       const v1::AcknowledgeRequest& request);
   // This node's alert log and, with a federation, the hub's outbox for it.

@@ -62,8 +62,8 @@ void AlertDelivery::Run(Worker* worker) {
       if (failing) {
         // A failing node is retried on its backoff, not on every new alert.
         worker->mu.AwaitWithTimeout(
-            absl::Condition(+[](bool* stopping) { return *stopping; },
-                            &worker->stopping),
+            absl::Condition(
+                +[](bool* stopping) { return *stopping; }, &worker->stopping),
             backoff);
       } else {
         worker->mu.Await(absl::Condition(&ready));
@@ -76,8 +76,8 @@ void AlertDelivery::Run(Worker* worker) {
     if (delay > absl::ZeroDuration()) {
       absl::MutexLock lock(&worker->mu);
       worker->mu.AwaitWithTimeout(
-          absl::Condition(+[](bool* stopping) { return *stopping; },
-                          &worker->stopping),
+          absl::Condition(
+              +[](bool* stopping) { return *stopping; }, &worker->stopping),
           delay);
       if (worker->stopping) return;
     }

@@ -59,15 +59,14 @@ void HubClient::DeliveryStatus(absl::Time deadline, StatusDone done) {
   auto call = std::make_shared<StatusCall>();
   call->done = std::move(done);
   call->context.set_deadline(absl::ToChronoTime(deadline));
-  stub_->async()->DeliveryStatus(
-      &call->context, &call->request, &call->response,
-      [call](grpc::Status status) {
-        if (status.ok()) {
-          call->done(std::move(call->response));
-        } else {
-          call->done(FromGrpcStatus(status));
-        }
-      });
+  stub_->async()->DeliveryStatus(&call->context, &call->request,
+                                 &call->response, [call](grpc::Status status) {
+                                   if (status.ok()) {
+                                     call->done(std::move(call->response));
+                                   } else {
+                                     call->done(FromGrpcStatus(status));
+                                   }
+                                 });
 }
 
 }  // namespace deconfliction

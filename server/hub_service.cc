@@ -55,11 +55,10 @@ void HubService::AuditAndFinish(grpc::ServerUnaryReactor* reactor,
     }
     // An unaudited answer, or one whose alerts could not be kept, is not
     // given.
-    absl::Status outcome =
-        !persisted.ok()
-            ? absl::UnavailableError(absl::StrCat("alert outbox: ",
-                                                  persisted.message()))
-            : (audited.ok() ? status : audited);
+    absl::Status outcome = !persisted.ok()
+                               ? absl::UnavailableError(absl::StrCat(
+                                     "alert outbox: ", persisted.message()))
+                               : (audited.ok() ? status : audited);
     reactor->Finish(ToGrpcStatus(outcome));
   };
   auto shared = std::make_shared<decltype(write)>(std::move(write));
@@ -83,9 +82,9 @@ grpc::ServerUnaryReactor* HubService::DeliveryStatus(
     if (backlog.ok()) {
       response->set_pending(backlog->alerts);
       if (backlog->alerts > 0) {
-        response->set_oldest_pending_seconds(static_cast<uint64_t>(
-            std::max<int64_t>(0, absl::ToInt64Seconds(clock_() -
-                                                      backlog->oldest_alert))));
+        response->set_oldest_pending_seconds(
+            static_cast<uint64_t>(std::max<int64_t>(
+                0, absl::ToInt64Seconds(clock_() - backlog->oldest_alert))));
       }
     }
     reactor->Finish(ToGrpcStatus(backlog.status()));
@@ -149,8 +148,8 @@ grpc::ServerUnaryReactor* HubService::Lookup(
   fan_out_->Lookup(
       lookup, deadline, caller->agency_id,
       [this, reactor, response, record = std::move(record),
-       asked = std::move(asked), lookup, match = std::move(match)](
-          std::vector<NodeAnswer> answers) mutable {
+       asked = std::move(asked), lookup,
+       match = std::move(match)](std::vector<NodeAnswer> answers) mutable {
         uint32_t hits = 0;
         Queued queued;
         for (const NodeAnswer& node : answers) {

@@ -27,9 +27,8 @@ class HubService final : public v1::Hub::CallbackService {
  public:
   // Everything must outlive the service.
   HubService(const config::v1::HubConfig* config, FanOut* fan_out,
-             QueryCaps* caps, const CommonIdentifiers* common,
-             HubStore* store, WorkQueue* audit_queue,
-             AlertDelivery* delivery, Clock clock)
+             QueryCaps* caps, const CommonIdentifiers* common, HubStore* store,
+             WorkQueue* audit_queue, AlertDelivery* delivery, Clock clock)
       : config_(config),
         fan_out_(fan_out),
         caps_(caps),

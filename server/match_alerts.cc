@@ -10,13 +10,12 @@ namespace deconfliction {
 namespace {
 
 std::string AlertId(v1::AlertKind kind, const std::string& token,
-                     const std::string& owner, const std::string& requester,
-                     const std::string& recipient, int64_t day) {
+                    const std::string& owner, const std::string& requester,
+                    const std::string& recipient, int64_t day) {
   // Length-prefixed fields: no two different inputs share an encoding.
   std::string input;
-  for (const std::string& field :
-       {std::to_string(kind), token, owner, requester, recipient,
-        std::to_string(day)}) {
+  for (const std::string& field : {std::to_string(kind), token, owner,
+                                   requester, recipient, std::to_string(day)}) {
     absl::StrAppend(&input, field.size(), ":", field);
   }
   unsigned char digest[32];
@@ -49,8 +48,8 @@ std::vector<storage::v1::OutboxRecord> AlertsForHit(
     storage::v1::OutboxRecord record;
     record.set_recipient(recipient);
     v1::AlertDelivery* alert = record.mutable_alert();
-    alert->set_alert_id(AlertId(kind, query.token(), owner, request.requester,
-                                recipient, day));
+    alert->set_alert_id(
+        AlertId(kind, query.token(), owner, request.requester, recipient, day));
     *alert->mutable_raised_at() = ToTimestamp(request.now);
     alert->set_kind(kind);
     alert->set_token(query.token());
@@ -60,10 +59,9 @@ std::vector<storage::v1::OutboxRecord> AlertsForHit(
   };
 
   // The owner learns who else is on its identifier.
-  v1::AlertDelivery* to_owner =
-      add(registration ? v1::ALERT_KIND_REGISTRATION_MATCH
-                       : v1::ALERT_KIND_CHECKED,
-          owner);
+  v1::AlertDelivery* to_owner = add(
+      registration ? v1::ALERT_KIND_REGISTRATION_MATCH : v1::ALERT_KIND_CHECKED,
+      owner);
   to_owner->set_other_agency_id(request.requester);
   *to_owner->mutable_other_contact() = request.requester_contact;
 

@@ -233,8 +233,8 @@ class AlertsService::WatchReactor final
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     if (!ok) {
-      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED,
-                                "watcher went away"));
+      FinishLocked(
+          grpc::Status(grpc::StatusCode::CANCELLED, "watcher went away"));
       return;
     }
     after_ = page_.front().cursor();
@@ -312,10 +312,11 @@ grpc::ServerUnaryReactor* AlertsService::Status(
     grpc::CallbackServerContext* context,
     const v1::AlertStatusRequest* /*request*/,
     v1::AlertStatusResponse* response) {
-  return RunUnary(context, queue_, response,
-                  [this, context](AgencyNode::Done<v1::AlertStatusResponse> done) {
-                    node_->AlertStatus(Deadline(context), std::move(done));
-                  });
+  return RunUnary(
+      context, queue_, response,
+      [this, context](AgencyNode::Done<v1::AlertStatusResponse> done) {
+        node_->AlertStatus(Deadline(context), std::move(done));
+      });
 }
 
 }  // namespace deconfliction

@@ -2,11 +2,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "api/timestamps.h"
+#include "rocksdb/write_batch.h"
 #include "storage/audit_log.h"
 #include "storage/database.h"
 #include "storage/keys.h"
-#include "api/timestamps.h"
-#include "rocksdb/write_batch.h"
 
 namespace deconfliction {
 namespace {
@@ -26,8 +26,8 @@ absl::StatusOr<std::vector<HubStore::Queued<Record>>> ReadQueue(
   const std::string prefix = keys::QueuePrefix(agency);
   std::unique_ptr<rocksdb::Iterator> it(
       db->NewIterator(rocksdb::ReadOptions(), family));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
-                         queued.size() < limit;
+  for (it->Seek(prefix);
+       it->Valid() && it->key().starts_with(prefix) && queued.size() < limit;
        it->Next()) {
     HubStore::Queued<Record> item;
     item.key = it->key().ToString();
@@ -47,11 +47,11 @@ absl::StatusOr<std::vector<HubStore::Queued<Record>>> ReadQueue(
 
 absl::StatusOr<std::unique_ptr<HubStore>> HubStore::Open(
     const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<Database>> database = Database::Open(
-      dir, {{"default", rocksdb::ColumnFamilyOptions()},
-            {"audit", rocksdb::ColumnFamilyOptions()},
-            {"outbox", rocksdb::ColumnFamilyOptions()},
-            {"rechecks", rocksdb::ColumnFamilyOptions()}});
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::Open(dir, {{"default", rocksdb::ColumnFamilyOptions()},
+                           {"audit", rocksdb::ColumnFamilyOptions()},
+                           {"outbox", rocksdb::ColumnFamilyOptions()},
+                           {"rechecks", rocksdb::ColumnFamilyOptions()}});
   if (!database.ok()) return database.status();
   std::string stored_seq;
   uint64_t next_seq = 1;
@@ -96,8 +96,8 @@ void HubStore::AddAlerts(const std::vector<storage::v1::OutboxRecord>& alerts,
 absl::Status HubStore::Commit(rocksdb::WriteBatch* batch, uint64_t next_seq) {
   batch->Put(database_->family(kHubMeta), keys::kNextOutboxSeq,
              keys::EncodeUint64(next_seq));
-  absl::Status written = FromRocks(
-      database_->db()->Write(SyncedWrite(), batch), "write outbox");
+  absl::Status written =
+      FromRocks(database_->db()->Write(SyncedWrite(), batch), "write outbox");
   if (written.ok()) next_seq_ = next_seq;
   return written;
 }

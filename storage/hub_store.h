@@ -15,10 +15,9 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-
-#include "absl/status/statusor.h"
 #include "api/deconfliction/storage/v1/records.pb.h"
 
 namespace deconfliction {
@@ -79,8 +78,7 @@ class HubStore {
            uint64_t next_seq);
   // Adds `alerts` to `batch` under fresh keys.
   void AddAlerts(const std::vector<storage::v1::OutboxRecord>& alerts,
-                 rocksdb::WriteBatch* batch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                 rocksdb::WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Commit(rocksdb::WriteBatch* batch, uint64_t next_seq)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -561,10 +561,9 @@ absl::StatusOr<AcknowledgedAlerts> NodeStore::AcknowledgeAlerts(
     if (absl::Status s = FromRocks(read, "read alert id"); !s.ok()) return s;
     std::optional<uint64_t> position = keys::DecodeUint64(cursor);
     std::string value;
-    if (!position ||
-        !db_->Get(rocksdb::ReadOptions(), family, keys::AlertKey(*position),
-                  &value)
-             .ok()) {
+    if (!position || !db_->Get(rocksdb::ReadOptions(), family,
+                               keys::AlertKey(*position), &value)
+                          .ok()) {
       return absl::DataLossError("alert index names a missing alert");
     }
     v1::Alert alert;

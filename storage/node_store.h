@@ -167,16 +167,15 @@ class NodeStore {
   absl::StatusOr<StoredAlerts> StoreAlerts(std::vector<v1::Alert> alerts);
   // Up to `limit` alerts with a cursor after `after`, in cursor order.
   absl::StatusOr<std::vector<v1::Alert>> AlertsAfter(uint64_t after,
-                                                      size_t limit) const;
+                                                     size_t limit) const;
   // Marks the alerts acknowledged (once; repeats are not counted).
   absl::StatusOr<AcknowledgedAlerts> AcknowledgeAlerts(
       const std::vector<std::string>& alert_ids);
   AlertInbox AlertInboxState() const;
 
  private:
-  NodeStore(std::unique_ptr<Database> database,
-            std::unique_ptr<AuditLog> audit, Clock clock,
-            uint64_t next_entry_seq, uint64_t next_alert_cursor,
+  NodeStore(std::unique_ptr<Database> database, std::unique_ptr<AuditLog> audit,
+            Clock clock, uint64_t next_entry_seq, uint64_t next_alert_cursor,
             uint64_t unacknowledged_alerts);
   rocksdb::ColumnFamilyHandle* Handle(ColumnFamily family) const;
   // The case as stored, NOT_FOUND if absent.

@@ -58,11 +58,11 @@ TEST(AuditLogTest, AlteredOrRemovedRecordBreaksTheChain) {
   }
   {
     // Rewrite record 2 as if someone edited it.
-    auto database = Database::Open(dir.path() + "/hub",
-                                   {{"default", rocksdb::ColumnFamilyOptions()},
-                                    {"audit", rocksdb::ColumnFamilyOptions()},
-                                    {"outbox", rocksdb::ColumnFamilyOptions()},
-                                    {"rechecks", rocksdb::ColumnFamilyOptions()}});
+    auto database = Database::Open(
+        dir.path() + "/hub", {{"default", rocksdb::ColumnFamilyOptions()},
+                              {"audit", rocksdb::ColumnFamilyOptions()},
+                              {"outbox", rocksdb::ColumnFamilyOptions()},
+                              {"rechecks", rocksdb::ColumnFamilyOptions()}});
     ASSERT_TRUE(database.ok());
     storage::v1::AuditRecord edited = Record("x", 99);
     std::string value;

@@ -316,10 +316,9 @@ TEST_F(FederationTest, CommonIdentifiersAreNeverHits) {
                        &registered)
                   .ok());
   v1::CheckResponse response;
-  ASSERT_TRUE(
-      Check("north", {Id(v1::IDENTIFIER_TYPE_PHONE, "(800) 555-0199")},
-            &response)
-          .ok());
+  ASSERT_TRUE(Check("north", {Id(v1::IDENTIFIER_TYPE_PHONE, "(800) 555-0199")},
+                    &response)
+                  .ok());
   EXPECT_TRUE(response.results(0).common());
   EXPECT_THAT(response.results(0).hits(), IsEmpty());
 }
@@ -330,9 +329,9 @@ TEST_F(FederationTest, NodeTokenizesTheListOfCommonIdentifiers) {
   const std::string csv = dir_->path() + "/common.csv";
   std::ofstream(csv) << "type,value\nphone,+1 800 555 0199\n";
   const std::string out = dir_->path() + "/common.out";
-  std::string command = absl::StrCat(
-      DECONFLICTION_NODE_BINARY, " --config=", dir_->path(),
-      "/ccc.textproto --tokenize_csv=", csv, " > ", out);
+  std::string command =
+      absl::StrCat(DECONFLICTION_NODE_BINARY, " --config=", dir_->path(),
+                   "/ccc.textproto --tokenize_csv=", csv, " > ", out);
   ASSERT_EQ(std::system(command.c_str()), 0);
   std::ifstream produced(out), given(dir_->path() + "/run/common.tokens");
   std::string produced_line, given_line;

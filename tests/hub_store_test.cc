@@ -27,12 +27,12 @@ TEST(HubStoreTest, OutboxKeepsEachAgencysAlertsInOrderAcrossRestarts) {
   {
     auto hub = HubStore::Open(dir.path() + "/hub");
     ASSERT_TRUE(hub.ok()) << hub.status();
-    ASSERT_TRUE((*hub)
-                    ->Enqueue({Alert("north", "n1", 100),
-                               Alert("south", "s1", 50),
-                               Alert("north", "n2", 200)},
-                              {})
-                    .ok());
+    ASSERT_TRUE(
+        (*hub)
+            ->Enqueue({Alert("north", "n1", 100), Alert("south", "s1", 50),
+                       Alert("north", "n2", 200)},
+                      {})
+            .ok());
   }
   auto hub = HubStore::Open(dir.path() + "/hub");
   ASSERT_TRUE((*hub)->Enqueue({Alert("north", "n3", 300)}, {}).ok());
@@ -63,10 +63,11 @@ TEST(HubStoreTest, CompletingARecheckQueuesItsAlertsAtomically) {
   auto pending = (*hub)->PendingRechecks("ccc", 10);
   ASSERT_THAT(*pending, SizeIs(1));
   EXPECT_EQ((*hub)->BacklogFor("ccc")->rechecks, 1u);
-  ASSERT_TRUE((*hub)
-                  ->CompleteRecheck((*pending)[0].key,
-                                    {Alert("ccc", "c1", 1), Alert("north", "n1", 1)})
-                  .ok());
+  ASSERT_TRUE(
+      (*hub)
+          ->CompleteRecheck((*pending)[0].key,
+                            {Alert("ccc", "c1", 1), Alert("north", "n1", 1)})
+          .ok());
   EXPECT_THAT(*(*hub)->PendingRechecks("ccc", 10), SizeIs(0));
   EXPECT_THAT(*(*hub)->PendingAlerts("ccc", 10), SizeIs(1));
   EXPECT_THAT(*(*hub)->PendingAlerts("north", 10), SizeIs(1));

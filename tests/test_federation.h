@@ -41,6 +41,7 @@ struct FederationOptions {
   std::string centre = "ccc";
   std::vector<config::v1::QueryCap> caps;
   uint32_t node_timeout_ms = 1500;
+  uint32_t alert_delivery_delay_ms = 0;
   // Identifiers on the hub's list of common identifiers (tokenized with
   // the federation key into run/common.tokens at Start).
   std::vector<v1::Identifier> common_identifiers;
@@ -122,6 +123,18 @@ class TestFederation {
     if (!credentials.ok()) return nullptr;
     return grpc::CreateChannel(address, *credentials);
   }
+  // A CLI profile for the agency's analyst; returns its path.
+  std::string WriteProfile(const std::string& agency) {
+    config::v1::ClientProfile profile;
+    profile.set_node_address(NodeAddress(agency));
+    profile.set_federation(options_.federation);
+    profile.set_agency_id(agency);
+    *profile.mutable_tls() = pki_.Files("user-" + agency + "-analyst");
+    const std::string path = dir_ + "/" + agency + ".profile";
+    WriteText(path, profile);
+    return path;
+  }
+
   // The agency's analyst, connected to the agency's own node.
   std::shared_ptr<grpc::Channel> UserChannel(const std::string& agency) {
     return Channel(NodeAddress(agency), "user-" + agency + "-analyst",
@@ -192,6 +205,8 @@ class TestFederation {
         "Coordination centre duty desk");
     policy->mutable_coordination_centre_contact()->set_phone("+16135550000");
     config.mutable_limits()->set_node_timeout_ms(options_.node_timeout_ms);
+    config.mutable_limits()->set_alert_delivery_delay_ms(
+        options_.alert_delivery_delay_ms);
     return WriteText(dir_ + "/hub.textproto", config);
   }
 

@@ -1,0 +1,407 @@
+// Match alerts across the federation as separate processes over mutual
+// TLS: raised for both sides, delivered durably across node and hub
+// crashes, watched from a cursor.
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "api/deconfliction/v1/deconfliction.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/temp_dir.h"
+#include "tests/test_federation.h"
+
+#ifndef DECONFLICTION_CLI
+#define DECONFLICTION_CLI "./deconflict"  // Bazel runfiles path
+#endif
+
+namespace deconfliction {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::SizeIs;
+
+// Collects one agency's alerts from a Watch stream in the background.
+class Watcher {
+ public:
+  Watcher(TestFederation* federation, const std::string& agency,
+          uint64_t after = 0)
+      : stub_(v1::Alerts::NewStub(federation->UserChannel(agency))) {
+    thread_ = std::thread([this, after] { Run(after); });
+  }
+  ~Watcher() { Stop(); }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+      if (context_ != nullptr) context_->TryCancel();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Alerts (so far) whose own entries or other side mention `text`.
+  std::vector<v1::Alert> Matching(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<v1::Alert> out;
+    for (const v1::Alert& alert : alerts_) {
+      if (alert.DebugString().find(text) != std::string::npos) {
+        out.push_back(alert);
+      }
+    }
+    return out;
+  }
+
+  // Waits up to `timeout` until `count` alerts mention `text`.
+  std::vector<v1::Alert> WaitFor(const std::string& text, size_t count,
+                                 std::chrono::seconds timeout) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      size_t found = 0;
+      for (const v1::Alert& alert : alerts_) {
+        found += alert.DebugString().find(text) != std::string::npos;
+      }
+      if (found >= count ||
+          changed_.wait_until(lock, end) == std::cv_status::timeout) {
+        break;
+      }
+    }
+    lock.unlock();
+    return Matching(text);
+  }
+
+  uint64_t last_cursor() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return alerts_.empty() ? 0 : alerts_.back().cursor();
+  }
+  std::vector<v1::Alert> all() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return alerts_;
+  }
+
+ private:
+  // Reconnects after interruptions (a restarted node), from the last cursor.
+  void Run(uint64_t after) {
+    while (true) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(120));
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return;
+        context_ = &context;
+        if (!alerts_.empty()) after = alerts_.back().cursor();
+      }
+      v1::WatchRequest request;
+      request.set_after_cursor(after);
+      auto stream = stub_->Watch(&context, request);
+      v1::Alert alert;
+      while (stream->Read(&alert)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        alerts_.push_back(alert);
+        changed_.notify_all();
+      }
+      stream->Finish();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        context_ = nullptr;
+        if (stopping_) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  std::unique_ptr<v1::Alerts::Stub> stub_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::vector<v1::Alert> alerts_;
+  grpc::ClientContext* context_ = nullptr;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+v1::Identifier Id(v1::IdentifierType type, const std::string& value) {
+  v1::Identifier identifier;
+  identifier.set_type(type);
+  identifier.set_value(value);
+  return identifier;
+}
+
+grpc::Status Register(TestFederation* federation, const std::string& agency,
+                      const std::string& case_ref,
+                      const v1::Identifier& identifier,
+                      v1::RegisterResponse* response,
+                      v1::Sharing sharing = v1::SHARING_POINTER) {
+  v1::RegisterRequest request;
+  request.set_case_ref(case_ref);
+  request.mutable_contact()->set_name("Det. " + agency);
+  request.mutable_contact()->set_phone("+16135550111");
+  request.set_sharing(sharing);
+  *request.add_identifiers() = identifier;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  return v1::Registry::NewStub(federation->UserChannel(agency))
+      ->Register(&context, request, response);
+}
+
+class AlertsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    federation_ = new TestFederation(dir_->path(), FederationOptions());
+    ASSERT_TRUE(federation_->Start());
+  }
+  static void TearDownTestSuite() {
+    delete federation_;
+    delete dir_;
+  }
+  static TempDir* dir_;
+  static TestFederation* federation_;
+};
+
+TempDir* AlertsTest::dir_ = nullptr;
+TestFederation* AlertsTest::federation_ = nullptr;
+
+TEST_F(AlertsTest, ARegistrationMatchAlertsBothAgenciesExactlyOnce) {
+  Watcher north(federation_, "north"), south(federation_, "south");
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(federation_, "north", "N-ALERT-1",
+                       Id(v1::IDENTIFIER_TYPE_PHONE, "(613) 555-0177"),
+                       &registered)
+                  .ok());
+  ASSERT_TRUE(Register(federation_, "south", "S-ALERT-1",
+                       Id(v1::IDENTIFIER_TYPE_PHONE, "+1 613.555.0177"),
+                       &registered)
+                  .ok());
+  std::vector<v1::Alert> at_north =
+      north.WaitFor("N-ALERT-1", 1, std::chrono::seconds(20));
+  std::vector<v1::Alert> at_south =
+      south.WaitFor("S-ALERT-1", 1, std::chrono::seconds(20));
+  // Registering again, and waiting, raises nothing new.
+  ASSERT_TRUE(Register(federation_, "south", "S-ALERT-1",
+                       Id(v1::IDENTIFIER_TYPE_PHONE, "6135550177"), &registered)
+                  .ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  at_north = north.Matching("N-ALERT-1");
+  at_south = south.Matching("S-ALERT-1");
+  ASSERT_THAT(at_north, SizeIs(1));
+  ASSERT_THAT(at_south, SizeIs(1));
+
+  const v1::Alert& owner = at_north[0];
+  EXPECT_EQ(owner.kind(), v1::ALERT_KIND_REGISTRATION_MATCH);
+  EXPECT_EQ(owner.identifier_type(), v1::IDENTIFIER_TYPE_PHONE);
+  ASSERT_THAT(owner.own_entries(), SizeIs(1));
+  EXPECT_EQ(owner.own_entries(0).case_ref(), "N-ALERT-1");
+  EXPECT_EQ(owner.own_entries(0).canonical(), "+16135550177");
+  EXPECT_EQ(owner.other_agency_id(), "south");
+  EXPECT_EQ(owner.other_contact().name(), "Det. south");
+  // Never the other side's case or identifier as it wrote it.
+  EXPECT_THAT(owner.DebugString(), Not(HasSubstr("S-ALERT-1")));
+  EXPECT_THAT(owner.DebugString(), Not(HasSubstr("613.555.0177")));
+
+  const v1::Alert& registrant = at_south[0];
+  EXPECT_EQ(registrant.own_entries(0).case_ref(), "S-ALERT-1");
+  EXPECT_EQ(registrant.other_agency_id(), "north");
+  EXPECT_THAT(registrant.DebugString(), Not(HasSubstr("N-ALERT-1")));
+  EXPECT_THAT(registrant.DebugString(), Not(HasSubstr("(613) 555-0177")));
+  EXPECT_NE(owner.alert_id(), registrant.alert_id());
+}
+
+TEST_F(AlertsTest, ACheckAlertsTheOwner) {
+  Watcher south(federation_, "south");
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(federation_, "south", "S-CHECKED",
+                       Id(v1::IDENTIFIER_TYPE_EMAIL, "looked.at@example.org"),
+                       &registered)
+                  .ok());
+  v1::CheckRequest check;
+  *check.add_identifiers() =
+      Id(v1::IDENTIFIER_TYPE_EMAIL, "Looked.At@Example.org");
+  v1::CheckResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  ASSERT_TRUE(v1::Deconfliction::NewStub(federation_->UserChannel("north"))
+                  ->Check(&context, check, &response)
+                  .ok());
+  auto alerts = south.WaitFor("S-CHECKED", 1, std::chrono::seconds(20));
+  ASSERT_THAT(alerts, SizeIs(1));
+  EXPECT_EQ(alerts[0].kind(), v1::ALERT_KIND_CHECKED);
+  EXPECT_EQ(alerts[0].other_agency_id(), "north");
+}
+
+TEST_F(AlertsTest, ANodeDownWhenTheMatchHappensGetsItsAlertAfterRestart) {
+  // A silent entry's match is also for the coordination centre, ccc.
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(federation_, "south", "S-SILENT",
+                       Id(v1::IDENTIFIER_TYPE_USERNAME, "x:silent_target"),
+                       &registered, v1::SHARING_SILENT)
+                  .ok());
+  federation_->node("ccc").Kill();
+  ASSERT_TRUE(
+      Register(federation_, "north", "N-SILENT",
+               Id(v1::IDENTIFIER_TYPE_USERNAME, "twitter:@Silent_Target"),
+               &registered)
+          .ok());
+  ASSERT_TRUE(federation_->StartNode("ccc"));
+  Watcher ccc(federation_, "ccc");
+  auto alerts = ccc.WaitFor("silent_owner_agency_id: \"south\"", 1,
+                            std::chrono::seconds(30));
+  ASSERT_THAT(alerts, SizeIs(1));
+  EXPECT_EQ(alerts[0].kind(), v1::ALERT_KIND_SILENT_MATCH);
+  EXPECT_EQ(alerts[0].other_agency_id(), "north");
+}
+
+TEST_F(AlertsTest, ARegistrationMadeWhileANodeWasDownIsMatchedWhenItReturns) {
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(federation_, "ccc", "C-STANDING",
+                       Id(v1::IDENTIFIER_TYPE_IMEI, "490154203237518"),
+                       &registered)
+                  .ok());
+  federation_->node("ccc").Kill();
+  Watcher south(federation_, "south");
+  ASSERT_TRUE(Register(federation_, "south", "S-STANDING",
+                       Id(v1::IDENTIFIER_TYPE_IMEI, "49-015420-323751-8"),
+                       &registered)
+                  .ok());
+  ASSERT_THAT(registered.matches(), SizeIs(1));
+  EXPECT_FALSE(registered.matches(0).complete());  // ccc did not answer
+  EXPECT_THAT(registered.matches(0).hits(), SizeIs(0));
+  ASSERT_TRUE(federation_->StartNode("ccc"));
+  Watcher ccc(federation_, "ccc");
+  auto at_south = south.WaitFor("S-STANDING", 1, std::chrono::seconds(30));
+  auto at_ccc = ccc.WaitFor("C-STANDING", 1, std::chrono::seconds(30));
+  ASSERT_THAT(at_south, SizeIs(1));
+  ASSERT_THAT(at_ccc, SizeIs(1));
+  EXPECT_EQ(at_south[0].other_agency_id(), "ccc");
+  EXPECT_EQ(at_ccc[0].other_agency_id(), "south");
+}
+
+TEST_F(AlertsTest,
+       AWatcherResumingFromItsCursorMissesNothingAndSeesNothingTwice) {
+  v1::RegisterResponse registered;
+  auto watcher = std::make_unique<Watcher>(federation_, "north");
+  for (int i = 0; i < 3; ++i) {
+    const std::string mac = absl::StrFormat("02:00:00:00:10:%02d", i);
+    ASSERT_TRUE(Register(federation_, "north", absl::StrCat("N-RESUME-", i),
+                         Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, mac), &registered)
+                    .ok());
+    ASSERT_TRUE(Register(federation_, "south", absl::StrCat("S-RESUME-", i),
+                         Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, mac), &registered)
+                    .ok());
+  }
+  ASSERT_THAT(watcher->WaitFor("N-RESUME-", 3, std::chrono::seconds(20)),
+              SizeIs(3));
+  std::vector<v1::Alert> before = watcher->all();
+  const uint64_t cursor = watcher->last_cursor();
+  watcher->Stop();
+  watcher.reset();
+  for (int i = 3; i < 6; ++i) {
+    const std::string mac = absl::StrFormat("02:00:00:00:10:%02d", i);
+    ASSERT_TRUE(Register(federation_, "north", absl::StrCat("N-RESUME-", i),
+                         Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, mac), &registered)
+                    .ok());
+    ASSERT_TRUE(Register(federation_, "south", absl::StrCat("S-RESUME-", i),
+                         Id(v1::IDENTIFIER_TYPE_MAC_ADDRESS, mac), &registered)
+                    .ok());
+  }
+  Watcher resumed(federation_, "north", cursor);
+  auto after = resumed.WaitFor("N-RESUME-", 3, std::chrono::seconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::set<std::string> ids;
+  for (const v1::Alert& alert : before) ids.insert(alert.alert_id());
+  for (const v1::Alert& alert : resumed.all()) {
+    EXPECT_GT(alert.cursor(), cursor);
+    EXPECT_TRUE(ids.insert(alert.alert_id()).second) << "seen twice";
+  }
+  std::set<std::string> cases;
+  for (const v1::Alert& alert : resumed.Matching("N-RESUME-")) {
+    cases.insert(alert.own_entries(0).case_ref());
+  }
+  EXPECT_EQ(cases,
+            (std::set<std::string>{"N-RESUME-3", "N-RESUME-4", "N-RESUME-5"}));
+}
+
+TEST_F(AlertsTest, TheCliWatchesAndResumesWhereItLeftOff) {
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(federation_, "north", "N-CLI",
+                       Id(v1::IDENTIFIER_TYPE_VEHICLE_PLATE, "CA-ON:CLI 123"),
+                       &registered)
+                  .ok());
+  ASSERT_TRUE(Register(federation_, "south", "S-CLI",
+                       Id(v1::IDENTIFIER_TYPE_VEHICLE_PLATE, "ca-on:cli-123"),
+                       &registered)
+                  .ok());
+  const std::string profile = federation_->WriteProfile("south");
+  const std::string cursor_file = dir_->path() + "/south.cursor";
+  auto watch = [&](const std::string& flags) {
+    std::string command =
+        absl::StrCat(DECONFLICTION_CLI, " --profile=", profile,
+                     " --cursor_file=", cursor_file, " ", flags, " watch 2>&1");
+    std::string output;
+    FILE* pipe = popen(command.c_str(), "r");
+    char buffer[4096];
+    size_t n;
+    while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+      output.append(buffer, n);
+    }
+    EXPECT_EQ(pclose(pipe), 0) << output;
+    return output;
+  };
+  // Everything so far, then the cursor is kept...
+  std::string first = watch("--json --watch_seconds=3");
+  EXPECT_THAT(first, HasSubstr("\"case_ref\":\"S-CLI\""));
+  std::ifstream cursor_in(cursor_file);
+  uint64_t cursor = 0;
+  cursor_in >> cursor;
+  EXPECT_GT(cursor, 0u);
+  // ...so the next watch shows only what is new.
+  std::string again = watch("--json --watch_seconds=1");
+  EXPECT_THAT(again, Not(HasSubstr("S-CLI")));
+}
+
+// The hub is killed after acknowledging a registration and before
+// delivering its alerts (held back by a delivery delay): after a restart
+// every alert arrives, exactly once.
+class HubCrashTest : public ::testing::Test {};
+
+TEST_F(HubCrashTest,
+       AlertsAcknowledgedBeforeAKill9AreDeliveredOnceAfterRestart) {
+  TempDir dir;
+  FederationOptions options;
+  options.alert_delivery_delay_ms = 3000;
+  TestFederation federation(dir.path(), options);
+  ASSERT_TRUE(federation.Start());
+  Watcher north(&federation, "north"), south(&federation, "south");
+  v1::RegisterResponse registered;
+  v1::Identifier hash =
+      Id(v1::IDENTIFIER_TYPE_FILE_HASH, "d41d8cd98f00b204e9800998ecf8427e");
+  ASSERT_TRUE(
+      Register(&federation, "north", "N-CRASH", hash, &registered).ok());
+  ASSERT_TRUE(
+      Register(&federation, "south", "S-CRASH", hash, &registered).ok());
+  federation.hub().Kill();  // SIGKILL, within the delivery delay
+  EXPECT_THAT(north.Matching("N-CRASH"), SizeIs(0));
+  ASSERT_TRUE(federation.StartHub());
+  EXPECT_THAT(north.WaitFor("N-CRASH", 1, std::chrono::seconds(30)), SizeIs(1));
+  EXPECT_THAT(south.WaitFor("S-CRASH", 1, std::chrono::seconds(30)), SizeIs(1));
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_THAT(north.Matching("N-CRASH"), SizeIs(1));
+  EXPECT_THAT(south.Matching("S-CRASH"), SizeIs(1));
+}
+
+}  // namespace
+}  // namespace deconfliction
