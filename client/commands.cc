@@ -492,7 +492,7 @@ ExitCode RunAlerts(NodeClient& node, const CliOptions& options,
     PrintJson(*status, io);
     return kExitOk;
   }
-  io.out << "alert log: " << status->last_cursor() << " alerts, "
+  io.out << "alert log: " << status->last_cursor() << " alert(s), "
          << status->unacknowledged() << " not acknowledged\n";
   if (status->hub_answered()) {
     io.out << "hub outbox for this agency: " << status->pending_at_hub()

@@ -4,7 +4,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "storage/hub_store.h"
 #include "server/hub_config.h"
 #include "server/hub_server.h"
 #include "server/lifecycle.h"
@@ -13,6 +17,9 @@ ABSL_FLAG(std::string, config, "",
           "Hub configuration file (protobuf text format, schema "
           "deconfliction.config.v1.HubConfig in "
           "api/deconfliction/config/v1/config.proto).");
+ABSL_FLAG(bool, delivery_status, false,
+          "Instead of serving: print the alerts waiting in the outbox for each "
+          "agency and the age of the oldest (works while the hub runs).");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM or SIGINT, how long calls in progress may take to "
           "finish before they are cancelled.");
@@ -33,6 +40,27 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     std::cerr << "deconflict-hub: " << config.status().message() << "\n";
     return 2;
+  }
+  if (absl::GetFlag(FLAGS_delivery_status)) {
+    absl::StatusOr<std::map<std::string, HubStore::Backlog>> backlog =
+        ReadBacklog(config->data_dir());
+    if (!backlog.ok()) {
+      std::cerr << "deconflict-hub: " << backlog.status().message() << "\n";
+      return 1;
+    }
+    std::cout << absl::StrFormat("%-24s %10s %12s %10s\n", "AGENCY",
+                                 "PENDING", "OLDEST (s)", "RECHECKS");
+    for (const auto& node : config->nodes()) {
+      HubStore::Backlog agency = (*backlog)[node.agency_id()];
+      std::cout << absl::StrFormat(
+          "%-24s %10d %12s %10d\n", node.agency_id(), agency.alerts,
+          agency.alerts == 0
+              ? std::string("-")
+              : absl::StrCat(absl::ToInt64Seconds(absl::Now() -
+                                                  agency.oldest_alert)),
+          agency.rechecks);
+    }
+    return 0;
   }
   absl::StatusOr<std::unique_ptr<HubServer>> hub = HubServer::Start(*config);
   if (!hub.ok()) {

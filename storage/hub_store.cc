@@ -168,6 +168,41 @@ absl::StatusOr<HubStore::Backlog> HubStore::BacklogFor(
   return backlog;
 }
 
+absl::StatusOr<std::map<std::string, HubStore::Backlog>> ReadBacklog(
+    const std::string& dir) {
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::OpenReadOnly(dir);
+  if (!database.ok()) return database.status();
+  std::map<std::string, HubStore::Backlog> backlog;
+  for (const char* name : {"outbox", "rechecks"}) {
+    rocksdb::ColumnFamilyHandle* family = (*database)->family(name);
+    if (family == nullptr) {
+      return absl::NotFoundError(absl::StrCat(dir, " is not a hub database"));
+    }
+    std::unique_ptr<rocksdb::Iterator> it(
+        (*database)->db()->NewIterator(rocksdb::ReadOptions(), family));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string key = it->key().ToString();
+      HubStore::Backlog& agency = backlog[key.substr(0, key.find('\0'))];
+      if (std::string(name) == "rechecks") {
+        ++agency.rechecks;
+        continue;
+      }
+      ++agency.alerts;
+      storage::v1::OutboxRecord record;
+      if (record.ParseFromArray(it->value().data(),
+                                static_cast<int>(it->value().size()))) {
+        agency.oldest_alert = std::min(
+            agency.oldest_alert, FromTimestamp(record.alert().raised_at()));
+      }
+    }
+    if (absl::Status s = FromRocks(it->status(), "read backlog"); !s.ok()) {
+      return s;
+    }
+  }
+  return backlog;
+}
+
 absl::StatusOr<uint64_t> ExportAudit(
     const std::string& dir,
     const std::function<void(const storage::v1::AuditRecord&)>& visit) {

@@ -10,6 +10,7 @@
 #define DECONFLICTION_STORAGE_HUB_STORE_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,6 +89,11 @@ class HubStore {
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_);
   uint64_t batch_seq_ ABSL_GUARDED_BY(mu_) = 0;  // next_seq_ while batching
 };
+
+// The alert backlog of a hub's database per agency (opened read-only, so the
+// hub may keep running). NOT_FOUND when `dir` holds no hub database.
+absl::StatusOr<std::map<std::string, HubStore::Backlog>> ReadBacklog(
+    const std::string& dir);
 
 // Exports the audit trail of a hub's or a node's database (opened read-only,
 // so its owner may keep running), verifying the hash chain: `visit` sees
