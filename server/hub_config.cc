@@ -14,21 +14,10 @@ namespace deconfliction {
 
 absl::Status ValidateHubConfig(config::v1::HubConfig* config) {
   if (absl::Status s =
-          ValidateFederationName(config->federation(), "federation");
+          ValidateServerFields(config->federation(), config->listen_address(),
+                               config->has_tls(), config->data_dir(), "hub");
       !s.ok()) {
     return s;
-  }
-  if (absl::Status s =
-          ValidateAddress(config->listen_address(), "listen_address");
-      !s.ok()) {
-    return s;
-  }
-  if (!config->has_tls()) {
-    return absl::InvalidArgumentError(
-        "tls: required (the hub serves mutual TLS only)");
-  }
-  if (config->data_dir().empty()) {
-    return absl::InvalidArgumentError("data_dir: required");
   }
   if (config->nodes().empty()) {
     return absl::InvalidArgumentError("nodes: at least one node is required");

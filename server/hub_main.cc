@@ -8,10 +8,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "storage/hub_store.h"
 #include "server/hub_config.h"
 #include "server/hub_server.h"
 #include "server/lifecycle.h"
+#include "storage/hub_store.h"
 
 ABSL_FLAG(std::string, config, "",
           "Hub configuration file (protobuf text format, schema "
@@ -48,16 +48,15 @@ int main(int argc, char** argv) {
       std::cerr << "deconflict-hub: " << backlog.status().message() << "\n";
       return 1;
     }
-    std::cout << absl::StrFormat("%-24s %10s %12s %10s\n", "AGENCY",
-                                 "PENDING", "OLDEST (s)", "RECHECKS");
+    std::cout << absl::StrFormat("%-24s %10s %12s %10s\n", "AGENCY", "PENDING",
+                                 "OLDEST (s)", "RECHECKS");
     for (const auto& node : config->nodes()) {
       HubStore::Backlog agency = (*backlog)[node.agency_id()];
       std::cout << absl::StrFormat(
           "%-24s %10d %12s %10d\n", node.agency_id(), agency.alerts,
-          agency.alerts == 0
-              ? std::string("-")
-              : absl::StrCat(absl::ToInt64Seconds(absl::Now() -
-                                                  agency.oldest_alert)),
+          agency.alerts == 0 ? std::string("-")
+                             : absl::StrCat(absl::ToInt64Seconds(
+                                   absl::Now() - agency.oldest_alert)),
           agency.rechecks);
     }
     return 0;

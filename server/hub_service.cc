@@ -69,13 +69,10 @@ grpc::ServerUnaryReactor* HubService::DeliveryStatus(
     grpc::CallbackServerContext* context,
     const v1::DeliveryStatusRequest* /*request*/,
     v1::DeliveryStatusResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<FederationIdentity> caller =
       PeerIdentity(*context->auth_context());
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  if (!caller.ok()) return FinishNow(context, caller.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   bool admitted = audit_queue_->TrySubmit([this, reactor, response,
                                            agency = caller->agency_id] {
     absl::StatusOr<HubStore::Backlog> backlog = store_->BacklogFor(agency);
@@ -100,13 +97,10 @@ grpc::ServerUnaryReactor* HubService::Lookup(
     grpc::CallbackServerContext* context,
     const v1::FederatedLookupRequest* request,
     v1::FederatedLookupResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<FederationIdentity> caller =
       PeerIdentity(*context->auth_context());
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
+  if (!caller.ok()) return FinishNow(context, caller.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time now = clock_();
   storage::v1::AuditRecord record;
   *record.mutable_at() = ToTimestamp(now);

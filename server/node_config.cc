@@ -10,27 +10,38 @@
 #include "security/identity.h"
 
 namespace deconfliction {
+absl::Status ValidateServerFields(const std::string& federation,
+                                  const std::string& listen_address,
+                                  bool has_tls, const std::string& data_dir,
+                                  absl::string_view role) {
+  if (absl::Status s = ValidateFederationName(federation, "federation");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateAddress(listen_address, "listen_address");
+      !s.ok()) {
+    return s;
+  }
+  if (!has_tls) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls: required (the ", role, " serves mutual TLS only)"));
+  }
+  if (data_dir.empty()) {
+    return absl::InvalidArgumentError("data_dir: required");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
   if (absl::Status s =
-          ValidateFederationName(config->federation(), "federation");
+          ValidateServerFields(config->federation(), config->listen_address(),
+                               config->has_tls(), config->data_dir(), "node");
       !s.ok()) {
     return s;
   }
   if (absl::Status s = ValidateAgencyId(config->agency_id(), "agency_id");
       !s.ok()) {
     return s;
-  }
-  if (absl::Status s =
-          ValidateAddress(config->listen_address(), "listen_address");
-      !s.ok()) {
-    return s;
-  }
-  if (!config->has_tls()) {
-    return absl::InvalidArgumentError(
-        "tls: required (the node serves mutual TLS only)");
-  }
-  if (config->data_dir().empty()) {
-    return absl::InvalidArgumentError("data_dir: required");
   }
   if (config->federation_key_file().empty()) {
     return absl::InvalidArgumentError("federation_key_file: required");

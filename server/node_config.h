@@ -29,6 +29,14 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path);
 // the first field that is missing or out of range.
 absl::Status ValidateNodeConfig(config::v1::NodeConfig* config);
 
+// The fields every server of the federation has: federation,
+// listen_address, tls and data_dir. `role` ("node", "hub") is named in the
+// message for a missing tls block.
+absl::Status ValidateServerFields(const std::string& federation,
+                                  const std::string& listen_address,
+                                  bool has_tls, const std::string& data_dir,
+                                  absl::string_view role);
+
 }  // namespace deconfliction
 
 #endif  // DECONFLICTION_SERVER_NODE_CONFIG_H_

@@ -49,15 +49,6 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-// Finishes a call whose caller has no federation identity (cannot happen
-// past the authorization policy, but is never assumed).
-grpc::ServerUnaryReactor* Unauthenticated(grpc::CallbackServerContext* context,
-                                          const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
 // A CheckBulk stream refused before it starts.
 class RefusedBulk final
     : public grpc::ServerBidiReactor<v1::CheckRequest, v1::CheckResponse> {
@@ -77,7 +68,7 @@ grpc::ServerUnaryReactor* RegistryService::Register(
     v1::RegisterResponse* response) {
   absl::StatusOr<FederationIdentity> caller =
       PeerIdentity(*context->auth_context());
-  if (!caller.ok()) return Unauthenticated(context, caller.status());
+  if (!caller.ok()) return FinishNow(context, caller.status());
   return RunUnary(context, queue_, response,
                   [this, context, request, caller = *std::move(caller)](
                       AgencyNode::Done<v1::RegisterResponse> done) {
@@ -115,7 +106,7 @@ grpc::ServerUnaryReactor* DeconflictionService::Check(
     v1::CheckResponse* response) {
   absl::StatusOr<FederationIdentity> caller =
       PeerIdentity(*context->auth_context());
-  if (!caller.ok()) return Unauthenticated(context, caller.status());
+  if (!caller.ok()) return FinishNow(context, caller.status());
   return RunUnary(
       context, queue_, response,
       [this, context, request,
@@ -206,7 +197,7 @@ grpc::ServerUnaryReactor* NodeFederationService::LookupTokens(
     v1::TokenLookupResponse* response) {
   absl::StatusOr<FederationIdentity> caller =
       PeerIdentity(*context->auth_context());
-  if (!caller.ok()) return Unauthenticated(context, caller.status());
+  if (!caller.ok()) return FinishNow(context, caller.status());
   return RunUnary(context, queue_, response,
                   [this, request, caller = *std::move(caller)](auto done) {
                     done(node_->LookupTokens(*request, caller));
