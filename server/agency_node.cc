@@ -1,6 +1,7 @@
 #include "server/agency_node.h"
 
 #include <cstdio>
+#include <future>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -53,7 +54,45 @@ AgencyNode::AgencyNode(config::v1::NodeConfig config,
       tokens_(std::move(tokens)),
       store_(std::move(store)),
       clock_(std::move(clock)),
-      federation_(std::move(federation)) {}
+      federation_(std::move(federation)) {
+  if (federation_ != nullptr)
+    retry_ = std::thread([this] { RetryQueuedLookups(); });
+}
+
+AgencyNode::~AgencyNode() {
+  {
+    absl::MutexLock lock(&retry_mu_);
+    stopping_ = true;
+  }
+  if (retry_.joinable()) retry_.join();
+}
+
+void AgencyNode::RetryQueuedLookups() {
+  while (true) {
+    {
+      absl::MutexLock lock(&retry_mu_);
+      retry_mu_.AwaitWithTimeout(
+          absl::Condition(
+              +[](bool* stopping) { return *stopping; }, &stopping_),
+          kFederationRetryInterval);
+      if (stopping_) return;
+    }
+    auto pending = store_->PendingFederation(10);
+    if (!pending.ok()) continue;
+    for (auto& [key, lookup] : *pending) {
+      std::promise<bool> taken;
+      federation_->Lookup(
+          lookup.request(),
+          clock_() + absl::Milliseconds(config_.hub().timeout_ms()),
+          [&taken](absl::StatusOr<v1::FederatedLookupResponse> answer) {
+            taken.set_value(answer.ok());
+          });
+      // The hub still does not answer: try again next interval.
+      if (!taken.get_future().get()) break;
+      store_->RemovePendingFederation(key).IgnoreError();
+    }
+  }
+}
 
 absl::StatusOr<std::vector<NewEntry>> AgencyNode::Prepare(
     const google::protobuf::RepeatedPtrField<v1::Identifier>& identifiers,
@@ -150,10 +189,10 @@ void AgencyNode::Federate(const std::vector<NewEntry>& entries,
   record.set_purpose(purpose);
   record.set_tokens(static_cast<uint32_t>(entries.size()));
   federation_->Lookup(
-      std::move(request),
+      request,
       std::min(deadline - kReplyMargin,
                now + absl::Milliseconds(config_.hub().timeout_ms())),
-      [this, results = std::move(results), record = std::move(record),
+      [this, results = std::move(results), record = std::move(record), request,
        done = std::move(done)](
           absl::StatusOr<v1::FederatedLookupResponse> answer) mutable {
         uint32_t hits = 0;
@@ -194,6 +233,20 @@ void AgencyNode::Federate(const std::vector<NewEntry>& entries,
           hub->set_agency_id("hub");
           hub->set_code(static_cast<int32_t>(answer.status().code()));
           hub->set_message(std::string(answer.status().message()));
+        }
+        // A registration must reach the federation some time: when the hub
+        // did not take it, it is queued and sent again.
+        if (!answer.ok() && !absl::IsResourceExhausted(answer.status()) &&
+            request.purpose() == v1::LOOKUP_PURPOSE_REGISTER) {
+          storage::v1::PendingLookup pending;
+          *pending.mutable_request() = request;
+          *pending.mutable_queued_at() = ToTimestamp(clock_());
+          if (absl::Status s = store_->QueueFederation(pending); !s.ok()) {
+            std::fprintf(stderr,
+                         "deconflict-node: cannot queue a registration's "
+                         "federated check: %s\n",
+                         std::string(s.message()).c_str());
+          }
         }
         absl::Status audited = store_->AppendAudit(std::move(record));
         if (!audited.ok()) {

@@ -9,8 +9,11 @@
 //
 // With a Federation, Check and Register also ask every other agency through
 // the hub (CHECK_SCOPE_FEDERATION); a hub or node that does not answer makes
-// the results incomplete, never a silent "no". Each federated request and
-// each token lookup answered for the hub is appended to the audit trail.
+// the results incomplete, never a silent "no". A registration the hub did
+// not answer for is queued and sent again every kFederationRetryInterval
+// until the hub takes it, so its matches are still found and alerted. Each
+// federated request and each token lookup answered for the hub is appended
+// to the audit trail.
 //
 // Thread safety: all methods may be called concurrently.
 #ifndef DECONFLICTION_SERVER_AGENCY_NODE_H_
@@ -19,9 +22,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "api/deconfliction/v1/deconfliction.pb.h"
@@ -47,6 +52,8 @@ class Federation {
   virtual void DeliveryStatus(absl::Time deadline, StatusDone done) = 0;
 };
 
+inline constexpr absl::Duration kFederationRetryInterval = absl::Seconds(2);
+
 class AgencyNode {
  public:
   template <typename T>
@@ -58,6 +65,7 @@ class AgencyNode {
              std::unique_ptr<TokenFunction> tokens,
              std::unique_ptr<NodeStore> store, Clock clock,
              std::unique_ptr<Federation> federation);
+  ~AgencyNode();  // stops the retry of queued federated lookups
 
   // Answers for each identifier, in order. `first_index` is the position of
   // the request's first identifier in its bulk job. INVALID_ARGUMENT for an
@@ -130,8 +138,14 @@ class AgencyNode {
   const std::unique_ptr<TokenFunction> tokens_;
   const std::unique_ptr<NodeStore> store_;
   const Clock clock_;
+  // Sends queued registrations' lookups until the hub takes them.
+  void RetryQueuedLookups();
+
   const std::unique_ptr<Federation> federation_;
   AlertFeed alert_feed_;
+  absl::Mutex retry_mu_;
+  bool stopping_ ABSL_GUARDED_BY(retry_mu_) = false;
+  std::thread retry_;
 };
 
 }  // namespace deconfliction

@@ -5,7 +5,7 @@
 
 namespace deconfliction {
 
-static_assert(static_cast<int>(kColumnFamilies[5].family) == 5,
+static_assert(static_cast<int>(kColumnFamilies[6].family) == 6,
               "kColumnFamilies must be in ColumnFamily order");
 
 rocksdb::ColumnFamilyOptions ColumnFamilyOptionsFor(ColumnFamily family) {

@@ -22,6 +22,7 @@ inline constexpr ColumnFamilySpec kColumnFamilies[] = {
     {ColumnFamily::kEntries, "entries"},
     {ColumnFamily::kAlerts, "alerts"},
     {ColumnFamily::kAudit, "audit"},
+    {ColumnFamily::kFederationQueue, "federation_queue"},
 };
 
 // Options of each family. The token index is tuned for point lookups: a

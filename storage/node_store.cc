@@ -587,6 +587,56 @@ absl::StatusOr<AcknowledgedAlerts> NodeStore::AcknowledgeAlerts(
   return outcome;
 }
 
+absl::Status NodeStore::QueueFederation(
+    const storage::v1::PendingLookup& pending) {
+  absl::MutexLock lock(&write_mu_);
+  if (next_pending_seq_ == 0) {
+    // Continue after the last queued key (the queue is usually empty).
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(
+        rocksdb::ReadOptions(), Handle(ColumnFamily::kFederationQueue)));
+    it->SeekToLast();
+    next_pending_seq_ = 1;
+    if (it->Valid()) {
+      std::optional<uint64_t> last = keys::DecodeUint64(
+          absl::string_view(it->key().data(), it->key().size()));
+      if (last) next_pending_seq_ = *last + 1;
+    }
+  }
+  absl::Status written =
+      FromRocks(db_->Put(SyncedWrite(), Handle(ColumnFamily::kFederationQueue),
+                         keys::EncodeUint64(next_pending_seq_),
+                         pending.SerializeAsString()),
+                "queue federated lookup");
+  if (written.ok()) ++next_pending_seq_;
+  return written;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, storage::v1::PendingLookup>>>
+NodeStore::PendingFederation(size_t limit) const {
+  std::vector<std::pair<std::string, storage::v1::PendingLookup>> pending;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(
+      rocksdb::ReadOptions(), Handle(ColumnFamily::kFederationQueue)));
+  for (it->SeekToFirst(); it->Valid() && pending.size() < limit; it->Next()) {
+    storage::v1::PendingLookup lookup;
+    if (!lookup.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("queued federated lookup is corrupt");
+    }
+    pending.emplace_back(it->key().ToString(), std::move(lookup));
+  }
+  if (absl::Status s = FromRocks(it->status(), "read federation queue");
+      !s.ok()) {
+    return s;
+  }
+  return pending;
+}
+
+absl::Status NodeStore::RemovePendingFederation(const std::string& key) {
+  return FromRocks(
+      db_->Delete(SyncedWrite(), Handle(ColumnFamily::kFederationQueue), key),
+      "remove federated lookup");
+}
+
 AlertInbox NodeStore::AlertInboxState() const {
   absl::MutexLock lock(&write_mu_);
   return AlertInbox{next_alert_cursor_ - 1, unacknowledged_alerts_};

@@ -9,6 +9,7 @@
 //   entries      the identifiers of each case, as registered
 //   alerts       match alerts (inbox)
 //   audit        append-only, hash-chained audit records
+//   federation_queue  registrations the hub could not be asked about yet
 //
 // Durability: every mutating call is one WriteBatch, written with a synced
 // WAL before it returns OK, so an acknowledged write survives kill -9 and
@@ -49,7 +50,8 @@ enum class ColumnFamily {
   kCases,
   kEntries,
   kAlerts,
-  kAudit
+  kAudit,
+  kFederationQueue,
 };
 
 // The current time; injected so tests control expiry.
@@ -173,6 +175,14 @@ class NodeStore {
       const std::vector<std::string>& alert_ids);
   AlertInbox AlertInboxState() const;
 
+  // Registrations whose federated check could not be made (the hub did not
+  // answer), kept until it can: key = seq (uint64 BE).
+  absl::Status QueueFederation(const storage::v1::PendingLookup& pending);
+  absl::StatusOr<
+      std::vector<std::pair<std::string, storage::v1::PendingLookup>>>
+  PendingFederation(size_t limit) const;
+  absl::Status RemovePendingFederation(const std::string& key);
+
  private:
   NodeStore(std::unique_ptr<Database> database, std::unique_ptr<AuditLog> audit,
             Clock clock, uint64_t next_entry_seq, uint64_t next_alert_cursor,
@@ -195,6 +205,7 @@ class NodeStore {
   uint64_t next_entry_seq_ ABSL_GUARDED_BY(write_mu_);
   uint64_t next_alert_cursor_ ABSL_GUARDED_BY(write_mu_);
   uint64_t unacknowledged_alerts_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t next_pending_seq_ ABSL_GUARDED_BY(write_mu_) = 0;
 };
 
 }  // namespace deconfliction

@@ -290,6 +290,29 @@ TEST_F(AlertsTest, ARegistrationMadeWhileANodeWasDownIsMatchedWhenItReturns) {
   EXPECT_EQ(at_ccc[0].other_agency_id(), "south");
 }
 
+TEST_F(AlertsTest, ARegistrationMadeWhileTheHubWasDownIsMatchedWhenItReturns) {
+  Watcher north(federation_, "north"), south(federation_, "south");
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(federation_, "north", "N-HUBDOWN",
+                       Id(v1::IDENTIFIER_TYPE_EMAIL, "hub.down@example.org"),
+                       &registered)
+                  .ok());
+  federation_->hub().Kill();
+  ASSERT_TRUE(Register(federation_, "south", "S-HUBDOWN",
+                       Id(v1::IDENTIFIER_TYPE_EMAIL, "Hub.Down@example.org"),
+                       &registered)
+                  .ok());  // the registration itself stands
+  ASSERT_THAT(registered.matches(), SizeIs(1));
+  EXPECT_FALSE(registered.matches(0).complete());
+  ASSERT_THAT(registered.matches(0).unanswered(), SizeIs(1));
+  EXPECT_EQ(registered.matches(0).unanswered(0).agency_id(), "hub");
+  ASSERT_TRUE(federation_->StartHub());
+  EXPECT_THAT(south.WaitFor("S-HUBDOWN", 1, std::chrono::seconds(30)),
+              SizeIs(1));
+  EXPECT_THAT(north.WaitFor("N-HUBDOWN", 1, std::chrono::seconds(30)),
+              SizeIs(1));
+}
+
 TEST_F(AlertsTest,
        AWatcherResumingFromItsCursorMissesNothingAndSeesNothingTwice) {
   v1::RegisterResponse registered;
