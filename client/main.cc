@@ -11,12 +11,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/commands.h"
 #include "client/exit_codes.h"
 #include "client/node_client.h"
+#include "config/command_line.h"
 #include "config/text_proto.h"
 
 ABSL_FLAG(std::string, profile, "",
@@ -130,15 +130,7 @@ void Override(std::string* field, const std::string& flag) {
 
 int main(int argc, char** argv) {
   using namespace deconfliction;
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "client/main.cc");
-  };
-  usage_config.normalize_filename = [](absl::string_view file) {
-    return std::string(file);
-  };
-  absl::SetFlagsUsageConfig(usage_config);
-  absl::SetProgramUsageMessage(kUsage);
+  SetUsage(kUsage, __FILE__);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   CommandIo io{std::cout, std::cerr};
   if (positional.size() < 2 || std::string(positional[1]) == "help") {

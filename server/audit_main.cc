@@ -7,17 +7,19 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "client/render.h"
+#include "config/command_line.h"
 #include "storage/hub_store.h"
 
 ABSL_FLAG(std::string, data_dir, "",
           "The hub's or node's data_dir (from its configuration).");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  deconfliction::SetUsage(
       "Exports an audit trail as JSON lines and verifies its hash chain.\n"
       "Usage: deconflict-audit --data_dir=DIR > audit.jsonl\n"
       "Exit codes: 0 chain verified, 1 chain broken (records up to the break "
-      "are printed), 2 no audit trail in DIR.");
+      "are printed), 2 no audit trail in DIR.",
+      __FILE__);
   absl::ParseCommandLine(argc, argv);
   const std::string dir = absl::GetFlag(FLAGS_data_dir);
   if (dir.empty()) {

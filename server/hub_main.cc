@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "config/command_line.h"
 #include "server/hub_config.h"
 #include "server/hub_server.h"
 #include "server/lifecycle.h"
@@ -26,9 +27,10 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 
 int main(int argc, char** argv) {
   using namespace deconfliction;
-  absl::SetProgramUsageMessage(
+  deconfliction::SetUsage(
       "Serves the coordination centre's deconfliction hub over mutual TLS.\n"
-      "Usage: deconflict-hub --config=hub.textproto");
+      "Usage: deconflict-hub --config=hub.textproto",
+      __FILE__);
   sigset_t stop = BlockStopSignals();
   absl::ParseCommandLine(argc, argv);
   const std::string path = absl::GetFlag(FLAGS_config);

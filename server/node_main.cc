@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/time/time.h"
 #include "client/identifier_input.h"
+#include "config/command_line.h"
 #include "identifiers/token.h"
 #include "server/lifecycle.h"
 #include "server/node_config.h"
@@ -68,10 +69,11 @@ int Tokenize(const config::v1::NodeConfig& config, const std::string& path) {
 
 int main(int argc, char** argv) {
   using namespace deconfliction;
-  absl::SetProgramUsageMessage(
+  deconfliction::SetUsage(
       "Serves an agency's deconfliction node over mutual TLS.\n"
       "Usage: deconflict-node --config=node.textproto\n"
-      "       deconflict-node --config=node.textproto --tokenize_csv=FILE");
+      "       deconflict-node --config=node.textproto --tokenize_csv=FILE",
+      __FILE__);
   sigset_t stop = BlockStopSignals();
   absl::ParseCommandLine(argc, argv);
   const std::string path = absl::GetFlag(FLAGS_config);
