@@ -56,7 +56,8 @@ void FanOut::Lookup(v1::TokenLookupRequest request, absl::Time deadline,
   for (Node& node : nodes_) {
     if (node.agency_id != skip_agency) asked.push_back(&node);
   }
-  if (asked.empty()) {
+  // Nothing to ask (no other node, or every query answered by the hub).
+  if (asked.empty() || round->request.queries().empty()) {
     round->done({});
     return;
   }

@@ -32,7 +32,8 @@ class FanOut {
   static absl::StatusOr<std::unique_ptr<FanOut>> Create(
       const config::v1::HubConfig& config);
 
-  // Asks every node but `skip_agency` (the asker answers for itself).
+  // Asks every node but `skip_agency` (the asker answers for itself); with
+  // no queries, asks no one.
   // Each call carries `deadline`; `done` runs exactly once, on a gRPC
   // thread, when every node has answered or failed, with one NodeAnswer
   // per node asked, in configuration order.
