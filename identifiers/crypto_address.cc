@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cryptopp/keccak.h"
+#include "identifiers/digest.h"
 #include "identifiers/text.h"
 #include "identifiers/type_rules.h"
 
@@ -49,13 +50,6 @@ bool Base58Decode(absl::string_view text, Bytes* out) {
   return true;
 }
 
-std::array<uint8_t, 32> Sha256(const uint8_t* data, size_t size) {
-  std::array<uint8_t, 32> digest{};
-  unsigned int length = 0;
-  EVP_Digest(data, size, digest.data(), &length, EVP_sha256(), nullptr);
-  return digest;
-}
-
 // Base58Check: payload followed by the first 4 bytes of SHA-256(SHA-256(
 // payload)). Returns the payload, or the reason it is not valid.
 absl::StatusOr<Bytes> Base58CheckDecode(absl::string_view text) {
@@ -67,9 +61,11 @@ absl::StatusOr<Bytes> Base58CheckDecode(absl::string_view text) {
   }
   if (decoded.size() < 5) return absl::InvalidArgumentError("too short");
   Bytes payload(decoded.begin(), decoded.end() - 4);
-  std::array<uint8_t, 32> once = Sha256(payload.data(), payload.size());
-  std::array<uint8_t, 32> twice = Sha256(once.data(), once.size());
-  if (!std::equal(twice.begin(), twice.begin() + 4, decoded.end() - 4)) {
+  const std::string twice = Sha256(Sha256(absl::string_view(
+      reinterpret_cast<const char*>(payload.data()), payload.size())));
+  if (!std::equal(
+          twice.begin(), twice.begin() + 4, decoded.end() - 4,
+          [](char a, uint8_t b) { return static_cast<uint8_t>(a) == b; })) {
     return absl::InvalidArgumentError("Base58Check checksum does not match");
   }
   return payload;

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "api/timestamps.h"
+#include "server/channels.h"
 #include "storage/keys.h"
 
 namespace deconfliction {
@@ -15,8 +16,6 @@ namespace {
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 500;
 constexpr size_t kMaxTextField = 512;
-// Time kept back from the caller's deadline to merge and reply.
-constexpr absl::Duration kReplyMargin = absl::Milliseconds(100);
 
 absl::Status CheckText(const std::string& value, absl::string_view field) {
   if (value.size() > kMaxTextField) {
@@ -190,8 +189,8 @@ void AgencyNode::Federate(const std::vector<NewEntry>& entries,
   record.set_tokens(static_cast<uint32_t>(entries.size()));
   federation_->Lookup(
       request,
-      std::min(deadline - kReplyMargin,
-               now + absl::Milliseconds(config_.hub().timeout_ms())),
+      HopDeadline(deadline, now,
+                  absl::Milliseconds(config_.hub().timeout_ms())),
       [this, results = std::move(results), record = std::move(record), request,
        done = std::move(done)](
           absl::StatusOr<v1::FederatedLookupResponse> answer) mutable {
@@ -520,8 +519,8 @@ void AgencyNode::AlertStatus(absl::Time deadline,
   response.set_unacknowledged(inbox.unacknowledged);
   if (federation_ == nullptr) return done(std::move(response));
   federation_->DeliveryStatus(
-      std::min(deadline - kReplyMargin,
-               clock_() + absl::Milliseconds(config_.hub().timeout_ms())),
+      HopDeadline(deadline, clock_(),
+                  absl::Milliseconds(config_.hub().timeout_ms())),
       [response, done = std::move(done)](
           absl::StatusOr<v1::DeliveryStatusResponse> hub) mutable {
         if (hub.ok()) {

@@ -10,8 +10,11 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+
+#include "absl/time/time.h"
 
 namespace deconfliction {
 
@@ -20,6 +23,14 @@ namespace deconfliction {
 std::shared_ptr<grpc::Channel> FederationChannel(
     const std::string& address,
     const std::shared_ptr<grpc::ChannelCredentials>& credentials);
+
+// The deadline of a call made on behalf of a caller: the caller's deadline
+// less 100 ms kept back to merge and reply, and never later than `now +
+// limit` (the configured timeout of that hop).
+inline absl::Time HopDeadline(absl::Time caller_deadline, absl::Time now,
+                              absl::Duration limit) {
+  return std::min(caller_deadline - absl::Milliseconds(100), now + limit);
+}
 
 // Lets a server accept the keepalive pings of FederationChannel peers.
 void AcceptFederationKeepalive(grpc::ServerBuilder* builder);

@@ -6,13 +6,12 @@
 #include "api/timestamps.h"
 #include "identifiers/token.h"
 #include "security/identity.h"
+#include "server/channels.h"
 #include "server/grpc_status.h"
 #include "server/match_alerts.h"
 
 namespace deconfliction {
 namespace {
-
-constexpr absl::Duration kReplyMargin = absl::Milliseconds(100);
 
 absl::Status ValidateLookup(const v1::FederatedLookupRequest& request,
                             uint32_t limit) {
@@ -135,8 +134,8 @@ grpc::ServerUnaryReactor* HubService::Lookup(
     asked.push_back(i);
   }
   absl::Time deadline =
-      std::min(absl::FromChrono(context->deadline()) - kReplyMargin,
-               now + absl::Milliseconds(config_->limits().node_timeout_ms()));
+      HopDeadline(absl::FromChrono(context->deadline()), now,
+                  absl::Milliseconds(config_->limits().node_timeout_ms()));
   MatchRequest match{request->purpose(), caller->agency_id,
                      request->requester_contact(), now};
   fan_out_->Lookup(

@@ -1,10 +1,9 @@
 #include "server/match_alerts.h"
 
-#include <openssl/evp.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "api/timestamps.h"
+#include "identifiers/digest.h"
 
 namespace deconfliction {
 namespace {
@@ -18,12 +17,7 @@ std::string AlertId(v1::AlertKind kind, const std::string& token,
                                    requester, recipient, std::to_string(day)}) {
     absl::StrAppend(&input, field.size(), ":", field);
   }
-  unsigned char digest[32];
-  unsigned int length = 0;
-  EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(),
-             nullptr);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), 16));
+  return absl::BytesToHexString(Sha256(input).substr(0, 16));
 }
 
 }  // namespace

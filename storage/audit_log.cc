@@ -1,9 +1,8 @@
 #include "storage/audit_log.h"
 
-#include <openssl/evp.h>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "identifiers/digest.h"
 #include "rocksdb/db.h"
 #include "storage/database.h"
 #include "storage/keys.h"
@@ -11,13 +10,8 @@
 namespace deconfliction {
 namespace {
 
-std::string Sha256(const rocksdb::Slice& bytes) {
-  std::string digest(32, '\0');
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(),
-             reinterpret_cast<unsigned char*>(digest.data()), &length,
-             EVP_sha256(), nullptr);
-  return digest;
+std::string DigestOf(const rocksdb::Slice& bytes) {
+  return Sha256(absl::string_view(bytes.data(), bytes.size()));
 }
 
 }  // namespace
@@ -77,7 +71,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
       keys::DecodeUint64(absl::string_view(it->key().data(), it->key().size()));
   if (!last) return absl::DataLossError("audit key is malformed");
   return std::unique_ptr<AuditLog>(
-      new AuditLog(db, family, *last + 1, Sha256(it->value())));
+      new AuditLog(db, family, *last + 1, DigestOf(it->value())));
 }
 
 absl::Status AuditLog::Append(storage::v1::AuditRecord record) {
@@ -118,7 +112,7 @@ absl::StatusOr<uint64_t> AuditLog::Export(
           absl::StrCat("audit chain broken at record #", record.seq(),
                        ": a record before it was removed or altered"));
     }
-    previous_hash = Sha256(it->value());
+    previous_hash = DigestOf(it->value());
     visit(record);
     ++count;
   }
