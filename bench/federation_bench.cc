@@ -11,8 +11,6 @@
 // each process afterwards.
 //
 // Usage: federation_bench [--calls=2000] [--concurrency=8] [--bulk=1000000]
-#include <grpcpp/generic/async_generic_service.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -29,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
+#include "bench/floors.h"
 #include "security/identity.h"
 #include "security/tls.h"
 #include "tests/temp_dir.h"
@@ -46,37 +45,8 @@ namespace {
   std::exit(1);
 }
 
-// Answers every call on any method with the bytes it received.
-class EchoService final : public grpc::CallbackGenericService {
-  grpc::ServerGenericBidiReactor* CreateReactor(
-      grpc::GenericCallbackServerContext* /*context*/) override {
-    class Echo final : public grpc::ServerGenericBidiReactor {
-     public:
-      Echo() { StartRead(&message_); }
-      void OnReadDone(bool ok) override {
-        if (!ok) {
-          Finish(grpc::Status::OK);
-          return;
-        }
-        StartWriteAndFinish(&message_, grpc::WriteOptions(), grpc::Status::OK);
-      }
-      void OnDone() override { delete this; }
-
-     private:
-      grpc::ByteBuffer message_;
-    };
-    return new Echo();
-  }
-};
-
-struct Latency {
-  double p50_ms = 0, p99_ms = 0;
-};
-
-Latency Percentiles(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)]};
-}
+using bench::Latency;
+using bench::Percentiles;
 
 // Runs `call` sequentially `calls` times, then `calls` times spread over
 // `concurrency` threads; returns latency and calls per second.
@@ -92,6 +62,7 @@ std::pair<Latency, double> Measure(int calls, int concurrency, Call call) {
   std::atomic<int> next{0};
   absl::Time start = absl::Now();
   std::vector<std::thread> threads;
+  threads.reserve(concurrency);
   for (int t = 0; t < concurrency; ++t) {
     threads.emplace_back([&] {
       for (int i; (i = next.fetch_add(1)) < calls;) call(i);
@@ -102,7 +73,7 @@ std::pair<Latency, double> Measure(int calls, int concurrency, Call call) {
   return {Percentiles(std::move(ms)), rate};
 }
 
-long PeakKib(pid_t pid) {
+int64_t PeakKib(pid_t pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
   while (std::getline(status, line)) {
@@ -145,32 +116,17 @@ int Main() {
   }
 
   // The baseline: a bare mutual-TLS unary echo, same machine, same run.
-  EchoService echo;
-  grpc::ServerBuilder builder;
-  int echo_port = 0;
   auto server_credentials =
       MutualTlsServerCredentials(federation.pki().Files("node-north"), "tls");
   if (!server_credentials.ok()) Die(server_credentials.status().ToString());
-  builder.AddListeningPort("127.0.0.1:0", *server_credentials, &echo_port);
-  builder.RegisterCallbackGenericService(&echo);
-  std::unique_ptr<grpc::Server> echo_server = builder.BuildAndStart();
-  grpc::GenericStub echo_stub(
-      federation.Channel(absl::StrCat("127.0.0.1:", echo_port),
-                         "user-north-analyst", NodeSpiffeId(fed, "north")));
+  bench::EchoServer echo(*server_credentials);
+  grpc::GenericStub echo_stub(federation.Channel(
+      echo.address(), "user-north-analyst", NodeSpiffeId(fed, "north")));
   v1::CheckRequest one;
   *one.add_identifiers() = Email(7);
-  std::string payload = one.SerializeAsString();
+  const std::string payload = one.SerializeAsString();
   auto [echo_latency, echo_rate] = Measure(calls, concurrency, [&](int) {
-    grpc::Slice slice(payload);
-    grpc::ByteBuffer request(&slice, 1), response;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(10));
-    std::promise<grpc::Status> done;
-    echo_stub.UnaryCall(
-        &context, "/bench.Echo/Echo", grpc::StubOptions(), &request, &response,
-        [&done](grpc::Status status) { done.set_value(status); });
-    grpc::Status status = done.get_future().get();
+    grpc::Status status = bench::EchoServer::Call(echo_stub, payload);
     if (!status.ok()) Die("echo: " + status.error_message());
   });
 
@@ -246,7 +202,6 @@ int Main() {
                 PeakKib(federation.node(agency).pid()));
   }
   std::printf(", bench client %ld KiB\n", PeakKib(getpid()));
-  echo_server->Shutdown();
   return 0;
 }
 

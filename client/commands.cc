@@ -8,11 +8,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "api/json_line.h"
 #include "api/timestamps.h"
-#include "client/identifier_input.h"
 #include "client/render.h"
 #include "google/protobuf/struct.pb.h"
 #include "identifiers/canonical.h"
+#include "identifiers/identifier_input.h"
 
 namespace deconfliction {
 namespace {
@@ -267,10 +268,12 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
   CsvIdentifier row;
   absl::Status error;
   uint64_t rows = 0, rejected = 0;
+  std::vector<int> rejected_lines;  // ascending, for pass 2 to skip
   while (reader.Next(&row, &error)) {
     ++rows;
     if (error.ok()) error = ValidateRow(row, options.region);
     if (!error.ok()) {
+      rejected_lines.push_back(row.line);
       if (++rejected <= 20) io.err << "deconflict: " << error.message() << "\n";
     }
   }
@@ -292,6 +295,7 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
   ProgressBar progress(options.progress, rows, io.err);
   ResultTally tally;
   uint64_t sent = 0, added = 0, done = 0;
+  auto next_rejected = rejected_lines.begin();
   v1::CheckScope scope = v1::CHECK_SCOPE_UNSPECIFIED;
   bool more = true;
   while (more) {
@@ -301,7 +305,10 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
       if (!(more = sender.Next(&row, &error))) break;
       ++done;
       // Rows rejected in pass 1 are skipped (--skip_invalid).
-      if (!error.ok() || !ValidateRow(row, options.region).ok()) continue;
+      while (next_rejected != rejected_lines.end() && *next_rejected < row.line)
+        ++next_rejected;
+      if (next_rejected != rejected_lines.end() && *next_rejected == row.line)
+        continue;
       *request.add_identifiers() = row.identifier;
       lines.push_back(row.line);
     }

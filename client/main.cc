@@ -128,8 +128,10 @@ void Override(std::string* field, const std::string& flag) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  using namespace deconfliction;
+namespace deconfliction {
+namespace {
+
+int Main(int argc, char** argv) {
   SetUsage(kUsage, __FILE__);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   CommandIo io{std::cout, std::cerr};
@@ -213,3 +215,8 @@ int main(int argc, char** argv) {
          "alerts; see --help)\n";
   return kExitUsage;
 }
+
+}  // namespace
+}  // namespace deconfliction
+
+int main(int argc, char** argv) { return deconfliction::Main(argc, argv); }

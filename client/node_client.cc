@@ -6,9 +6,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/grpc_status.h"
 #include "security/identity.h"
 #include "security/tls.h"
-#include "server/grpc_status.h"
 
 namespace deconfliction {
 namespace {
@@ -162,8 +162,8 @@ absl::Status NodeClient::Watch(
 }
 
 absl::Status NodeClient::CheckBulk(
-    std::function<bool(v1::CheckRequest*)> next_chunk,
-    std::function<void(const v1::CheckResponse&)> on_answer,
+    const std::function<bool(v1::CheckRequest*)>& next_chunk,
+    const std::function<void(const v1::CheckResponse&)>& on_answer,
     absl::Duration deadline) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));

@@ -53,8 +53,8 @@ class NodeClient {
   // `on_answer` sees each answer in order. Memory stays bounded by gRPC's
   // flow control whatever the job's size.
   absl::Status CheckBulk(
-      std::function<bool(v1::CheckRequest*)> next_chunk,
-      std::function<void(const v1::CheckResponse&)> on_answer,
+      const std::function<bool(v1::CheckRequest*)>& next_chunk,
+      const std::function<void(const v1::CheckResponse&)>& on_answer,
       absl::Duration deadline);
 
  private:

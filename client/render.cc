@@ -5,7 +5,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "api/timestamps.h"
-#include "google/protobuf/util/json_util.h"
 #include "identifiers/canonical.h"
 
 namespace deconfliction {
@@ -40,15 +39,6 @@ const char* StateName(v1::CaseState state) {
 }
 
 }  // namespace
-
-std::string ToJsonLine(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
-}
 
 void ResultTally::Add(const v1::CheckResult& result) {
   ++identifiers;

@@ -7,12 +7,8 @@
 #include <string>
 
 #include "api/deconfliction/v1/deconfliction.pb.h"
-#include "google/protobuf/message.h"
 
 namespace deconfliction {
-
-// One JSON document on one line.
-std::string ToJsonLine(const google::protobuf::Message& message);
 
 // Counts over results, for summaries and the exit code.
 struct ResultTally {

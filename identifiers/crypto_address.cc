@@ -11,8 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/digest.h"
 #include "cryptopp/keccak.h"
-#include "identifiers/digest.h"
 #include "identifiers/text.h"
 #include "identifiers/type_rules.h"
 

@@ -122,6 +122,7 @@ std::string NodeAuthorizationPolicy(absl::string_view federation,
 std::string HubAuthorizationPolicy(absl::string_view federation,
                                    const std::vector<std::string>& agencies) {
   std::vector<std::string> nodes;
+  nodes.reserve(agencies.size());
   for (const std::string& agency : agencies) {
     nodes.push_back(absl::StrCat("\"", NodeSpiffeId(federation, agency), "\""));
   }

@@ -2,8 +2,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "identifiers/digest.h"
+#include "base/digest.h"
 #include "rocksdb/db.h"
+#include "storage/column_families.h"
 #include "storage/database.h"
 #include "storage/keys.h"
 
@@ -57,7 +58,12 @@ void AuditLog::SyncLoop() {
 }
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
-    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family) {
+    const Database& database) {
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> audit =
+      database.Family(families::kAudit);
+  if (!audit.ok()) return audit.status();
+  rocksdb::DB* db = database.db();
+  rocksdb::ColumnFamilyHandle* family = *audit;
   std::unique_ptr<rocksdb::Iterator> it(
       db->NewIterator(rocksdb::ReadOptions(), family));
   it->SeekToLast();
@@ -120,6 +126,20 @@ absl::StatusOr<uint64_t> AuditLog::Export(
     return s;
   }
   return count;
+}
+
+absl::StatusOr<uint64_t> ExportAudit(
+    const std::string& dir,
+    const std::function<void(const storage::v1::AuditRecord&)>& visit) {
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::OpenReadOnly(dir);
+  if (!database.ok()) return database.status();
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> audit =
+      (*database)->Family(families::kAudit);
+  if (!audit.ok()) {
+    return absl::NotFoundError(absl::StrCat(dir, " has no audit trail"));
+  }
+  return AuditLog::Export((*database)->db(), *audit, visit);
 }
 
 }  // namespace deconfliction

@@ -1,5 +1,6 @@
-// AuditLog: the append-only, hash-chained audit trail kept by the hub and
-// by every node (audit column family; key = seq, uint64 big-endian). Each
+// AuditLog: the append-only, hash-chained audit trail kept by the hub, by
+// every node (audit column family; key = seq, uint64 big-endian), and
+// ExportAudit, which reads and verifies one from outside. Each
 // record carries the SHA-256 of the previous record's stored bytes, so an
 // auditor can prove that nothing was removed or altered.
 //
@@ -32,19 +33,22 @@ class DB;
 
 namespace deconfliction {
 
+class Database;
+
 inline constexpr absl::Duration kAuditSyncInterval = absl::Milliseconds(100);
 
 class AuditLog {
  public:
   ~AuditLog();
 
-  // Continues the chain after the last stored record. The database and
-  // family must outlive the log.
+  // Continues the chain after the last record in `database`'s audit
+  // family. `database` must outlive the log. FAILED_PRECONDITION when the
+  // family is missing.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(
-      rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family);
+      const Database& database);
 
-  // Appends `record` (its seq and previous_hash are set here) with a synced
-  // write.
+  // Appends `record` (its seq and previous_hash are set here). Returns once
+  // the record is in the write-ahead log (see "Durability" above).
   absl::Status Append(storage::v1::AuditRecord record);
 
   // Visits every record in order, verifying the chain as it goes:
@@ -70,6 +74,14 @@ class AuditLog {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread syncer_;
 };
+
+// Exports the audit trail of a hub's or a node's database (opened read-only,
+// so its owner may keep running), verifying the hash chain: `visit` sees
+// every record in order. Returns the number of records; DATA_LOSS at the
+// first broken link; NOT_FOUND when `dir` holds no audit trail.
+absl::StatusOr<uint64_t> ExportAudit(
+    const std::string& dir,
+    const std::function<void(const storage::v1::AuditRecord&)>& visit);
 
 }  // namespace deconfliction
 

@@ -4,22 +4,41 @@
 #include "rocksdb/table.h"
 
 namespace deconfliction {
+namespace {
 
-static_assert(static_cast<int>(kColumnFamilies[6].family) == 6,
-              "kColumnFamilies must be in ColumnFamily order");
-
-rocksdb::ColumnFamilyOptions ColumnFamilyOptionsFor(ColumnFamily family) {
+rocksdb::ColumnFamilyOptions PointLookupOptions() {
   rocksdb::ColumnFamilyOptions options;
-  if (family == ColumnFamily::kTokenIndex) {
-    rocksdb::BlockBasedTableOptions table;
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    table.whole_key_filtering = true;
-    table.cache_index_and_filter_blocks = true;
-    table.pin_l0_filter_and_index_blocks_in_cache = true;
-    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    options.OptimizeForPointLookup(64);
-  }
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = true;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  options.OptimizeForPointLookup(64);
   return options;
+}
+
+}  // namespace
+
+std::vector<FamilyDescriptor> NodeFamilies() {
+  return {
+      {families::kMeta, {}},
+      {families::kTokenIndex, PointLookupOptions()},
+      {families::kCases, {}},
+      {families::kEntries, {}},
+      {families::kAlerts, {}},
+      {families::kAudit, {}},
+      {families::kFederationQueue, {}},
+  };
+}
+
+std::vector<FamilyDescriptor> HubFamilies() {
+  return {
+      {families::kMeta, {}},
+      {families::kAudit, {}},
+      {families::kOutbox, {}},
+      {families::kRechecks, {}},
+  };
 }
 
 }  // namespace deconfliction

@@ -1,33 +1,43 @@
-// The node database's column families: names and options, in one table.
-// Internal to storage/ (and to benchmarks that open the same database
-// read-only to measure raw RocksDB against NodeStore).
+// The column families of the node's and the hub's databases: one table per
+// database naming each family once, with its options. Stores look their
+// families up by these names (Database::Family), never by position, and
+// fail at start when a name is missing.
 #ifndef DECONFLICTION_STORAGE_COLUMN_FAMILIES_H_
 #define DECONFLICTION_STORAGE_COLUMN_FAMILIES_H_
 
+#include <string>
+#include <vector>
+
 #include "rocksdb/options.h"
-#include "storage/node_store.h"
 
 namespace deconfliction {
 
-struct ColumnFamilySpec {
-  ColumnFamily family;
-  const char* name;
+namespace families {
+// RocksDB's own family; holds the meta keys (storage/keys.h).
+inline constexpr char kMeta[] = "default";
+// The node's.
+inline constexpr char kTokenIndex[] = "token_index";
+inline constexpr char kCases[] = "cases";
+inline constexpr char kEntries[] = "entries";
+inline constexpr char kAlerts[] = "alerts";
+inline constexpr char kFederationQueue[] = "federation_queue";
+// Both.
+inline constexpr char kAudit[] = "audit";
+// The hub's.
+inline constexpr char kOutbox[] = "outbox";
+inline constexpr char kRechecks[] = "rechecks";
+}  // namespace families
+
+struct FamilyDescriptor {
+  std::string name;
+  rocksdb::ColumnFamilyOptions options;
 };
 
-// Entry i is ColumnFamily i: NodeStore indexes its handles by the enum.
-inline constexpr ColumnFamilySpec kColumnFamilies[] = {
-    {ColumnFamily::kMeta, "default"},  // RocksDB's own; holds the meta keys
-    {ColumnFamily::kTokenIndex, "token_index"},
-    {ColumnFamily::kCases, "cases"},
-    {ColumnFamily::kEntries, "entries"},
-    {ColumnFamily::kAlerts, "alerts"},
-    {ColumnFamily::kAudit, "audit"},
-    {ColumnFamily::kFederationQueue, "federation_queue"},
-};
-
-// Options of each family. The token index is tuned for point lookups: a
+// The node's families. The token index is tuned for point lookups: a
 // whole-key bloom filter answers most misses without reading a data block.
-rocksdb::ColumnFamilyOptions ColumnFamilyOptionsFor(ColumnFamily family);
+std::vector<FamilyDescriptor> NodeFamilies();
+// The hub's families.
+std::vector<FamilyDescriptor> HubFamilies();
 
 }  // namespace deconfliction
 

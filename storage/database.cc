@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "storage/keys.h"
 
 namespace deconfliction {
 
@@ -38,6 +39,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.reserve(families.size());
   for (const FamilyDescriptor& family : families) {
     descriptors.emplace_back(family.name, family.options);
   }
@@ -63,6 +65,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::OpenReadOnly(
         absl::StrCat(dir, " is not a database: ", listed.ToString()));
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.reserve(names.size());
   for (const std::string& name : names) {
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
@@ -75,11 +78,43 @@ absl::StatusOr<std::unique_ptr<Database>> Database::OpenReadOnly(
       new Database(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
 }
 
-rocksdb::ColumnFamilyHandle* Database::family(absl::string_view name) const {
+absl::StatusOr<rocksdb::ColumnFamilyHandle*> Database::Family(
+    absl::string_view name) const {
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     if (handle->GetName() == name) return handle;
   }
-  return nullptr;
+  return absl::FailedPreconditionError(
+      absl::StrCat("database has no column family \"", name, "\""));
+}
+
+absl::StatusOr<std::vector<rocksdb::ColumnFamilyHandle*>> Database::Families(
+    const std::vector<absl::string_view>& names) const {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  handles.reserve(names.size());
+  for (absl::string_view name : names) {
+    absl::StatusOr<rocksdb::ColumnFamilyHandle*> handle = Family(name);
+    if (!handle.ok()) return handle.status();
+    handles.push_back(*handle);
+  }
+  return handles;
+}
+
+absl::StatusOr<uint64_t> Database::ReadCounter(
+    rocksdb::ColumnFamilyHandle* family, absl::string_view key,
+    uint64_t missing) const {
+  std::string value;
+  rocksdb::Status read =
+      db_->Get(rocksdb::ReadOptions(), family,
+               rocksdb::Slice(key.data(), key.size()), &value);
+  if (read.IsNotFound()) return missing;
+  if (absl::Status s = FromRocks(read, absl::StrCat("read ", key)); !s.ok()) {
+    return s;
+  }
+  std::optional<uint64_t> decoded = keys::DecodeUint64(value);
+  if (!decoded) {
+    return absl::DataLossError(absl::StrCat("counter ", key, " is malformed"));
+  }
+  return *decoded;
 }
 
 Database::~Database() {

@@ -10,16 +10,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "rocksdb/db.h"
+#include "storage/column_families.h"
 
 namespace deconfliction {
 
-struct FamilyDescriptor {
-  std::string name;
-  rocksdb::ColumnFamilyOptions options;
-};
-
-// A database and its column-family handles, in the order they were asked
-// for. Handles are destroyed before the database.
+// A database and its column-family handles, found by name. Handles are
+// destroyed before the database.
 class Database {
  public:
   // Opens (creating if missing) `dir` with exactly `families`; the first
@@ -28,17 +24,25 @@ class Database {
   static absl::StatusOr<std::unique_ptr<Database>> Open(
       const std::string& dir, const std::vector<FamilyDescriptor>& families);
   // Opens an existing database read-only with whatever families it has,
-  // while its owner may be running. `family` must exist.
+  // while its owner may be running. NOT_FOUND when `dir` holds no database.
   static absl::StatusOr<std::unique_ptr<Database>> OpenReadOnly(
       const std::string& dir);
   ~Database();
 
   rocksdb::DB* db() const { return db_.get(); }
-  rocksdb::ColumnFamilyHandle* family(size_t index) const {
-    return handles_[index];
-  }
-  // The handle named `name`, or nullptr.
-  rocksdb::ColumnFamilyHandle* family(absl::string_view name) const;
+  // The handle named `name`; FAILED_PRECONDITION when the database has no
+  // such family (a store opened over the wrong database).
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> Family(
+      absl::string_view name) const;
+  // Family() for each name, in order; the first failure.
+  absl::StatusOr<std::vector<rocksdb::ColumnFamilyHandle*>> Families(
+      const std::vector<absl::string_view>& names) const;
+
+  // The counter stored big-endian under `key` in `family`, or `missing`
+  // when it was never written. DATA_LOSS for a malformed value.
+  absl::StatusOr<uint64_t> ReadCounter(rocksdb::ColumnFamilyHandle* family,
+                                       absl::string_view key,
+                                       uint64_t missing) const;
 
  private:
   Database(std::unique_ptr<rocksdb::DB> db,

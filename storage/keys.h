@@ -1,16 +1,22 @@
-// The key layout of every column family of a node's database, in one place.
-// Integers are big-endian so that byte order is numeric order.
+// The key layout of every column family (storage/column_families.h), in one
+// place. Integers are big-endian so that byte order is numeric order.
 //
-//   kMeta        "schema_version" | "agency_id" | "next_entry_seq"
-//   kTokenIndex  token (32 bytes)                    -> PostingList
-//   kCases       case_ref                            -> v1.Case (no entries)
-//   kEntries     case_ref 0x00 entry_seq (uint64 BE) -> EntryRecord
-//   kAlerts      'c' cursor (uint64 BE)              -> v1.Alert
-//                'i' alert_id                        -> cursor (uint64 BE)
+// A node's database:
+//   default (meta)    "schema_version" | "agency_id" | "next_entry_seq" |
+//                     "next_alert_cursor" | "unacknowledged_alerts"
+//   token_index       token (32 bytes)                    -> PostingList
+//   cases             case_ref                            -> v1.Case (no
+//   entries) entries           case_ref 0x00 entry_seq (uint64 BE) ->
+//   EntryRecord alerts            'c' cursor (uint64 BE)              ->
+//   v1.Alert
+//                     'i' alert_id                        -> cursor (uint64 BE)
+//   federation_queue  seq (uint64 BE)                     -> PendingLookup
+//   audit             seq (uint64 BE)                     -> AuditRecord
 // The hub's database:
-//   outbox       recipient 0x00 seq (uint64 BE)      -> OutboxRecord
-//   rechecks     agency 0x00 seq (uint64 BE)         -> RecheckRecord
-//   default      "next_outbox_seq"
+//   default (meta)    "next_outbox_seq"
+//   outbox            recipient 0x00 seq (uint64 BE)      -> OutboxRecord
+//   rechecks          agency 0x00 seq (uint64 BE)         -> RecheckRecord
+//   audit             seq (uint64 BE)                     -> AuditRecord
 //
 // A case_ref is 1 to 128 printable ASCII bytes (ValidateCaseRef), so it holds
 // no 0x00 and every entry key of a case sorts under EntryPrefix(case_ref).

@@ -7,8 +7,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "storage/alert_outbox.h"
+#include "storage/column_families.h"
 #include "storage/database.h"
-#include "storage/hub_store.h"
 #include "storage/keys.h"
 #include "tests/temp_dir.h"
 
@@ -28,14 +29,14 @@ storage::v1::AuditRecord Record(const std::string& caller, uint32_t tokens) {
 TEST(AuditLogTest, ChainSurvivesRestartAndExportsInOrder) {
   TempDir dir;
   {
-    auto hub = HubStore::Open(dir.path() + "/hub");
+    auto hub = HubDatabase::Open(dir.path() + "/hub");
     ASSERT_TRUE(hub.ok()) << hub.status();
-    ASSERT_TRUE((*hub)->AppendAudit(Record("a", 1)).ok());
-    ASSERT_TRUE((*hub)->AppendAudit(Record("b", 2)).ok());
+    ASSERT_TRUE((*hub)->audit().Append(Record("a", 1)).ok());
+    ASSERT_TRUE((*hub)->audit().Append(Record("b", 2)).ok());
   }
   {
-    auto hub = HubStore::Open(dir.path() + "/hub");
-    ASSERT_TRUE((*hub)->AppendAudit(Record("c", 3)).ok());
+    auto hub = HubDatabase::Open(dir.path() + "/hub");
+    ASSERT_TRUE((*hub)->audit().Append(Record("c", 3)).ok());
   }
   std::vector<std::string> callers;
   auto count = ExportAudit(dir.path() + "/hub",
@@ -51,32 +52,29 @@ TEST(AuditLogTest, ChainSurvivesRestartAndExportsInOrder) {
 TEST(AuditLogTest, AlteredOrRemovedRecordBreaksTheChain) {
   TempDir dir;
   {
-    auto hub = HubStore::Open(dir.path() + "/hub");
+    auto hub = HubDatabase::Open(dir.path() + "/hub");
     for (uint32_t i = 1; i <= 3; ++i) {
-      ASSERT_TRUE((*hub)->AppendAudit(Record("x", i)).ok());
+      ASSERT_TRUE((*hub)->audit().Append(Record("x", i)).ok());
     }
   }
   {
     // Rewrite record 2 as if someone edited it.
-    auto database = Database::Open(
-        dir.path() + "/hub", {{"default", rocksdb::ColumnFamilyOptions()},
-                              {"audit", rocksdb::ColumnFamilyOptions()},
-                              {"outbox", rocksdb::ColumnFamilyOptions()},
-                              {"rechecks", rocksdb::ColumnFamilyOptions()}});
+    auto database = Database::Open(dir.path() + "/hub", HubFamilies());
     ASSERT_TRUE(database.ok());
+    rocksdb::ColumnFamilyHandle* audit = *(*database)->Family(families::kAudit);
     storage::v1::AuditRecord edited = Record("x", 99);
     std::string value;
-    ASSERT_TRUE((*database)
-                    ->db()
-                    ->Get(rocksdb::ReadOptions(), (*database)->family(1),
-                          keys::EncodeUint64(2), &value)
-                    .ok());
+    ASSERT_TRUE(
+        (*database)
+            ->db()
+            ->Get(rocksdb::ReadOptions(), audit, keys::EncodeUint64(2), &value)
+            .ok());
     edited.ParseFromString(value);
     edited.set_tokens(99);
     ASSERT_TRUE((*database)
                     ->db()
-                    ->Put(rocksdb::WriteOptions(), (*database)->family(1),
-                          keys::EncodeUint64(2), edited.SerializeAsString())
+                    ->Put(rocksdb::WriteOptions(), audit, keys::EncodeUint64(2),
+                          edited.SerializeAsString())
                     .ok());
   }
   auto count =

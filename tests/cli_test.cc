@@ -11,13 +11,13 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/node_server.h"
+#include "server/node/node_server.h"
 #include "tests/temp_dir.h"
 #include "tests/test_node.h"
 #include "tests/test_pki.h"
 
 #ifndef DECONFLICTION_CLI
-#define DECONFLICTION_CLI "./deconflict"  // Bazel runfiles path
+#define DECONFLICTION_CLI "client/deconflict"  // Bazel runfiles path
 #endif
 
 namespace deconfliction {

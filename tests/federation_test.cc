@@ -16,14 +16,13 @@
 #include "api/timestamps.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/hub_store.h"
+#include "storage/audit_log.h"
 #include "tests/temp_dir.h"
 #include "tests/test_federation.h"
 
 namespace deconfliction {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
@@ -343,6 +342,7 @@ TEST_F(FederationTest, NodeTokenizesTheListOfCommonIdentifiers) {
 
 TEST_F(FederationTest, CappedAgencyGetsResourceExhausted) {
   std::vector<v1::Identifier> six;
+  six.reserve(6);
   for (int i = 0; i < 6; ++i) {
     six.push_back(Id(v1::IDENTIFIER_TYPE_PHONE,
                      absl::StrFormat("+1613555%04d", 9000 + i)));

@@ -1,6 +1,6 @@
 // The node over real mutual TLS on a port chosen at run time, with
 // certificates made for this test.
-#include "server/node_server.h"
+#include "server/node/node_server.h"
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -16,7 +16,7 @@
 #include "gtest/gtest.h"
 #include "security/identity.h"
 #include "security/tls.h"
-#include "server/node_config.h"
+#include "server/node/node_config.h"
 #include "tests/temp_dir.h"
 #include "tests/test_node.h"
 #include "tests/test_pki.h"
@@ -384,8 +384,9 @@ TEST_F(NodeServerTest, HealthIsServingToAnyFederationCertificate) {
   request = grpc::ByteBuffer(&empty, 1);
   std::promise<grpc::Status> done;
   stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response,
-                 [&done](grpc::Status status) { done.set_value(status); });
+                 &request, &response, [&done](const grpc::Status& status) {
+                   done.set_value(status);
+                 });
   grpc::Status status = done.get_future().get();
   ASSERT_TRUE(status.ok()) << status.error_message();
   std::vector<grpc::Slice> slices;

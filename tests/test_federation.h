@@ -26,10 +26,11 @@
 #include "tests/test_pki.h"
 
 #ifndef DECONFLICTION_NODE_BINARY
-#define DECONFLICTION_NODE_BINARY "./deconflict-node"  // Bazel runfiles
+#define DECONFLICTION_NODE_BINARY \
+  "server/node/deconflict-node"  // Bazel runfiles
 #endif
 #ifndef DECONFLICTION_HUB_BINARY
-#define DECONFLICTION_HUB_BINARY "./deconflict-hub"
+#define DECONFLICTION_HUB_BINARY "server/hub/deconflict-hub"
 #endif
 
 namespace deconfliction {

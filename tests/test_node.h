@@ -6,7 +6,7 @@
 #include <string>
 
 #include "api/deconfliction/config/v1/config.pb.h"
-#include "server/node_config.h"
+#include "server/node/node_config.h"
 #include "tests/test_pki.h"
 
 namespace deconfliction {

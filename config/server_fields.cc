@@ -1,0 +1,31 @@
+#include "config/server_fields.h"
+
+#include "absl/strings/str_cat.h"
+#include "config/fields.h"
+#include "security/identity.h"
+
+namespace deconfliction {
+
+absl::Status ValidateServerFields(const std::string& federation,
+                                  const std::string& listen_address,
+                                  bool has_tls, const std::string& data_dir,
+                                  absl::string_view role) {
+  if (absl::Status s = ValidateFederationName(federation, "federation");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateAddress(listen_address, "listen_address");
+      !s.ok()) {
+    return s;
+  }
+  if (!has_tls) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls: required (the ", role, " serves mutual TLS only)"));
+  }
+  if (data_dir.empty()) {
+    return absl::InvalidArgumentError("data_dir: required");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace deconfliction

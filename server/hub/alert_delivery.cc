@@ -1,0 +1,193 @@
+#include "server/hub/alert_delivery.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/hub/match_alerts.h"
+
+namespace deconfliction {
+namespace {
+
+constexpr size_t kDeliveryBatch = 100;
+constexpr absl::Duration kCallTimeout = absl::Seconds(10);
+constexpr absl::Duration kFirstBackoff = absl::Milliseconds(250);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(10);
+
+}  // namespace
+
+AlertDelivery::AlertDelivery(const config::v1::HubConfig* config,
+                             AlertOutbox* outbox, NodeLinks* nodes,
+                             WorkQueue* storage, Clock clock)
+    : config_(config),
+      outbox_(outbox),
+      nodes_(nodes),
+      storage_(storage),
+      clock_(std::move(clock)) {
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& agency : nodes_->agencies()) {
+      agencies_[agency].backoff = kFirstBackoff;
+    }
+  }
+  scheduler_ = std::thread([this] { Schedule(); });
+}
+
+AlertDelivery::~AlertDelivery() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  scheduler_.join();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* in_flight) { return *in_flight == 0; }, &in_flight_));
+}
+
+void AlertDelivery::Notify(const std::string& agency) {
+  absl::MutexLock lock(&mu_);
+  auto it = agencies_.find(agency);
+  if (it == agencies_.end() || it->second.wanted) return;
+  it->second.wanted = true;
+  it->second.due = std::max(
+      it->second.due,
+      clock_() +
+          absl::Milliseconds(config_->limits().alert_delivery_delay_ms()));
+}
+
+void AlertDelivery::Schedule() {
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    const absl::Time now = clock_();
+    absl::Time next = absl::InfiniteFuture();
+    std::vector<std::string> start;
+    for (auto& [agency, state] : agencies_) {
+      if (!state.wanted || state.in_flight) continue;
+      if (state.due <= now) {
+        state.wanted = false;
+        state.in_flight = true;
+        ++in_flight_;
+        start.push_back(agency);
+      } else {
+        next = std::min(next, state.due);
+      }
+    }
+    if (!start.empty()) {
+      mu_.Unlock();
+      for (const std::string& agency : start) {
+        OnStorage([this, agency] { NextRecheck(agency); });
+      }
+      mu_.Lock();
+      continue;
+    }
+    // Woken by Notify, a finished pass or stopping; else at the next due
+    // time (the clock is re-read, so an injected clock only delays).
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](AlertDelivery* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+              if (self->stopping_) return true;
+              for (const auto& [agency, state] : self->agencies_) {
+                if (state.wanted && !state.in_flight &&
+                    state.due <= self->clock_()) {
+                  return true;
+                }
+              }
+              return false;
+            },
+            this),
+        std::min(next - now, kMaxBackoff));
+  }
+}
+
+void AlertDelivery::OnStorage(std::function<void()> work) {
+  auto shared = std::make_shared<std::function<void()>>(std::move(work));
+  if (!storage_->TrySubmit([shared] { (*shared)(); })) (*shared)();
+}
+
+void AlertDelivery::NextRecheck(const std::string& agency) {
+  auto pending = outbox_->PendingRechecks(agency, 1);
+  if (!pending.ok()) return PassDone(agency, pending.status());
+  if (pending->empty()) return NextDelivery(agency);
+  auto recheck =
+      std::make_shared<AlertOutbox::Queued<storage::v1::RecheckRecord>>(
+          std::move((*pending)[0]));
+  auto request = std::make_shared<v1::TokenLookupRequest>();
+  *request->mutable_queries() = recheck->record.queries();
+  nodes_->LookupTokens(
+      agency, request, clock_() + kCallTimeout,
+      [this, agency, recheck](absl::StatusOr<v1::TokenLookupResponse> answer) {
+        OnStorage([this, agency, recheck, answer = std::move(answer)] {
+          if (!answer.ok()) return PassDone(agency, answer.status());
+          if (answer->answers_size() != recheck->record.queries_size()) {
+            return PassDone(agency, absl::InternalError(
+                                        "recheck answer has the wrong size"));
+          }
+          const MatchRequest match{
+              v1::LOOKUP_PURPOSE_REGISTER, recheck->record.requester(),
+              recheck->record.requester_contact(), clock_()};
+          std::vector<storage::v1::OutboxRecord> alerts;
+          for (int i = 0; i < answer->answers_size(); ++i) {
+            for (const v1::TokenHit& hit : answer->answers(i).hits()) {
+              for (auto& alert : AlertsForHit(match, recheck->record.queries(i),
+                                              agency, hit, config_->policy())) {
+                alerts.push_back(std::move(alert));
+              }
+            }
+          }
+          if (absl::Status s = outbox_->CompleteRecheck(recheck->key, alerts);
+              !s.ok()) {
+            return PassDone(agency, s);
+          }
+          for (const auto& alert : alerts) {
+            if (alert.recipient() != agency) Notify(alert.recipient());
+          }
+          NextRecheck(agency);
+        });
+      });
+}
+
+void AlertDelivery::NextDelivery(const std::string& agency) {
+  auto pending = outbox_->PendingAlerts(agency, kDeliveryBatch);
+  if (!pending.ok()) return PassDone(agency, pending.status());
+  if (pending->empty()) return PassDone(agency, absl::OkStatus());
+  const bool more = pending->size() == kDeliveryBatch;
+  v1::DeliverAlertsRequest request;
+  auto keys = std::make_shared<std::vector<std::string>>();
+  for (auto& queued : *pending) {
+    *request.add_alerts() = std::move(*queued.record.mutable_alert());
+    keys->push_back(std::move(queued.key));
+  }
+  nodes_->DeliverAlerts(
+      agency, std::move(request), clock_() + kCallTimeout,
+      [this, agency, keys,
+       more](const absl::StatusOr<v1::DeliverAlertsResponse>& delivered) {
+        OnStorage([this, agency, keys, more, status = delivered.status()] {
+          if (!status.ok()) return PassDone(agency, status);
+          if (absl::Status s = outbox_->RemoveAlerts(*keys); !s.ok()) {
+            return PassDone(agency, s);
+          }
+          if (more) return NextDelivery(agency);
+          PassDone(agency, absl::OkStatus());
+        });
+      });
+}
+
+void AlertDelivery::PassDone(const std::string& agency,
+                             const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  Agency& state = agencies_[agency];
+  state.in_flight = false;
+  --in_flight_;
+  if (status.ok()) {
+    state.backoff = kFirstBackoff;
+    return;
+  }
+  // A failing node is retried on its backoff, not on every new alert.
+  state.wanted = true;
+  state.due = clock_() + state.backoff;
+  state.backoff = std::min(state.backoff * 2, kMaxBackoff);
+}
+
+}  // namespace deconfliction

@@ -1,0 +1,212 @@
+#include "server/hub/coordinator.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/hits.h"
+#include "api/timestamps.h"
+#include "identifiers/token.h"
+#include "rpc/deadlines.h"
+#include "server/hub/match_alerts.h"
+
+namespace deconfliction {
+namespace {
+
+absl::Status ValidateLookup(const v1::FederatedLookupRequest& request,
+                            uint32_t limit) {
+  if (static_cast<uint32_t>(request.queries_size()) > limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("queries: ", request.queries_size(),
+                     " exceeds the limit of ", limit, " per request"));
+  }
+  for (int i = 0; i < request.queries_size(); ++i) {
+    if (request.queries(i).token().size() != kTokenBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "queries[", i, "].token: ", request.queries(i).token().size(),
+          " bytes; expected ", kTokenBytes));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Runs `work` on `queue`, or inline when the queue is full: the work (an
+// audit record, alerts) must never be dropped.
+void RunOn(WorkQueue* queue, std::function<void()> work) {
+  auto shared = std::make_shared<std::function<void()>>(std::move(work));
+  if (!queue->TrySubmit([shared] { (*shared)(); })) (*shared)();
+}
+
+}  // namespace
+
+void Coordinator::Lookup(const v1::FederatedLookupRequest& request,
+                         const FederationIdentity& caller, absl::Time deadline,
+                         Done<v1::FederatedLookupResponse> done) {
+  const absl::Time now = clock_();
+  storage::v1::AuditRecord record;
+  *record.mutable_at() = ToTimestamp(now);
+  record.set_caller(caller.uri);
+  record.set_operation("/deconfliction.v1.Hub/Lookup");
+  record.set_purpose(request.purpose());
+  record.set_tokens(request.queries_size());
+
+  absl::Status valid =
+      ValidateLookup(request, config_->limits().max_tokens_per_request());
+  if (!valid.ok()) {
+    return AuditAndFinish(std::move(record), valid, {}, {}, std::move(done));
+  }
+  absl::Status admitted =
+      caps_->Admit(caller.agency_id, request.queries_size(), now);
+  if (!admitted.ok()) {
+    return AuditAndFinish(std::move(record), admitted, {}, {}, std::move(done));
+  }
+
+  // Common identifiers are answered here and never sent to the nodes.
+  v1::TokenLookupRequest lookup;
+  std::vector<int> asked;  // lookup query j is request query asked[j]
+  for (int i = 0; i < request.queries_size(); ++i) {
+    if (common_->Contains(request.queries(i).token())) continue;
+    *lookup.add_queries() = request.queries(i);
+    asked.push_back(i);
+  }
+  const absl::Time hop = HopDeadline(
+      deadline, now, absl::Milliseconds(config_->limits().node_timeout_ms()));
+  AskAll(
+      *nodes_, lookup, hop, caller.agency_id,
+      [this, request, requester = caller.agency_id, asked = std::move(asked),
+       lookup, now, record = std::move(record),
+       done = std::move(done)](const std::vector<NodeAnswer>& answers) mutable {
+        v1::FederatedLookupResponse response;
+        Queued queued;
+        Merge(request, requester, asked, lookup, answers, now, &response,
+              &record, &queued);
+        AuditAndFinish(std::move(record), absl::OkStatus(), std::move(response),
+                       std::move(queued), std::move(done));
+      });
+}
+
+void Coordinator::Merge(const v1::FederatedLookupRequest& request,
+                        const std::string& requester,
+                        const std::vector<int>& asked,
+                        const v1::TokenLookupRequest& lookup,
+                        const std::vector<NodeAnswer>& answers, absl::Time now,
+                        v1::FederatedLookupResponse* response,
+                        storage::v1::AuditRecord* record,
+                        Queued* queued) const {
+  for (int i = 0; i < request.queries_size(); ++i) response->add_answers();
+  for (size_t i = 0, j = 0; i < static_cast<size_t>(request.queries_size());
+       ++i) {
+    if (j < asked.size() && asked[j] == static_cast<int>(i)) {
+      ++j;
+    } else {
+      response->mutable_answers(static_cast<int>(i))->set_common(true);
+    }
+  }
+  const MatchRequest match{request.purpose(), requester,
+                           request.requester_contact(), now};
+  uint32_t hits = 0;
+  for (const NodeAnswer& node : answers) {
+    const bool usable = node.status.ok() && node.response.answers_size() ==
+                                                static_cast<int>(asked.size());
+    if (!usable) {
+      const v1::NodeOutcome outcome = Unanswered(
+          node.agency_id, node.status.ok()
+                              ? absl::InternalError("answer has the wrong size")
+                              : node.status);
+      *response->add_unanswered() = outcome;
+      *record->add_unanswered() = outcome;
+      // A registration this node could not be asked about is asked again
+      // when it is back.
+      if (match.purpose == v1::LOOKUP_PURPOSE_REGISTER &&
+          !lookup.queries().empty()) {
+        storage::v1::RecheckRecord recheck;
+        recheck.set_agency(node.agency_id);
+        recheck.set_requester(match.requester);
+        *recheck.mutable_requester_contact() = match.requester_contact;
+        *recheck.mutable_queries() = lookup.queries();
+        *recheck.mutable_created_at() = ToTimestamp(now);
+        queued->rechecks.push_back(std::move(recheck));
+      }
+      continue;
+    }
+    response->add_answered(node.agency_id);
+    record->add_answered(node.agency_id);
+    for (size_t j = 0; j < asked.size(); ++j) {
+      for (const v1::TokenHit& hit :
+           node.response.answers(static_cast<int>(j)).hits()) {
+        bool silent = false;
+        *response->mutable_answers(asked[j])->add_hits() =
+            ShareHit(hit, node.agency_id, config_->policy(), &silent);
+        if (silent) record->add_silent_owners(node.agency_id);
+        ++hits;
+        for (auto& alert :
+             AlertsForHit(match, lookup.queries(static_cast<int>(j)),
+                          node.agency_id, hit, config_->policy())) {
+          queued->alerts.push_back(std::move(alert));
+        }
+      }
+    }
+  }
+  record->set_hits(hits);
+}
+
+void Coordinator::AuditAndFinish(storage::v1::AuditRecord record,
+                                 const absl::Status& status,
+                                 v1::FederatedLookupResponse response,
+                                 Queued queued,
+                                 Done<v1::FederatedLookupResponse> done) {
+  record.set_code(static_cast<int32_t>(status.code()));
+  RunOn(writes_, [this, record = std::move(record), status,
+                  response = std::move(response), queued = std::move(queued),
+                  done = std::move(done)]() mutable {
+    // Alerts are durable in the outbox before the lookup is answered.
+    absl::Status persisted =
+        database_->outbox().Enqueue(queued.alerts, queued.rechecks);
+    if (!persisted.ok()) {
+      record.set_code(static_cast<int32_t>(absl::StatusCode::kUnavailable));
+    }
+    absl::Status audited = database_->audit().Append(std::move(record));
+    if (persisted.ok()) {
+      for (const auto& alert : queued.alerts) {
+        delivery_->Notify(alert.recipient());
+      }
+      for (const auto& recheck : queued.rechecks) {
+        delivery_->Notify(recheck.agency());
+      }
+    }
+    // An unaudited answer, or one whose alerts could not be kept, is not
+    // given.
+    if (!persisted.ok()) {
+      return done(absl::UnavailableError(
+          absl::StrCat("alert outbox: ", persisted.message())));
+    }
+    if (!audited.ok()) return done(audited);
+    if (!status.ok()) return done(status);
+    done(std::move(response));
+  });
+}
+
+void Coordinator::DeliveryStatus(const FederationIdentity& caller,
+                                 Done<v1::DeliveryStatusResponse> done) {
+  auto shared =
+      std::make_shared<Done<v1::DeliveryStatusResponse>>(std::move(done));
+  bool admitted = writes_->TrySubmit([this, agency = caller.agency_id, shared] {
+    absl::StatusOr<AlertOutbox::Backlog> backlog =
+        database_->outbox().BacklogFor(agency);
+    if (!backlog.ok()) return (*shared)(backlog.status());
+    v1::DeliveryStatusResponse response;
+    response.set_pending(backlog->alerts);
+    if (backlog->alerts > 0) {
+      response.set_oldest_pending_seconds(
+          static_cast<uint64_t>(std::max<int64_t>(
+              0, absl::ToInt64Seconds(clock_() - backlog->oldest_alert))));
+    }
+    (*shared)(std::move(response));
+  });
+  if (!admitted) {
+    (*shared)(absl::ResourceExhaustedError("hub is busy; retry"));
+  }
+}
+
+}  // namespace deconfliction

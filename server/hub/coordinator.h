@@ -1,0 +1,103 @@
+// Coordinator: what the coordination-centre hub does, free of gRPC. The
+// Hub service (server/hub/hub_service.h) is a thin adapter over it; every
+// outcome is an absl::Status whose code maps one-to-one onto gRPC's.
+//
+// Order of a Lookup: validate (INVALID_ARGUMENT) → the asker's query cap
+// (RESOURCE_EXHAUSTED) → common identifiers are answered without asking
+// anyone → AskAll with deadline HopDeadline(caller's deadline,
+// node_timeout_ms) → merge: hits named by the answering node's certificate
+// (the agency its link is configured for), silent entries replaced by the
+// coordination centre (ShareHit) → the alerts the hits raise
+// (AlertsForHit) and a recheck for each node that did not answer a
+// registration, both durable in the outbox before the answer → one audit
+// record → `done`. A node that did not answer is listed, with its status,
+// in `unanswered`. An answer whose alerts could not be kept, or that could
+// not be audited, is not given (UNAVAILABLE or the audit's error).
+//
+// Threading: `done` runs exactly once, on a `writes` worker (or inline when
+// that queue is full); storage is never touched on the caller's thread.
+#ifndef DECONFLICTION_SERVER_HUB_COORDINATOR_H_
+#define DECONFLICTION_SERVER_HUB_COORDINATOR_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+#include "api/deconfliction/storage/v1/records.pb.h"
+#include "api/deconfliction/v1/federation.pb.h"
+#include "base/clock.h"
+#include "rpc/work_queue.h"
+#include "security/identity.h"
+#include "server/hub/alert_delivery.h"
+#include "server/hub/node_links.h"
+#include "server/hub/sharing_policy.h"
+#include "storage/alert_outbox.h"
+
+namespace deconfliction {
+
+class Coordinator {
+ public:
+  template <typename Response>
+  using Done = std::function<void(absl::StatusOr<Response>)>;
+
+  // Everything must outlive the coordinator.
+  Coordinator(const config::v1::HubConfig* config, NodeLinks* nodes,
+              QueryCaps* caps, const CommonIdentifiers* common,
+              HubDatabase* database, WorkQueue* writes, AlertDelivery* delivery,
+              Clock clock)
+      : config_(config),
+        nodes_(nodes),
+        caps_(caps),
+        common_(common),
+        database_(database),
+        writes_(writes),
+        delivery_(delivery),
+        clock_(std::move(clock)) {}
+
+  // The federated lookup of `caller` (an agency node), answered by
+  // `deadline`.
+  void Lookup(const v1::FederatedLookupRequest& request,
+              const FederationIdentity& caller, absl::Time deadline,
+              Done<v1::FederatedLookupResponse> done);
+
+  // `caller`'s alerts waiting in the outbox. RESOURCE_EXHAUSTED when the
+  // hub's work queue is full.
+  void DeliveryStatus(const FederationIdentity& caller,
+                      Done<v1::DeliveryStatusResponse> done);
+
+ private:
+  // What a lookup leaves for delivery.
+  struct Queued {
+    std::vector<storage::v1::OutboxRecord> alerts;
+    std::vector<storage::v1::RecheckRecord> rechecks;
+  };
+  // Merges the nodes' answers into `response`, `record` and `queued`.
+  void Merge(const v1::FederatedLookupRequest& request,
+             const std::string& requester, const std::vector<int>& asked,
+             const v1::TokenLookupRequest& lookup,
+             const std::vector<NodeAnswer>& answers, absl::Time now,
+             v1::FederatedLookupResponse* response,
+             storage::v1::AuditRecord* record, Queued* queued) const;
+  // Queues `queued` in the outbox and writes `record`, wakes delivery, then
+  // calls `done` with `response` or the error.
+  void AuditAndFinish(storage::v1::AuditRecord record,
+                      const absl::Status& status,
+                      v1::FederatedLookupResponse response, Queued queued,
+                      Done<v1::FederatedLookupResponse> done);
+
+  const config::v1::HubConfig* const config_;
+  NodeLinks* const nodes_;
+  QueryCaps* const caps_;
+  const CommonIdentifiers* const common_;
+  HubDatabase* const database_;
+  WorkQueue* const writes_;
+  AlertDelivery* const delivery_;
+  const Clock clock_;
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_SERVER_HUB_COORDINATOR_H_

@@ -1,0 +1,67 @@
+// HubServer: a running coordination-centre hub. Start() opens the hub's
+// database (audit trail and alert outbox: no identifier in plaintext and no
+// federation key; storage/alert_outbox.h), connects to every configured
+// node, starts alert delivery, and serves the Hub service over mutual TLS
+// with the hub's authorization policy and gRPC health checking.
+//
+// Limits (HubConfig.limits; defaults in config.proto): max_message_bytes
+// (RESOURCE_EXHAUSTED), max_tokens_per_request (INVALID_ARGUMENT),
+// node_timeout_ms, query caps per agency (RESOURCE_EXHAUSTED).
+#ifndef DECONFLICTION_SERVER_HUB_HUB_SERVER_H_
+#define DECONFLICTION_SERVER_HUB_HUB_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+#include "base/clock.h"
+#include "rpc/work_queue.h"
+#include "server/hub/alert_delivery.h"
+#include "server/hub/coordinator.h"
+#include "server/hub/hub_service.h"
+#include "server/hub/node_channels.h"
+#include "server/hub/sharing_policy.h"
+#include "storage/alert_outbox.h"
+
+namespace deconfliction {
+
+class HubServer {
+ public:
+  // `config` must have passed ValidateHubConfig. FAILED_PRECONDITION for
+  // bad certificate files or a certificate that is not the hub's;
+  // INVALID_ARGUMENT for a bad common-identifiers file; UNAVAILABLE when the
+  // port or the database cannot be had.
+  static absl::StatusOr<std::unique_ptr<HubServer>> Start(
+      const config::v1::HubConfig& config, Clock clock = absl::Now);
+  ~HubServer();
+
+  int port() const { return port_; }
+
+  // Stops accepting calls, lets calls in progress finish for up to `grace`,
+  // then cancels the rest. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  HubServer() = default;
+
+  // Destroyed in reverse order: the server first, then what it calls into.
+  config::v1::HubConfig config_;
+  std::unique_ptr<HubDatabase> database_;
+  std::unique_ptr<NodeChannels> nodes_;
+  std::unique_ptr<QueryCaps> caps_;
+  CommonIdentifiers common_;
+  std::unique_ptr<WorkQueue> writes_;
+  std::unique_ptr<AlertDelivery> delivery_;
+  std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<HubService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_SERVER_HUB_HUB_SERVER_H_

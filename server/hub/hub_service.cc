@@ -1,0 +1,35 @@
+#include "server/hub/hub_service.h"
+
+#include <utility>
+
+#include "rpc/grpc_status.h"
+#include "security/identity.h"
+
+namespace deconfliction {
+
+grpc::ServerUnaryReactor* HubService::Lookup(
+    grpc::CallbackServerContext* context,
+    const v1::FederatedLookupRequest* request,
+    v1::FederatedLookupResponse* response) {
+  absl::StatusOr<FederationIdentity> caller =
+      PeerIdentity(*context->auth_context());
+  if (!caller.ok()) return FinishNow(context, caller.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  coordinator_->Lookup(*request, *caller, absl::FromChrono(context->deadline()),
+                       FinishWith(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* HubService::DeliveryStatus(
+    grpc::CallbackServerContext* context,
+    const v1::DeliveryStatusRequest* /*request*/,
+    v1::DeliveryStatusResponse* response) {
+  absl::StatusOr<FederationIdentity> caller =
+      PeerIdentity(*context->auth_context());
+  if (!caller.ok()) return FinishNow(context, caller.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  coordinator_->DeliveryStatus(*caller, FinishWith(reactor, response));
+  return reactor;
+}
+
+}  // namespace deconfliction

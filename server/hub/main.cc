@@ -1,0 +1,89 @@
+// deconflict-hub: the coordination centre's hub.
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "config/command_line.h"
+#include "rpc/lifecycle.h"
+#include "server/hub/hub_config.h"
+#include "server/hub/hub_server.h"
+#include "storage/alert_outbox.h"
+
+ABSL_FLAG(std::string, config, "",
+          "Hub configuration file (protobuf text format, schema "
+          "deconfliction.config.v1.HubConfig in "
+          "api/deconfliction/config/v1/config.proto).");
+ABSL_FLAG(bool, delivery_status, false,
+          "Instead of serving: print the alerts waiting in the outbox for each "
+          "agency and the age of the oldest (works while the hub runs).");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM or SIGINT, how long calls in progress may take to "
+          "finish before they are cancelled.");
+
+namespace deconfliction {
+namespace {
+
+int Main(int argc, char** argv) {
+  deconfliction::SetUsage(
+      "Serves the coordination centre's deconfliction hub over mutual TLS.\n"
+      "Usage: deconflict-hub --config=hub.textproto",
+      __FILE__);
+  sigset_t stop = BlockStopSignals();
+  absl::ParseCommandLine(argc, argv);
+  const std::string path = absl::GetFlag(FLAGS_config);
+  if (path.empty()) {
+    std::cerr << "deconflict-hub: --config is required (see --help)\n";
+    return 2;
+  }
+  absl::StatusOr<config::v1::HubConfig> config = LoadHubConfig(path);
+  if (!config.ok()) {
+    std::cerr << "deconflict-hub: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_delivery_status)) {
+    absl::StatusOr<std::map<std::string, AlertOutbox::Backlog>> backlog =
+        ReadBacklog(config->data_dir());
+    if (!backlog.ok()) {
+      std::cerr << "deconflict-hub: " << backlog.status().message() << "\n";
+      return 1;
+    }
+    std::cout << absl::StrFormat("%-24s %10s %12s %10s\n", "AGENCY", "PENDING",
+                                 "OLDEST (s)", "RECHECKS");
+    for (const auto& node : config->nodes()) {
+      AlertOutbox::Backlog agency = (*backlog)[node.agency_id()];
+      std::cout << absl::StrFormat(
+          "%-24s %10d %12s %10d\n", node.agency_id(), agency.alerts,
+          agency.alerts == 0 ? std::string("-")
+                             : absl::StrCat(absl::ToInt64Seconds(
+                                   absl::Now() - agency.oldest_alert)),
+          agency.rechecks);
+    }
+    return 0;
+  }
+  absl::StatusOr<std::unique_ptr<HubServer>> hub = HubServer::Start(*config);
+  if (!hub.ok()) {
+    std::cerr << "deconflict-hub: " << hub.status().message() << "\n";
+    return 1;
+  }
+  if (absl::Status s = WritePortFile(config->port_file(), (*hub)->port());
+      !s.ok()) {
+    std::cerr << "deconflict-hub: " << s.message() << "\n";
+    return 1;
+  }
+  std::cerr << "deconflict-hub: serving on port " << (*hub)->port()
+            << " (mutual TLS) for " << config->nodes_size() << " nodes\n";
+  std::cerr << "deconflict-hub: " << AwaitStopSignal(stop)
+            << ", shutting down\n";
+  (*hub)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  return 0;
+}
+
+}  // namespace
+}  // namespace deconfliction
+
+int main(int argc, char** argv) { return deconfliction::Main(argc, argv); }

@@ -1,0 +1,106 @@
+#include "server/hub/node_channels.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rpc/channels.h"
+#include "rpc/grpc_status.h"
+#include "security/identity.h"
+#include "security/tls.h"
+
+namespace deconfliction {
+namespace {
+
+// One call in flight: what gRPC needs alive until it completes.
+template <typename Request, typename Response>
+struct Call {
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+  NodeLinks::Done<Response> done;
+};
+
+template <typename Request, typename Response, typename Start>
+void StartCall(Request request, absl::Time deadline,
+               NodeLinks::Done<Response> done, Start start) {
+  auto call = std::make_shared<Call<Request, Response>>();
+  call->request = std::move(request);
+  call->done = std::move(done);
+  call->context.set_deadline(absl::ToChronoTime(deadline));
+  start(&call->context, &call->request, &call->response,
+        [call](const grpc::Status& status) {
+          if (status.ok()) {
+            call->done(std::move(call->response));
+          } else {
+            call->done(FromGrpcStatus(status));
+          }
+        });
+}
+
+absl::Status NotConfigured(const std::string& agency) {
+  return absl::NotFoundError(
+      absl::StrCat("agency \"", agency, "\" is not a configured node"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<NodeChannels>> NodeChannels::Create(
+    const config::v1::HubConfig& config) {
+  std::unique_ptr<NodeChannels> channels(new NodeChannels());
+  for (const config::v1::FederationNode& node : config.nodes()) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+        MutualTlsChannelCredentials(
+            config.tls(), "tls",
+            NodeSpiffeId(config.federation(), node.agency_id()));
+    if (!credentials.ok()) return credentials.status();
+    channels->agencies_.push_back(node.agency_id());
+    channels->stubs_[node.agency_id()] = v1::NodeFederation::NewStub(
+        FederationChannel(node.address(), *credentials));
+  }
+  return channels;
+}
+
+v1::NodeFederation::Stub* NodeChannels::StubFor(
+    const std::string& agency) const {
+  auto it = stubs_.find(agency);
+  return it == stubs_.end() ? nullptr : it->second.get();
+}
+
+void NodeChannels::LookupTokens(
+    const std::string& agency,
+    std::shared_ptr<const v1::TokenLookupRequest> request, absl::Time deadline,
+    Done<v1::TokenLookupResponse> done) {
+  v1::NodeFederation::Stub* stub = StubFor(agency);
+  if (stub == nullptr) return done(NotConfigured(agency));
+  // The request is shared by every node of a fan-out: the call keeps it
+  // alive instead of copying it.
+  StartCall<std::shared_ptr<const v1::TokenLookupRequest>,
+            v1::TokenLookupResponse>(
+      std::move(request), deadline, std::move(done),
+      [stub](grpc::ClientContext* context,
+             const std::shared_ptr<const v1::TokenLookupRequest>* shared,
+             v1::TokenLookupResponse* response,
+             std::function<void(grpc::Status)> on_done) {
+        stub->async()->LookupTokens(context, shared->get(), response,
+                                    std::move(on_done));
+      });
+}
+
+void NodeChannels::DeliverAlerts(const std::string& agency,
+                                 v1::DeliverAlertsRequest request,
+                                 absl::Time deadline,
+                                 Done<v1::DeliverAlertsResponse> done) {
+  v1::NodeFederation::Stub* stub = StubFor(agency);
+  if (stub == nullptr) return done(NotConfigured(agency));
+  StartCall<v1::DeliverAlertsRequest, v1::DeliverAlertsResponse>(
+      std::move(request), deadline, std::move(done),
+      [stub](grpc::ClientContext* context,
+             const v1::DeliverAlertsRequest* request,
+             v1::DeliverAlertsResponse* response,
+             std::function<void(grpc::Status)> on_done) {
+        stub->async()->DeliverAlerts(context, request, response,
+                                     std::move(on_done));
+      });
+}
+
+}  // namespace deconfliction

@@ -1,0 +1,232 @@
+#include "server/node/agency_node.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "api/hits.h"
+#include "api/timestamps.h"
+#include "server/node/token_lookup.h"
+#include "storage/keys.h"
+
+namespace deconfliction {
+namespace {
+
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr uint32_t kMaxPageSize = 500;
+constexpr size_t kMaxTextField = 512;
+
+absl::Status CheckText(const std::string& value, absl::string_view field) {
+  if (value.size() > kMaxTextField) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": longer than ", kMaxTextField, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateContact(const v1::Contact& contact) {
+  if (contact.name().empty()) {
+    return absl::InvalidArgumentError(
+        "contact.name: required (whom other agencies should call)");
+  }
+  if (contact.phone().empty() && contact.email().empty()) {
+    return absl::InvalidArgumentError(
+        "contact: a phone or an email is required");
+  }
+  for (auto [value, field] : {std::pair(&contact.name(), "contact.name"),
+                              std::pair(&contact.phone(), "contact.phone"),
+                              std::pair(&contact.email(), "contact.email"),
+                              std::pair(&contact.unit(), "contact.unit")}) {
+    if (absl::Status s = CheckText(*value, field); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<NewEntry>> AgencyNode::Prepare(
+    const google::protobuf::RepeatedPtrField<v1::Identifier>& identifiers,
+    const std::string& region) const {
+  const uint32_t limit = config_->limits().max_identifiers_per_request();
+  if (identifiers.empty()) {
+    return absl::InvalidArgumentError("identifiers: at least one is required");
+  }
+  if (static_cast<uint32_t>(identifiers.size()) > limit) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "identifiers: ", identifiers.size(), " exceeds the limit of ", limit,
+        " per request (send large jobs through CheckBulk or in batches)"));
+  }
+  CanonicalizeOptions options{region.empty() ? config_->default_region()
+                                             : region};
+  std::vector<NewEntry> prepared;
+  prepared.reserve(identifiers.size());
+  for (int i = 0; i < identifiers.size(); ++i) {
+    absl::StatusOr<CanonicalIdentifier> canonical =
+        Canonicalize(identifiers[i], options);
+    if (!canonical.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("identifiers[", i, "]: ", canonical.status().message()));
+    }
+    NewEntry entry;
+    entry.identifier = identifiers[i];
+    entry.token = tokens_->Tokenize(*canonical);
+    entry.canonical = *std::move(canonical);
+    prepared.push_back(std::move(entry));
+  }
+  return prepared;
+}
+
+absl::StatusOr<std::vector<v1::CheckResult>> AgencyNode::LocalResults(
+    const std::vector<NewEntry>& entries, uint64_t first_index,
+    const std::string& exclude_case_ref) const {
+  std::vector<LookupQuery> queries;
+  queries.reserve(entries.size());
+  for (const NewEntry& entry : entries) {
+    queries.push_back(LookupQuery{entry.token, entry.identifier.observed()});
+  }
+  absl::StatusOr<std::vector<std::vector<IndexHit>>> hits =
+      database_->cases().Lookup(queries);
+  if (!hits.ok()) return hits.status();
+  std::vector<v1::CheckResult> results(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    v1::CheckResult& result = results[i];
+    result.set_index(first_index + i);
+    result.set_canonical(entries[i].canonical.form);
+    result.set_complete(true);
+    for (const IndexHit& index_hit : (*hits)[i]) {
+      if (index_hit.owner.case_ref() == exclude_case_ref) continue;
+      // The agency's own users see their own case references.
+      *result.add_hits() = HitFromTokenHit(
+          TokenHitFor(index_hit, /*with_case_ref=*/true), config_->agency_id());
+    }
+  }
+  return results;
+}
+
+void AgencyNode::Check(const v1::CheckRequest& request, uint64_t first_index,
+                       const FederationIdentity& caller, absl::Time deadline,
+                       Done<v1::CheckResponse> done) {
+  absl::StatusOr<std::vector<NewEntry>> entries =
+      Prepare(request.identifiers(), request.default_region());
+  if (!entries.ok()) return done(entries.status());
+  absl::StatusOr<std::vector<v1::CheckResult>> local =
+      LocalResults(*entries, first_index, "");
+  if (!local.ok()) return done(local.status());
+  v1::Contact requester;
+  requester.set_name(caller.uri);
+  federated_->Run(*entries, *std::move(local), v1::LOOKUP_PURPOSE_CHECK,
+                  requester, caller, "/deconfliction.v1.Deconfliction/Check",
+                  deadline,
+                  [done = std::move(done)](const absl::Status& refusal,
+                                           std::vector<v1::CheckResult> results,
+                                           v1::CheckScope scope) {
+                    // Over its query cap, the agency gets the hub's refusal.
+                    if (!refusal.ok()) return done(refusal);
+                    v1::CheckResponse response;
+                    response.set_scope(scope);
+                    for (v1::CheckResult& result : results) {
+                      *response.add_results() = std::move(result);
+                    }
+                    done(std::move(response));
+                  });
+}
+
+void AgencyNode::Register(const v1::RegisterRequest& request,
+                          const FederationIdentity& caller, absl::Time deadline,
+                          Done<v1::RegisterResponse> done) {
+  if (absl::Status s = keys::ValidateCaseRef(request.case_ref()); !s.ok()) {
+    return done(s);
+  }
+  if (absl::Status s = ValidateContact(request.contact()); !s.ok()) {
+    return done(s);
+  }
+  if (absl::Status s = CheckText(request.caveat(), "caveat"); !s.ok()) {
+    return done(s);
+  }
+  if (!v1::Sharing_IsValid(request.sharing())) {
+    return done(absl::InvalidArgumentError("sharing: unknown value"));
+  }
+  const absl::Time now = clock_();
+  absl::Time expires_at =
+      now + absl::Hours(24) * config_->default_retention_days();
+  if (request.has_expires_at()) {
+    expires_at = FromTimestamp(request.expires_at());
+    if (expires_at <= now) {
+      return done(absl::InvalidArgumentError("expires_at: not in the future"));
+    }
+  }
+  absl::StatusOr<std::vector<NewEntry>> entries =
+      Prepare(request.identifiers(), request.default_region());
+  if (!entries.ok()) return done(entries.status());
+
+  // The registration is stored first: it stands whatever the federation
+  // answers.
+  CaseUpdate update;
+  update.case_ref = request.case_ref();
+  update.contact = request.contact();
+  update.caveat = request.caveat();
+  update.sharing = request.sharing();
+  update.expires_at = expires_at;
+  update.created_by = caller.uri;
+  absl::StatusOr<uint32_t> added =
+      database_->cases().Register(update, *entries);
+  if (!added.ok()) return done(added.status());
+  absl::StatusOr<std::vector<v1::CheckResult>> local =
+      LocalResults(*entries, 0, request.case_ref());
+  if (!local.ok()) return done(local.status());
+  federated_->Run(
+      *entries, *std::move(local), v1::LOOKUP_PURPOSE_REGISTER,
+      request.contact(), caller, "/deconfliction.v1.Registry/Register",
+      deadline,
+      [done = std::move(done), case_ref = request.case_ref(), added = *added](
+          const absl::Status& /*refusal*/, std::vector<v1::CheckResult> results,
+          v1::CheckScope scope) {
+        // The registration stands; a refused federated check shows as
+        // an incomplete answer naming the hub.
+        v1::RegisterResponse response;
+        response.set_case_ref(case_ref);
+        response.set_added(added);
+        response.set_scope(scope);
+        for (v1::CheckResult& result : results) {
+          *response.add_matches() = std::move(result);
+        }
+        done(std::move(response));
+      });
+}
+
+absl::StatusOr<v1::CloseCaseResponse> AgencyNode::CloseCase(
+    const v1::CloseCaseRequest& request) {
+  if (absl::Status s = CheckText(request.reason(), "reason"); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<absl::Time> closed_at =
+      database_->cases().CloseCase(request.case_ref(), request.reason());
+  if (!closed_at.ok()) return closed_at.status();
+  v1::CloseCaseResponse response;
+  *response.mutable_closed_at() = ToTimestamp(*closed_at);
+  return response;
+}
+
+absl::StatusOr<v1::Case> AgencyNode::GetCase(
+    const v1::GetCaseRequest& request) const {
+  return database_->cases().GetCase(request.case_ref(), /*with_entries=*/true);
+}
+
+absl::StatusOr<v1::ListCasesResponse> AgencyNode::ListCases(
+    const v1::ListCasesRequest& request) const {
+  uint32_t page_size =
+      request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+  if (page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: at most ", kMaxPageSize));
+  }
+  absl::StatusOr<CasePage> page = database_->cases().ListCases(
+      request.page_token(), page_size, request.include_closed());
+  if (!page.ok()) return page.status();
+  v1::ListCasesResponse response;
+  for (v1::Case& c : page->cases) *response.add_cases() = std::move(c);
+  response.set_next_page_token(page->next_page_token);
+  return response;
+}
+
+}  // namespace deconfliction

@@ -1,0 +1,117 @@
+#include "server/node/federated_check.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "api/hits.h"
+#include "api/timestamps.h"
+#include "rpc/deadlines.h"
+
+namespace deconfliction {
+namespace {
+
+// The hub's answer for the request as a whole: OK when it answered every
+// query, else why not.
+absl::Status Usable(const absl::StatusOr<v1::FederatedLookupResponse>& answer,
+                    size_t queries) {
+  if (!answer.ok()) return answer.status();
+  if (answer->answers_size() != static_cast<int>(queries)) {
+    return absl::InternalError("hub answer has the wrong size");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void FederatedCheck::Run(const std::vector<NewEntry>& entries,
+                         std::vector<v1::CheckResult> results,
+                         v1::LookupPurpose purpose,
+                         const v1::Contact& requester,
+                         const FederationIdentity& caller,
+                         const std::string& operation, absl::Time deadline,
+                         Done done) {
+  if (federation_ == nullptr) {
+    done(absl::OkStatus(), std::move(results), v1::CHECK_SCOPE_LOCAL);
+    return;
+  }
+  v1::FederatedLookupRequest request;
+  request.set_purpose(purpose);
+  *request.mutable_requester_contact() = requester;
+  for (const NewEntry& entry : entries) {
+    v1::TokenQuery* query = request.add_queries();
+    query->set_token(entry.token);
+    if (IsTimeBound(entry.canonical.type)) {
+      *query->mutable_observed() = entry.identifier.observed();
+    }
+  }
+  const absl::Time now = clock_();
+  storage::v1::AuditRecord record;
+  *record.mutable_at() = ToTimestamp(now);
+  record.set_caller(caller.uri);
+  record.set_operation(operation);
+  record.set_purpose(purpose);
+  record.set_tokens(static_cast<uint32_t>(entries.size()));
+  federation_->Lookup(
+      request,
+      HopDeadline(deadline, now,
+                  absl::Milliseconds(config_->hub().timeout_ms())),
+      [this, results = std::move(results), record = std::move(record), request,
+       done = std::move(done)](
+          absl::StatusOr<v1::FederatedLookupResponse> answer) mutable {
+        const absl::Status usable = Usable(answer, results.size());
+        uint32_t hits = 0;
+        if (!usable.ok()) {
+          const v1::NodeOutcome hub = Unanswered("hub", usable);
+          for (v1::CheckResult& result : results) {
+            result.set_complete(false);
+            *result.add_unanswered() = hub;
+          }
+          *record.add_unanswered() = hub;
+        } else {
+          for (size_t i = 0; i < results.size(); ++i) {
+            v1::CheckResult& result = results[i];
+            const v1::FederatedAnswer& federated =
+                answer->answers(static_cast<int>(i));
+            if (federated.common()) {
+              result.clear_hits();
+              result.set_common(true);
+            } else {
+              for (const v1::Hit& hit : federated.hits()) {
+                *result.add_hits() = hit;
+                ++hits;
+              }
+            }
+            *result.mutable_unanswered() = answer->unanswered();
+            result.set_complete(answer->unanswered().empty());
+          }
+          *record.mutable_answered() = answer->answered();
+          *record.mutable_unanswered() = answer->unanswered();
+        }
+        record.set_hits(hits);
+        // A registration must reach the federation some time: when the hub
+        // did not take it, it is queued and sent again.
+        if (!usable.ok() && !absl::IsResourceExhausted(usable) &&
+            request.purpose() == v1::LOOKUP_PURPOSE_REGISTER) {
+          storage::v1::PendingLookup pending;
+          *pending.mutable_request() = request;
+          *pending.mutable_queued_at() = ToTimestamp(clock_());
+          if (absl::Status s = database_->federation_queue().Add(pending);
+              !s.ok()) {
+            std::fprintf(stderr,
+                         "deconflict-node: cannot queue a registration's "
+                         "federated check: %s\n",
+                         std::string(s.message()).c_str());
+          }
+        }
+        absl::Status audited = database_->audit().Append(std::move(record));
+        if (!audited.ok()) {
+          // The answer stands; the lost audit record is reported loudly.
+          std::fprintf(stderr, "deconflict-node: audit write failed: %s\n",
+                       std::string(audited.message()).c_str());
+        }
+        done(absl::IsResourceExhausted(usable) ? usable : absl::OkStatus(),
+             std::move(results), v1::CHECK_SCOPE_FEDERATION);
+      });
+}
+
+}  // namespace deconfliction

@@ -1,0 +1,63 @@
+// FederatedCheck: the federation's half of a node's Check and Register. It
+// sends the identifiers' tokens to the hub (never the identifiers), merges
+// the hub's answers into the node's own results, and appends one audit
+// record per request. A hub that does not answer makes every result
+// incomplete, naming the hub: never a silent "no". A registration the hub
+// did not take (other than by a query cap) is queued in the
+// FederationQueue, for FederationRetry to send again.
+//
+// Thread safety: Run may be called concurrently.
+#ifndef DECONFLICTION_SERVER_NODE_FEDERATED_CHECK_H_
+#define DECONFLICTION_SERVER_NODE_FEDERATED_CHECK_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+#include "api/deconfliction/v1/deconfliction.pb.h"
+#include "api/deconfliction/v1/federation.pb.h"
+#include "base/clock.h"
+#include "security/identity.h"
+#include "server/node/federation.h"
+#include "storage/node_database.h"
+
+namespace deconfliction {
+
+class FederatedCheck {
+ public:
+  // `refusal` is the hub's RESOURCE_EXHAUSTED (a query cap), else OK.
+  using Done = std::function<void(absl::Status refusal,
+                                  std::vector<v1::CheckResult> results,
+                                  v1::CheckScope scope)>;
+
+  // Everything must outlive the check. `federation` may be null: results
+  // are then the node's own (CHECK_SCOPE_LOCAL) and nothing is audited.
+  FederatedCheck(const config::v1::NodeConfig* config, Federation* federation,
+                 NodeDatabase* database, Clock clock)
+      : config_(config),
+        federation_(federation),
+        database_(database),
+        clock_(std::move(clock)) {}
+
+  // Adds the federation's answers for `entries` to `results` (one per
+  // entry, in order), audits the request under `operation`, and calls
+  // `done` exactly once: inline without a federation, else on the thread
+  // where the hub's answer completes.
+  void Run(const std::vector<NewEntry>& entries,
+           std::vector<v1::CheckResult> results, v1::LookupPurpose purpose,
+           const v1::Contact& requester, const FederationIdentity& caller,
+           const std::string& operation, absl::Time deadline, Done done);
+
+ private:
+  const config::v1::NodeConfig* const config_;
+  Federation* const federation_;
+  NodeDatabase* const database_;
+  const Clock clock_;
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_SERVER_NODE_FEDERATED_CHECK_H_

@@ -1,0 +1,40 @@
+// HubClient: a node's connection to the coordination-centre hub, the
+// Federation (server/node/federation.h) over gRPC. One long-lived mutual-TLS
+// channel (rpc/channels.h) that accepts only the hub's certificate; calls use
+// gRPC's callback API, and their completions run on the node's WorkQueue
+// (inline when it is full), so no gRPC thread blocks on storage.
+#ifndef DECONFLICTION_SERVER_NODE_HUB_CLIENT_H_
+#define DECONFLICTION_SERVER_NODE_HUB_CLIENT_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+#include "api/deconfliction/v1/federation.grpc.pb.h"
+#include "rpc/work_queue.h"
+#include "server/node/federation.h"
+
+namespace deconfliction {
+
+class HubClient final : public Federation {
+ public:
+  // `config.hub` must be set. `completions` must outlive the client.
+  // FAILED_PRECONDITION for unreadable certificate files.
+  static absl::StatusOr<std::unique_ptr<HubClient>> Create(
+      const config::v1::NodeConfig& config, WorkQueue* completions);
+
+  void Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
+              Done done) override;
+  void DeliveryStatus(absl::Time deadline, StatusDone done) override;
+
+ private:
+  HubClient(std::unique_ptr<v1::Hub::Stub> stub, WorkQueue* completions)
+      : stub_(std::move(stub)), completions_(completions) {}
+
+  std::unique_ptr<v1::Hub::Stub> stub_;
+  WorkQueue* const completions_;
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_SERVER_NODE_HUB_CLIENT_H_

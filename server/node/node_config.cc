@@ -1,0 +1,98 @@
+#include "server/node/node_config.h"
+
+#include <filesystem>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "config/fields.h"
+#include "config/server_fields.h"
+#include "config/text_proto.h"
+#include "phonenumbers/phonenumberutil.h"
+#include "security/identity.h"
+
+namespace deconfliction {
+
+absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
+  if (absl::Status s =
+          ValidateServerFields(config->federation(), config->listen_address(),
+                               config->has_tls(), config->data_dir(), "node");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateAgencyId(config->agency_id(), "agency_id");
+      !s.ok()) {
+    return s;
+  }
+  if (config->federation_key_file().empty()) {
+    return absl::InvalidArgumentError("federation_key_file: required");
+  }
+  if (config->default_region().empty()) {
+    return absl::InvalidArgumentError(
+        "default_region: required (ISO 3166-1 alpha-2, e.g. \"CA\")");
+  }
+  const auto& phones = *i18n::phonenumbers::PhoneNumberUtil::GetInstance();
+  if (phones.GetCountryCodeForRegion(config->default_region()) == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("default_region: \"", config->default_region(),
+                     "\" is not an ISO 3166-1 alpha-2 region (upper case)"));
+  }
+  uint32_t retention = config->default_retention_days();
+  if (absl::Status s = DefaultAndBound(&retention, kDefaultRetentionDays, 1,
+                                       36500, "default_retention_days");
+      !s.ok()) {
+    return s;
+  }
+  config->set_default_retention_days(retention);
+  if (config->has_hub()) {
+    if (absl::Status s =
+            ValidateAddress(config->hub().address(), "hub.address");
+        !s.ok()) {
+      return s;
+    }
+    uint32_t timeout = config->hub().timeout_ms();
+    if (absl::Status s = DefaultAndBound(&timeout, kDefaultHubTimeoutMs, 50,
+                                         600000, "hub.timeout_ms");
+        !s.ok()) {
+      return s;
+    }
+    config->mutable_hub()->set_timeout_ms(timeout);
+  }
+  config::v1::NodeLimits* limits = config->mutable_limits();
+  using Limits = config::v1::NodeLimits;
+  const LimitRule<Limits> kLimits[] = {
+      {"limits.max_identifiers_per_request",
+       &Limits::max_identifiers_per_request,
+       &Limits::set_max_identifiers_per_request,
+       kDefaultMaxIdentifiersPerRequest, 1, kMaxMaxIdentifiersPerRequest},
+      {"limits.max_message_bytes", &Limits::max_message_bytes,
+       &Limits::set_max_message_bytes, kDefaultMaxMessageBytes, 64 << 10,
+       kMaxMaxMessageBytes},
+      {"limits.worker_threads", &Limits::worker_threads,
+       &Limits::set_worker_threads, kDefaultWorkerThreads, 1, 256},
+      {"limits.max_queued_requests", &Limits::max_queued_requests,
+       &Limits::set_max_queued_requests, kDefaultMaxQueuedRequests, 1, 100000},
+      {"limits.max_bulk_streams", &Limits::max_bulk_streams,
+       &Limits::set_max_bulk_streams, kDefaultMaxBulkStreams, 1, 1024},
+  };
+  return ApplyLimits(limits, kLimits);
+}
+
+absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path) {
+  config::v1::NodeConfig config;
+  if (absl::Status s = LoadTextProto(path, &config); !s.ok()) return s;
+  const std::string base = std::filesystem::path(path).parent_path().string();
+  config::v1::TlsFiles* tls = config.mutable_tls();
+  for (std::string* file :
+       {tls->mutable_cert_file(), tls->mutable_key_file(),
+        tls->mutable_ca_file(), tls->mutable_crl_dir(),
+        config.mutable_data_dir(), config.mutable_federation_key_file(),
+        config.mutable_port_file()}) {
+    ResolvePath(base, file);
+  }
+  if (absl::Status s = ValidateNodeConfig(&config); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+  }
+  return config;
+}
+
+}  // namespace deconfliction

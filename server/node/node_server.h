@@ -1,0 +1,79 @@
+// NodeServer: a running agency node. Start() opens the database, reads the
+// federation key, connects to the hub (when configured) and serves the
+// node's services over mutual TLS only, with the authorization policy of
+// security/authorization.h, gRPC health checking and server reflection. It
+// owns every part of the node and wires them together.
+//
+// Limits (from NodeConfig.limits; see config.proto for defaults):
+//   max_message_bytes            larger requests: RESOURCE_EXHAUSTED
+//   max_identifiers_per_request  larger batches: INVALID_ARGUMENT
+//   max_queued_requests          a fuller queue: RESOURCE_EXHAUSTED
+//   max_bulk_streams             more CheckBulk streams: RESOURCE_EXHAUSTED
+//   100 concurrent streams per connection (HTTP/2 SETTINGS)
+#ifndef DECONFLICTION_SERVER_NODE_NODE_SERVER_H_
+#define DECONFLICTION_SERVER_NODE_NODE_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+#include "base/clock.h"
+#include "rpc/work_queue.h"
+#include "server/node/agency_node.h"
+#include "server/node/alert_intake.h"
+#include "server/node/federated_check.h"
+#include "server/node/federation_retry.h"
+#include "server/node/hub_client.h"
+#include "server/node/node_services.h"
+#include "server/node/token_lookup.h"
+#include "storage/node_database.h"
+
+namespace deconfliction {
+
+class NodeServer {
+ public:
+  // `config` must have passed ValidateNodeConfig. FAILED_PRECONDITION for a
+  // bad key or certificate file (naming the field), or a certificate whose
+  // identity is not this node's; UNAVAILABLE when the port or the database
+  // cannot be had.
+  static absl::StatusOr<std::unique_ptr<NodeServer>> Start(
+      const config::v1::NodeConfig& config, const Clock& clock = absl::Now);
+  ~NodeServer();
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+
+  // Stops accepting calls, lets calls in progress finish for up to `grace`,
+  // then cancels the rest. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  NodeServer() = default;
+
+  // Destroyed in reverse order: the server first, then what it calls into.
+  // The queue outlives the hub client, whose completions run on it.
+  config::v1::NodeConfig config_;
+  std::unique_ptr<WorkQueue> queue_;
+  std::unique_ptr<NodeDatabase> database_;
+  std::unique_ptr<HubClient> hub_;          // null without a hub
+  std::unique_ptr<FederationRetry> retry_;  // null without a hub
+  std::unique_ptr<FederatedCheck> federated_;
+  std::unique_ptr<AgencyNode> node_;
+  std::unique_ptr<TokenLookup> token_lookup_;
+  std::unique_ptr<AlertIntake> alert_intake_;
+  std::unique_ptr<WorkQueue> bulk_queue_;
+  std::unique_ptr<RegistryService> registry_;
+  std::unique_ptr<DeconflictionService> deconfliction_;
+  std::unique_ptr<NodeFederationService> federation_;
+  std::unique_ptr<AlertsService> alerts_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_SERVER_NODE_NODE_SERVER_H_

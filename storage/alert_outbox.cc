@@ -1,0 +1,192 @@
+#include "storage/alert_outbox.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "api/timestamps.h"
+#include "rocksdb/write_batch.h"
+#include "storage/audit_log.h"
+#include "storage/column_families.h"
+#include "storage/database.h"
+#include "storage/keys.h"
+
+namespace deconfliction {
+namespace {
+
+template <typename Record>
+absl::StatusOr<std::vector<AlertOutbox::Queued<Record>>> ReadQueue(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+    const std::string& agency, size_t limit) {
+  std::vector<AlertOutbox::Queued<Record>> queued;
+  const std::string prefix = keys::QueuePrefix(agency);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), family));
+  for (it->Seek(prefix);
+       it->Valid() && it->key().starts_with(prefix) && queued.size() < limit;
+       it->Next()) {
+    AlertOutbox::Queued<Record> item;
+    item.key = it->key().ToString();
+    if (!item.record.ParseFromArray(it->value().data(),
+                                    static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("queued record is corrupt");
+    }
+    queued.push_back(std::move(item));
+  }
+  if (absl::Status s = FromRocks(it->status(), "read queue"); !s.ok()) {
+    return s;
+  }
+  return queued;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AlertOutbox>> AlertOutbox::Open(
+    const Database& database) {
+  absl::StatusOr<std::vector<rocksdb::ColumnFamilyHandle*>> handles =
+      database.Families(
+          {families::kMeta, families::kOutbox, families::kRechecks});
+  if (!handles.ok()) return handles.status();
+  absl::StatusOr<uint64_t> next_seq =
+      database.ReadCounter((*handles)[0], keys::kNextOutboxSeq, 1);
+  if (!next_seq.ok()) return next_seq.status();
+  return std::unique_ptr<AlertOutbox>(new AlertOutbox(
+      database.db(), (*handles)[0], (*handles)[1], (*handles)[2], *next_seq));
+}
+
+absl::StatusOr<std::unique_ptr<HubDatabase>> HubDatabase::Open(
+    const std::string& dir) {
+  std::unique_ptr<HubDatabase> hub(new HubDatabase());
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::Open(dir, HubFamilies());
+  if (!database.ok()) return database.status();
+  hub->database_ = *std::move(database);
+  absl::StatusOr<std::unique_ptr<AlertOutbox>> outbox =
+      AlertOutbox::Open(*hub->database_);
+  if (!outbox.ok()) return outbox.status();
+  hub->outbox_ = *std::move(outbox);
+  absl::StatusOr<std::unique_ptr<AuditLog>> audit =
+      AuditLog::Open(*hub->database_);
+  if (!audit.ok()) return audit.status();
+  hub->audit_ = *std::move(audit);
+  return hub;
+}
+
+HubDatabase::~HubDatabase() = default;
+
+void AlertOutbox::AddAlerts(
+    const std::vector<storage::v1::OutboxRecord>& alerts,
+    rocksdb::WriteBatch* batch) {
+  for (const storage::v1::OutboxRecord& alert : alerts) {
+    batch->Put(outbox_, keys::QueueKey(alert.recipient(), batch_seq_++),
+               alert.SerializeAsString());
+  }
+}
+
+absl::Status AlertOutbox::Commit(rocksdb::WriteBatch* batch,
+                                 uint64_t next_seq) {
+  batch->Put(meta_, keys::kNextOutboxSeq, keys::EncodeUint64(next_seq));
+  absl::Status written =
+      FromRocks(db_->Write(SyncedWrite(), batch), "write outbox");
+  if (written.ok()) next_seq_ = next_seq;
+  return written;
+}
+
+absl::Status AlertOutbox::Enqueue(
+    const std::vector<storage::v1::OutboxRecord>& alerts,
+    const std::vector<storage::v1::RecheckRecord>& rechecks) {
+  if (alerts.empty() && rechecks.empty()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  rocksdb::WriteBatch batch;
+  batch_seq_ = next_seq_;
+  AddAlerts(alerts, &batch);
+  for (const storage::v1::RecheckRecord& recheck : rechecks) {
+    batch.Put(rechecks_, keys::QueueKey(recheck.agency(), batch_seq_++),
+              recheck.SerializeAsString());
+  }
+  return Commit(&batch, batch_seq_);
+}
+
+absl::StatusOr<std::vector<AlertOutbox::Queued<storage::v1::OutboxRecord>>>
+AlertOutbox::PendingAlerts(const std::string& agency, size_t limit) const {
+  return ReadQueue<storage::v1::OutboxRecord>(db_, outbox_, agency, limit);
+}
+
+absl::StatusOr<std::vector<AlertOutbox::Queued<storage::v1::RecheckRecord>>>
+AlertOutbox::PendingRechecks(const std::string& agency, size_t limit) const {
+  return ReadQueue<storage::v1::RecheckRecord>(db_, rechecks_, agency, limit);
+}
+
+absl::Status AlertOutbox::RemoveAlerts(const std::vector<std::string>& keys) {
+  rocksdb::WriteBatch batch;
+  for (const std::string& key : keys) {
+    batch.Delete(outbox_, key);
+  }
+  return FromRocks(db_->Write(SyncedWrite(), &batch),
+                   "remove delivered alerts");
+}
+
+absl::Status AlertOutbox::CompleteRecheck(
+    const std::string& key,
+    const std::vector<storage::v1::OutboxRecord>& alerts) {
+  absl::MutexLock lock(&mu_);
+  rocksdb::WriteBatch batch;
+  batch_seq_ = next_seq_;
+  batch.Delete(rechecks_, key);
+  AddAlerts(alerts, &batch);
+  return Commit(&batch, batch_seq_);
+}
+
+absl::StatusOr<AlertOutbox::Backlog> AlertOutbox::BacklogFor(
+    const std::string& agency) const {
+  Backlog backlog;
+  absl::StatusOr<std::vector<Queued<storage::v1::OutboxRecord>>> alerts =
+      PendingAlerts(agency, SIZE_MAX);
+  if (!alerts.ok()) return alerts.status();
+  backlog.alerts = alerts->size();
+  for (const auto& alert : *alerts) {
+    backlog.oldest_alert = std::min(
+        backlog.oldest_alert, FromTimestamp(alert.record.alert().raised_at()));
+  }
+  absl::StatusOr<std::vector<Queued<storage::v1::RecheckRecord>>> rechecks =
+      PendingRechecks(agency, SIZE_MAX);
+  if (!rechecks.ok()) return rechecks.status();
+  backlog.rechecks = rechecks->size();
+  return backlog;
+}
+
+absl::StatusOr<std::map<std::string, AlertOutbox::Backlog>> ReadBacklog(
+    const std::string& dir) {
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::OpenReadOnly(dir);
+  if (!database.ok()) return database.status();
+  std::map<std::string, AlertOutbox::Backlog> backlog;
+  for (const char* name : {families::kOutbox, families::kRechecks}) {
+    absl::StatusOr<rocksdb::ColumnFamilyHandle*> family =
+        (*database)->Family(name);
+    if (!family.ok()) {
+      return absl::NotFoundError(absl::StrCat(dir, " is not a hub database"));
+    }
+    std::unique_ptr<rocksdb::Iterator> it(
+        (*database)->db()->NewIterator(rocksdb::ReadOptions(), *family));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string key = it->key().ToString();
+      AlertOutbox::Backlog& agency = backlog[key.substr(0, key.find('\0'))];
+      if (name == families::kRechecks) {
+        ++agency.rechecks;
+        continue;
+      }
+      ++agency.alerts;
+      storage::v1::OutboxRecord record;
+      if (record.ParseFromArray(it->value().data(),
+                                static_cast<int>(it->value().size()))) {
+        agency.oldest_alert = std::min(
+            agency.oldest_alert, FromTimestamp(record.alert().raised_at()));
+      }
+    }
+    if (absl::Status s = FromRocks(it->status(), "read backlog"); !s.ok()) {
+      return s;
+    }
+  }
+  return backlog;
+}
+
+}  // namespace deconfliction

@@ -1,0 +1,155 @@
+// CaseStore: an agency's own cases and entries, in plaintext, and the token
+// index that answers lookups. Nothing in it crosses the federation except
+// what callers take from Lookup().
+//
+// Families (storage/column_families.h; key layouts in storage/keys.h):
+// token_index (token -> postings, read by MultiGet), cases (case headers),
+// entries (the identifiers of each case as registered), and the entry
+// counter in meta.
+//
+// Durability: every mutating call is one WriteBatch, written with a synced
+// WAL before it returns OK, so an acknowledged write survives kill -9 and
+// power loss; a failed call writes nothing.
+//
+// Thread safety: all methods may be called concurrently. Writers are
+// serialized internally (postings are read-modify-write); readers never
+// block on writers.
+#ifndef DECONFLICTION_STORAGE_CASE_STORE_H_
+#define DECONFLICTION_STORAGE_CASE_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "api/deconfliction/storage/v1/records.pb.h"
+#include "api/deconfliction/v1/deconfliction.pb.h"
+#include "base/clock.h"
+#include "identifiers/canonical.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+}  // namespace rocksdb
+
+namespace deconfliction {
+
+class Database;
+
+// An identifier ready to store: as registered, canonical, and its token.
+struct NewEntry {
+  v1::Identifier identifier;
+  CanonicalIdentifier canonical;
+  std::string token;
+};
+
+// What Register() sets on a case. On a new case every field is used; on an
+// existing open case, a non-empty contact/caveat and a set sharing/expiry
+// replace the stored ones.
+struct CaseUpdate {
+  std::string case_ref;  // keys::ValidateCaseRef
+  v1::Contact contact;
+  std::string caveat;
+  v1::Sharing sharing = v1::SHARING_UNSPECIFIED;
+  absl::Time expires_at = absl::InfiniteFuture();  // must be in the future
+  std::string created_by;
+};
+
+struct LookupQuery {
+  std::string token;
+  // Only for time-bound types; unset bounds are open.
+  v1::TimeWindow observed;
+};
+
+// A live entry matching a token: its case's header and the entry's posting.
+struct IndexHit {
+  v1::Case owner;  // without entries
+  storage::v1::Posting posting;
+};
+
+// One of the agency's own entries, as an alert shows it.
+struct OwnEntryRecord {
+  std::string case_ref;
+  storage::v1::EntryRecord entry;
+};
+
+struct CasePage {
+  std::vector<v1::Case> cases;
+  std::string next_page_token;  // empty on the last page
+};
+
+class CaseStore {
+ public:
+  // Continues after the entries `database` holds. `database` must outlive
+  // the store. FAILED_PRECONDITION when a family is missing, DATA_LOSS for a
+  // malformed counter.
+  static absl::StatusOr<std::unique_ptr<CaseStore>> Open(
+      const Database& database, Clock clock);
+
+  // Adds `entries` to the case (creating it if new). An entry whose token the
+  // case already holds is not stored again. Returns how many were added.
+  // INVALID_ARGUMENT for a bad case_ref or an expiry not in the future;
+  // FAILED_PRECONDITION when the case is closed.
+  absl::StatusOr<uint32_t> Register(const CaseUpdate& update,
+                                    const std::vector<NewEntry>& entries);
+
+  // For each query, in order, the live entries holding its token: case not
+  // closed, not expired, and (when both have one) observation windows
+  // overlapping. One MultiGet on the index, one on the cases, both from
+  // one snapshot.
+  absl::StatusOr<std::vector<std::vector<IndexHit>>> Lookup(
+      const std::vector<LookupQuery>& queries) const;
+
+  // Closes the case: its entries leave the index at once and never match
+  // again; the case and entries stay readable. Returns the closing time.
+  // NOT_FOUND for an unknown case, FAILED_PRECONDITION when already closed.
+  absl::StatusOr<absl::Time> CloseCase(const std::string& case_ref,
+                                       const std::string& reason);
+
+  // The case with its state as of now and, if `with_entries`, its entries.
+  // NOT_FOUND for an unknown case.
+  absl::StatusOr<v1::Case> GetCase(const std::string& case_ref,
+                                   bool with_entries) const;
+
+  // Cases in case_ref order, after `page_token` (a case_ref), at most
+  // `page_size`. INVALID_ARGUMENT for a malformed page token.
+  absl::StatusOr<CasePage> ListCases(const std::string& page_token,
+                                     size_t page_size,
+                                     bool include_closed) const;
+
+  // The agency's live entries holding `token`.
+  absl::StatusOr<std::vector<OwnEntryRecord>> EntriesForToken(
+      const std::string& token) const;
+
+ private:
+  CaseStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
+            rocksdb::ColumnFamilyHandle* token_index,
+            rocksdb::ColumnFamilyHandle* cases,
+            rocksdb::ColumnFamilyHandle* entries, Clock clock,
+            uint64_t next_entry_seq);
+  // The case as stored, NOT_FOUND if absent.
+  absl::StatusOr<v1::Case> ReadCase(const std::string& case_ref) const;
+  // Calls `visit` for each entry of the case, in registration order.
+  absl::Status ForEachEntry(
+      const std::string& case_ref,
+      const std::function<void(const storage::v1::EntryRecord&)>& visit) const;
+  // Fills the state that depends on the time (EXPIRED).
+  void SetCurrentState(v1::Case* c) const;
+
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* const meta_;
+  rocksdb::ColumnFamilyHandle* const token_index_;
+  rocksdb::ColumnFamilyHandle* const cases_;
+  rocksdb::ColumnFamilyHandle* const entries_;
+  const Clock clock_;
+  absl::Mutex write_mu_;
+  uint64_t next_entry_seq_ ABSL_GUARDED_BY(write_mu_);
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_STORAGE_CASE_STORE_H_

@@ -1,0 +1,69 @@
+#include "storage/federation_queue.h"
+
+#include "absl/status/status.h"
+#include "rocksdb/db.h"
+#include "storage/column_families.h"
+#include "storage/database.h"
+#include "storage/keys.h"
+
+namespace deconfliction {
+
+absl::StatusOr<std::unique_ptr<FederationQueue>> FederationQueue::Open(
+    const Database& database) {
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> family =
+      database.Family(families::kFederationQueue);
+  if (!family.ok()) return family.status();
+  std::unique_ptr<rocksdb::Iterator> it(
+      database.db()->NewIterator(rocksdb::ReadOptions(), *family));
+  it->SeekToLast();
+  if (absl::Status s = FromRocks(it->status(), "read federation queue");
+      !s.ok()) {
+    return s;
+  }
+  uint64_t next_seq = 1;
+  if (it->Valid()) {
+    std::optional<uint64_t> last = keys::DecodeUint64(
+        absl::string_view(it->key().data(), it->key().size()));
+    if (!last) return absl::DataLossError("federation queue key is malformed");
+    next_seq = *last + 1;
+  }
+  return std::unique_ptr<FederationQueue>(
+      new FederationQueue(database.db(), *family, next_seq));
+}
+
+absl::Status FederationQueue::Add(const storage::v1::PendingLookup& pending) {
+  absl::MutexLock lock(&mu_);
+  absl::Status written =
+      FromRocks(db_->Put(SyncedWrite(), family_, keys::EncodeUint64(next_seq_),
+                         pending.SerializeAsString()),
+                "queue federated lookup");
+  if (written.ok()) ++next_seq_;
+  return written;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, storage::v1::PendingLookup>>>
+FederationQueue::Oldest(size_t limit) const {
+  std::vector<std::pair<std::string, storage::v1::PendingLookup>> pending;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), family_));
+  for (it->SeekToFirst(); it->Valid() && pending.size() < limit; it->Next()) {
+    storage::v1::PendingLookup lookup;
+    if (!lookup.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("queued federated lookup is corrupt");
+    }
+    pending.emplace_back(it->key().ToString(), std::move(lookup));
+  }
+  if (absl::Status s = FromRocks(it->status(), "read federation queue");
+      !s.ok()) {
+    return s;
+  }
+  return pending;
+}
+
+absl::Status FederationQueue::Remove(const std::string& key) {
+  return FromRocks(db_->Delete(SyncedWrite(), family_, key),
+                   "remove federated lookup");
+}
+
+}  // namespace deconfliction

@@ -1,0 +1,268 @@
+#include "storage/node_database.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "identifiers/token.h"
+#include "tests/temp_dir.h"
+
+namespace deconfliction {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+class NodeDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tokens_ = *HmacTokenFunction::FromKey(std::string(32, 'k'));
+    store_ = Open();
+  }
+
+  std::unique_ptr<NodeDatabase> Open(const std::string& agency = "agency-a") {
+    auto store = NodeDatabase::Open(dir_.path() + "/db", agency,
+                                    [this] { return now_; });
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  NewEntry Entry(v1::IdentifierType type, const std::string& value,
+                 int64_t start = -1, int64_t end = -1) {
+    NewEntry entry;
+    entry.identifier.set_type(type);
+    entry.identifier.set_value(value);
+    if (start >= 0) {
+      entry.identifier.mutable_observed()->mutable_start()->set_seconds(start);
+      entry.identifier.mutable_observed()->mutable_end()->set_seconds(end);
+    }
+    entry.canonical = *Canonicalize(entry.identifier, {"CA"});
+    entry.token = tokens_->Tokenize(entry.canonical);
+    return entry;
+  }
+
+  LookupQuery Query(const NewEntry& entry) {
+    return LookupQuery{entry.token, entry.identifier.observed()};
+  }
+
+  CaseUpdate Case(const std::string& case_ref) {
+    CaseUpdate update;
+    update.case_ref = case_ref;
+    update.contact.set_name("Det. Sgt. A. Example");
+    update.contact.set_phone("+16135550199");
+    update.caveat = "covert";
+    update.expires_at = now_ + absl::Hours(24 * 30);
+    update.created_by = "spiffe://fed.test/agency/agency-a/user/alice";
+    return update;
+  }
+
+  size_t Hits(const NewEntry& entry) {
+    auto hits = store_->cases().Lookup({Query(entry)});
+    EXPECT_TRUE(hits.ok()) << hits.status();
+    return hits.ok() ? (*hits)[0].size() : 0;
+  }
+
+  TempDir dir_;
+  absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
+  std::unique_ptr<TokenFunction> tokens_;
+  std::unique_ptr<NodeDatabase> store_;
+};
+
+TEST_F(NodeDatabaseTest, RegisteredEntryIsFoundWithItsCase) {
+  NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  ASSERT_EQ(*store_->cases().Register(Case("OPS-1"), {phone}), 1u);
+  auto hits = store_->cases().Lookup(
+      {Query(Entry(v1::IDENTIFIER_TYPE_PHONE, "+1 (613) 555-0100")),
+       Query(Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0101"))});
+  ASSERT_TRUE(hits.ok());
+  ASSERT_THAT((*hits)[0], SizeIs(1));
+  EXPECT_EQ((*hits)[0][0].owner.case_ref(), "OPS-1");
+  EXPECT_EQ((*hits)[0][0].owner.contact().name(), "Det. Sgt. A. Example");
+  EXPECT_EQ((*hits)[0][0].owner.caveat(), "covert");
+  EXPECT_THAT((*hits)[1], SizeIs(0));
+}
+
+TEST_F(NodeDatabaseTest, RepeatsAreStoredOnceAndCasesShareTokens) {
+  NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  EXPECT_EQ(*store_->cases().Register(Case("OPS-1"), {phone, phone}), 1u);
+  EXPECT_EQ(*store_->cases().Register(Case("OPS-1"), {phone}), 0u);
+  EXPECT_EQ(*store_->cases().Register(Case("OPS-2"), {phone}), 1u);
+  EXPECT_EQ(Hits(phone), 2u);
+  EXPECT_EQ(store_->cases().GetCase("OPS-1", true)->entries_size(), 1);
+}
+
+TEST_F(NodeDatabaseTest, ExpiredEntriesDoNotMatch) {
+  NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  CaseUpdate update = Case("OPS-1");
+  update.expires_at = now_ + absl::Hours(1);
+  ASSERT_TRUE(store_->cases().Register(update, {phone}).ok());
+  EXPECT_EQ(Hits(phone), 1u);
+  now_ += absl::Hours(2);
+  EXPECT_EQ(Hits(phone), 0u);
+  EXPECT_EQ(store_->cases().GetCase("OPS-1", false)->state(),
+            v1::CASE_STATE_EXPIRED);
+}
+
+TEST_F(NodeDatabaseTest, ExpiryMustBeInTheFuture) {
+  CaseUpdate update = Case("OPS-1");
+  update.expires_at = now_ - absl::Seconds(1);
+  auto result = store_->cases().Register(
+      update, {Entry(v1::IDENTIFIER_TYPE_PHONE, "6135550100")});
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("expires_at"));
+  EXPECT_EQ(store_->cases().GetCase("OPS-1", false).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(NodeDatabaseTest, ClosedCasesDoNotMatchAndCannotGrow) {
+  NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  NewEntry email = Entry(v1::IDENTIFIER_TYPE_EMAIL, "a@example.com");
+  ASSERT_TRUE(store_->cases().Register(Case("OPS-1"), {phone, email}).ok());
+  ASSERT_TRUE(store_->cases().Register(Case("OPS-2"), {phone}).ok());
+  ASSERT_TRUE(store_->cases().CloseCase("OPS-1", "arrest made").ok());
+  EXPECT_EQ(Hits(phone), 1u);  // OPS-2 still holds it
+  EXPECT_EQ(Hits(email), 0u);
+  v1::Case closed = *store_->cases().GetCase("OPS-1", true);
+  EXPECT_EQ(closed.state(), v1::CASE_STATE_CLOSED);
+  EXPECT_EQ(closed.close_reason(), "arrest made");
+  EXPECT_EQ(closed.entries_size(), 2);
+  EXPECT_EQ(store_->cases().CloseCase("OPS-1", "").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->cases().Register(Case("OPS-1"), {email}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->cases().CloseCase("NOPE", "").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(NodeDatabaseTest, TimeBoundEntriesMatchOnlyOverlappingWindows) {
+  NewEntry seen =
+      Entry(v1::IDENTIFIER_TYPE_IP_ADDRESS, "192.0.2.7", 1000, 2000);
+  ASSERT_TRUE(store_->cases().Register(Case("OPS-1"), {seen}).ok());
+  EXPECT_EQ(Hits(Entry(v1::IDENTIFIER_TYPE_IP_ADDRESS, "::ffff:192.0.2.7", 1500,
+                       2500)),
+            1u);
+  EXPECT_EQ(
+      Hits(Entry(v1::IDENTIFIER_TYPE_IP_ADDRESS, "192.0.2.7", 3000, 4000)), 0u);
+}
+
+TEST_F(NodeDatabaseTest, SurvivesRestart) {
+  NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  ASSERT_TRUE(store_->cases().Register(Case("OPS-1"), {phone}).ok());
+  store_.reset();
+  store_ = Open();
+  EXPECT_EQ(Hits(phone), 1u);
+  NewEntry email = Entry(v1::IDENTIFIER_TYPE_EMAIL, "b@example.com");
+  ASSERT_EQ(*store_->cases().Register(Case("OPS-1"), {email}), 1u);
+  v1::Case c = *store_->cases().GetCase("OPS-1", true);
+  EXPECT_EQ(c.entry_count(), 2u);
+  ASSERT_EQ(c.entries_size(), 2);
+}
+
+TEST_F(NodeDatabaseTest, AcknowledgedWriteSurvivesKill9) {
+  store_.reset();
+  NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto store = NodeDatabase::Open(dir_.path() + "/db", "agency-a",
+                                    [this] { return now_; });
+    bool ok =
+        store.ok() && (*store)->cases().Register(Case("OPS-9"), {phone}).ok();
+    // Acknowledged: die at once, with no chance to flush or close.
+    if (ok) raise(SIGKILL);
+    _exit(3);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "child exited with " << status;
+  store_ = Open();
+  EXPECT_EQ(Hits(phone), 1u);
+}
+
+TEST_F(NodeDatabaseTest, ADatabaseBelongsToOneAgency) {
+  store_.reset();
+  auto other = NodeDatabase::Open(dir_.path() + "/db", "agency-b",
+                                  [this] { return now_; });
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(other.status().message()), HasSubstr("agency-a"));
+}
+
+TEST_F(NodeDatabaseTest, ListCasesPagesAndHidesClosed) {
+  for (const char* ref : {"C1", "C2", "C3", "C4"}) {
+    ASSERT_TRUE(
+        store_->cases()
+            .Register(Case(ref), {Entry(v1::IDENTIFIER_TYPE_EMAIL,
+                                        std::string(ref) + "@example.com")})
+            .ok());
+  }
+  ASSERT_TRUE(store_->cases().CloseCase("C2", "").ok());
+  CasePage first = *store_->cases().ListCases("", 2, false);
+  ASSERT_THAT(first.cases, SizeIs(2));
+  EXPECT_EQ(first.cases[0].case_ref(), "C1");
+  EXPECT_EQ(first.cases[1].case_ref(), "C3");
+  CasePage second = *store_->cases().ListCases(first.next_page_token, 2, false);
+  ASSERT_THAT(second.cases, SizeIs(1));
+  EXPECT_EQ(second.cases[0].case_ref(), "C4");
+  EXPECT_TRUE(second.next_page_token.empty());
+  EXPECT_THAT(store_->cases().ListCases("", 10, true)->cases, SizeIs(4));
+}
+
+v1::Alert Alert(const std::string& id) {
+  v1::Alert alert;
+  alert.set_alert_id(id);
+  alert.set_other_agency_id("south");
+  return alert;
+}
+
+TEST_F(NodeDatabaseTest, AlertsGetCursorsOnceAndSurviveRestart) {
+  auto first = store_->alerts().Store({Alert("a"), Alert("b"), Alert("a")});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->stored, 2u);
+  EXPECT_EQ(first->duplicates, 1u);
+  auto again = store_->alerts().Store({Alert("b"), Alert("c")});
+  EXPECT_EQ(again->stored, 1u);
+  EXPECT_EQ(again->duplicates, 1u);
+  store_.reset();
+  store_ = Open();
+  auto all = store_->alerts().After(0, 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_THAT(*all, SizeIs(3));
+  EXPECT_EQ((*all)[0].alert_id(), "a");
+  EXPECT_EQ((*all)[2].alert_id(), "c");
+  EXPECT_EQ((*all)[2].cursor(), 3u);
+  auto page = store_->alerts().After(1, 1);
+  ASSERT_THAT(*page, SizeIs(1));
+  EXPECT_EQ((*page)[0].alert_id(), "b");
+  EXPECT_EQ(store_->alerts().Inbox().unacknowledged, 3u);
+  auto acknowledged = store_->alerts().Acknowledge({"a", "a", "zzz"});
+  EXPECT_EQ(acknowledged->acknowledged, 1u);
+  EXPECT_EQ(acknowledged->unknown_ids, std::vector<std::string>{"zzz"});
+  EXPECT_EQ(store_->alerts().Acknowledge({"a"})->acknowledged, 0u);
+  EXPECT_EQ(store_->alerts().Inbox().unacknowledged, 2u);
+  EXPECT_EQ(store_->alerts().Inbox().last_cursor, 3u);
+  // New alerts continue after the last cursor.
+  EXPECT_EQ(store_->alerts().Store({Alert("d")})->stored, 1u);
+  EXPECT_EQ((*store_->alerts().After(3, 10))[0].cursor(), 4u);
+}
+
+TEST_F(NodeDatabaseTest, EntriesForTokenAreTheAgencysOwn) {
+  NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  ASSERT_TRUE(store_->cases().Register(Case("OPS-1"), {phone}).ok());
+  ASSERT_TRUE(store_->cases().Register(Case("OPS-2"), {phone}).ok());
+  auto entries = store_->cases().EntriesForToken(phone.token);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_THAT(*entries, SizeIs(2));
+  EXPECT_EQ((*entries)[0].case_ref, "OPS-1");
+  EXPECT_EQ((*entries)[0].entry.canonical(), "+16135550100");
+  EXPECT_EQ((*entries)[0].entry.identifier().value(), "613-555-0100");
+}
+
+}  // namespace
+}  // namespace deconfliction
