@@ -146,7 +146,7 @@ int Main() {
   absl::Time start = absl::Now();
   Register(federation, "south", "S-BURST", held);
   absl::Time answered = absl::Now();
-  absl::Time last = north.WaitFor(static_cast<size_t>(matches + burst));
+  absl::Time last = north.WaitFor(static_cast<size_t>(matches) + burst);
   double seconds = absl::ToDoubleSeconds(last - answered);
 
   // The floor's parts, on the same machine in the same run.
@@ -164,8 +164,9 @@ int Main() {
   for (int i = 0; i < 50 + matches; ++i) {
     absl::Time call = absl::Now();
     if (!bench::EchoServer::Call(echo_stub, payload).ok()) Die("echo");
-    if (i >= 50)
+    if (i >= 50) {
       echo_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - call));
+    }
   }
   const bench::Latency echo_latency = bench::Percentiles(echo_ms);
   const bench::Latency synced =

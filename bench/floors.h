@@ -58,7 +58,8 @@ class EchoService final : public grpc::CallbackGenericService {
 // An echo server on 127.0.0.1:0 over `credentials`, and one call to it.
 class EchoServer {
  public:
-  explicit EchoServer(std::shared_ptr<grpc::ServerCredentials> credentials) {
+  explicit EchoServer(
+      const std::shared_ptr<grpc::ServerCredentials>& credentials) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", credentials, &port_);
     builder.RegisterCallbackGenericService(&service_);

@@ -86,8 +86,9 @@ int Main() {
   std::uniform_int_distribution<int> pick(0, 2 * entries - 1);
   std::vector<std::vector<NewEntry>> batches(kBatches);
   for (auto& batch : batches) {
-    for (int i = 0; i < kBatch; ++i)
+    for (int i = 0; i < kBatch; ++i) {
       batch.push_back(Entry(*tokens, Email(pick(random))));
+    }
   }
   std::vector<bench::Rate> rates;
 

@@ -9,6 +9,7 @@
 #   dev-pki.sh hub     DIR                DIR/hub.pem, DIR/hub.key.pem
 #   dev-pki.sh node    DIR AGENCY         DIR/node-AGENCY.pem (+ .key.pem)
 #   dev-pki.sh user    DIR AGENCY NAME    DIR/user-AGENCY-NAME.pem (+ .key.pem)
+#   dev-pki.sh custodian DIR NAME         DIR/custodian-NAME.pem (+ .key.pem)
 #   dev-pki.sh revoke  DIR CERT_NAME      revoke DIR/CERT_NAME.pem, e.g.
 #                                         user-agency-a-mallory; refreshes
 #                                         the CRL in DIR/crl/
@@ -100,6 +101,11 @@ case "$command" in
   user)
     [[ $# -eq 4 ]] || usage
     issue "user-$3-$4" "spiffe://$(federation)/agency/$3/user/$4"
+    ;;
+  custodian)
+    [[ $# -eq 3 ]] || usage
+    issue "custodian-$3" "spiffe://$(federation)/custodian/$3" \
+      "DNS:localhost,IP:127.0.0.1"
     ;;
   revoke)
     [[ $# -eq 3 ]] || usage

@@ -203,10 +203,11 @@ ExitCode RunCheck(NodeClient& node, const CliOptions& options,
 
   // Bulk: stream the file through CheckBulk, chunk by chunk.
   std::ifstream in(options.file);
-  if (!in)
+  if (!in) {
     return Fail(absl::InvalidArgumentError(
                     absl::StrCat("--file: cannot read ", options.file)),
                 io);
+  }
   IdentifierCsvReader reader(&in);
   std::vector<int> lines;  // line of each identifier sent, for messages
   absl::Status bad_row;
@@ -277,8 +278,9 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
       if (++rejected <= 20) io.err << "deconflict: " << error.message() << "\n";
     }
   }
-  if (rejected > 20)
+  if (rejected > 20) {
     io.err << "deconflict: ... and " << rejected - 20 << " more\n";
+  }
   if (rejected > 0 && !options.skip_invalid) {
     io.err << "deconflict: " << rejected << " of " << rows
            << " rows rejected; nothing was registered (fix them, or pass "
@@ -305,10 +307,13 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
       if (!(more = sender.Next(&row, &error))) break;
       ++done;
       // Rows rejected in pass 1 are skipped (--skip_invalid).
-      while (next_rejected != rejected_lines.end() && *next_rejected < row.line)
+      while (next_rejected != rejected_lines.end() &&
+             *next_rejected < row.line) {
         ++next_rejected;
-      if (next_rejected != rejected_lines.end() && *next_rejected == row.line)
+      }
+      if (next_rejected != rejected_lines.end() && *next_rejected == row.line) {
         continue;
+      }
       *request.add_identifiers() = row.identifier;
       lines.push_back(row.line);
     }
@@ -455,8 +460,9 @@ ExitCode RunWatch(NodeClient& node, const CliOptions& options,
           }
           io.out.flush();
           cursor = alert.cursor();
-          if (!options.cursor_file.empty())
+          if (!options.cursor_file.empty()) {
             WriteCursor(options.cursor_file, cursor);
+          }
           backoff = absl::Seconds(1);
           return options.max_alerts == 0 || ++seen < options.max_alerts;
         });

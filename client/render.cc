@@ -62,8 +62,9 @@ void RenderResult(const std::string& label, const v1::CheckResult& result,
   for (const v1::Hit& hit : result.hits()) {
     out << "         " << hit.agency_id() << ": " << ContactLine(hit.contact())
         << "\n";
-    if (!hit.caveat().empty())
+    if (!hit.caveat().empty()) {
       out << "           caveat: " << hit.caveat() << "\n";
+    }
     if (!hit.case_ref().empty()) {
       out << "           case: " << hit.case_ref() << "  registered "
           << When(hit.registered_at()) << "\n";

@@ -1,5 +1,7 @@
 #include "config/server_fields.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "config/fields.h"
 #include "security/identity.h"
@@ -26,6 +28,18 @@ absl::Status ValidateServerFields(const std::string& federation,
     return absl::InvalidArgumentError("data_dir: required");
   }
   return absl::OkStatus();
+}
+
+std::vector<std::string*> TlsPaths(config::v1::TlsFiles* tls) {
+  return {tls->mutable_cert_file(), tls->mutable_key_file(),
+          tls->mutable_ca_file(), tls->mutable_crl_dir()};
+}
+
+void ResolveAgainst(const std::string& config_path,
+                    const std::vector<std::string*>& paths) {
+  const std::string base =
+      std::filesystem::path(config_path).parent_path().string();
+  for (std::string* path : paths) ResolvePath(base, path);
 }
 
 }  // namespace deconfliction

@@ -20,10 +20,4 @@ std::shared_ptr<grpc::Channel> FederationChannel(
   return grpc::CreateCustomChannel(address, credentials, args);
 }
 
-void AcceptFederationKeepalive(grpc::ServerBuilder* builder) {
-  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder->AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
-}
-
 }  // namespace deconfliction

@@ -8,7 +8,6 @@
 
 #include <grpcpp/channel.h>
 #include <grpcpp/security/credentials.h>
-#include <grpcpp/server_builder.h>
 
 #include <memory>
 #include <string>
@@ -20,9 +19,6 @@ namespace deconfliction {
 std::shared_ptr<grpc::Channel> FederationChannel(
     const std::string& address,
     const std::shared_ptr<grpc::ChannelCredentials>& credentials);
-
-// Lets a server accept the keepalive pings of FederationChannel peers.
-void AcceptFederationKeepalive(grpc::ServerBuilder* builder);
 
 }  // namespace deconfliction
 

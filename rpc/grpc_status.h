@@ -44,8 +44,9 @@ template <typename Response>
 std::function<void(absl::StatusOr<Response>)> FinishWith(
     grpc::ServerUnaryReactor* reactor, Response* response) {
   return [reactor, response](absl::StatusOr<Response> result) {
+    const grpc::Status status = ToGrpcStatus(result.status());
     if (result.ok()) *response = *std::move(result);
-    reactor->Finish(ToGrpcStatus(result.status()));
+    reactor->Finish(status);
   };
 }
 

@@ -1,13 +1,21 @@
-// What the federation's server programs do around serving: stop signals,
-// and announcing the bound port.
+// What the federation's server programs do around serving: reading their
+// configuration, stop signals, announcing the bound port, and shutting down.
+// Exit codes: 0 stopped by a signal, 1 cannot serve, 2 bad configuration.
 #ifndef DECONFLICTION_RPC_LIFECYCLE_H_
 #define DECONFLICTION_RPC_LIFECYCLE_H_
 
 #include <signal.h>
 
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace deconfliction {
 
@@ -22,6 +30,49 @@ std::string AwaitStopSignal(const sigset_t& signals);
 // Writes `port` and a newline to `path` atomically (a reader never sees a
 // partial file). Does nothing for an empty path.
 absl::Status WritePortFile(const std::string& path, int port);
+
+// The configuration named by --config (`path`), read with `load`; nullopt,
+// with the reason on stderr under `program`'s name, when the flag is
+// missing or the file is bad (exit 2).
+template <typename Config>
+std::optional<Config> ConfigFromFlag(
+    absl::string_view program, const std::string& path,
+    const std::function<absl::StatusOr<Config>(const std::string&)>& load) {
+  if (path.empty()) {
+    std::cerr << program << ": --config is required (see --help)\n";
+    return std::nullopt;
+  }
+  absl::StatusOr<Config> config = load(path);
+  if (!config.ok()) {
+    std::cerr << program << ": " << config.status().message() << "\n";
+    return std::nullopt;
+  }
+  return *std::move(config);
+}
+
+// The rest of a server program's life once its server was started: exit 1
+// with the reason when it did not start or the port file cannot be
+// written; else announces `serving(port)`, waits for SIGTERM or SIGINT
+// (blocked by BlockStopSignals) and shuts down within `grace`, exit 0.
+template <typename Server>
+int ServeUntilStopped(absl::string_view program,
+                      absl::StatusOr<std::unique_ptr<Server>> server,
+                      const std::string& port_file,
+                      const std::function<std::string(int port)>& serving,
+                      const sigset_t& stop, absl::Duration grace) {
+  if (!server.ok()) {
+    std::cerr << program << ": " << server.status().message() << "\n";
+    return 1;
+  }
+  if (absl::Status s = WritePortFile(port_file, (*server)->port()); !s.ok()) {
+    std::cerr << program << ": " << s.message() << "\n";
+    return 1;
+  }
+  std::cerr << program << ": " << serving((*server)->port()) << "\n";
+  std::cerr << program << ": " << AwaitStopSignal(stop) << ", shutting down\n";
+  (*server)->Shutdown(grace);
+  return 0;
+}
 
 }  // namespace deconfliction
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "security/identity.h"
+#include "security/tls.h"
 
 namespace deconfliction {
 namespace {
@@ -119,20 +120,26 @@ std::string NodeAuthorizationPolicy(absl::string_view federation,
                          agency_id, users, hub, anyone);
 }
 
-std::string HubAuthorizationPolicy(absl::string_view federation,
-                                   const std::vector<std::string>& agencies) {
+namespace {
+
+// Only `agencies`' nodes may call `service`'s methods; anyone of the
+// federation may check health.
+std::string NodesOnlyPolicy(absl::string_view name,
+                            absl::string_view federation,
+                            absl::string_view service,
+                            const std::vector<std::string>& agencies) {
   std::vector<std::string> nodes;
   nodes.reserve(agencies.size());
   for (const std::string& agency : agencies) {
     nodes.push_back(absl::StrCat("\"", NodeSpiffeId(federation, agency), "\""));
   }
   return absl::StrFormat(R"json({
-  "name": "deconflict-hub",
+  "name": "%s",
   "allow_rules": [
     {
       "name": "agency_nodes",
       "source": {"principals": [%s]},
-      "request": {"paths": ["/deconfliction.v1.Hub/*"]}
+      "request": {"paths": ["/%s/*"]}
     },
     {
       "name": "health",
@@ -141,7 +148,22 @@ std::string HubAuthorizationPolicy(absl::string_view federation,
     }
   ]
 })json",
-                         absl::StrJoin(nodes, ", "), federation);
+                         name, absl::StrJoin(nodes, ", "), service, federation);
+}
+
+}  // namespace
+
+std::string HubAuthorizationPolicy(absl::string_view federation,
+                                   const std::vector<std::string>& agencies) {
+  return NodesOnlyPolicy("deconflict-hub", federation, "deconfliction.v1.Hub",
+                         agencies);
+}
+
+std::string CustodianAuthorizationPolicy(
+    absl::string_view federation, absl::string_view custodian,
+    const std::vector<std::string>& agencies) {
+  return NodesOnlyPolicy(absl::StrCat("deconflict-custodian-", custodian),
+                         federation, "deconfliction.v1.TokenIssuer", agencies);
 }
 
 absl::StatusOr<AuthorizationEngine> AuthorizationEngine::FromJson(
@@ -186,6 +208,28 @@ absl::Status AuthorizationEngine::Authorize(absl::string_view principal,
 std::shared_ptr<grpc::AuthMetadataProcessor> EnforceAuthorization(
     AuthorizationEngine engine) {
   return std::make_shared<Enforcer>(std::move(engine));
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
+FederationServerCredentials(const config::v1::TlsFiles& tls,
+                            const std::string& own_id,
+                            absl::string_view policy_json) {
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MutualTlsServerCredentials(tls, "tls");
+  if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<std::string> cert_id = CertificateSpiffeId(tls.cert_file());
+  if (!cert_id.ok()) return cert_id.status();
+  if (*cert_id != own_id) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("tls.cert_file: certificate names ", *cert_id,
+                     " but this server is ", own_id));
+  }
+  absl::StatusOr<AuthorizationEngine> policy =
+      AuthorizationEngine::FromJson(policy_json);
+  if (!policy.ok()) return policy.status();
+  (*credentials)
+      ->SetAuthMetadataProcessor(EnforceAuthorization(*std::move(policy)));
+  return credentials;
 }
 
 }  // namespace deconfliction

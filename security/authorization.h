@@ -19,10 +19,18 @@
 //   spiffe://<fed>/agency/<id>/node     Hub, for each configured node
 //   any certificate of the federation   gRPC health checking
 //   anyone else (users included)        nothing
+//
+// Custodian:
+//   spiffe://<fed>/agency/<id>/node     TokenIssuer, for each configured
+//                                       agency
+//   any certificate of the federation   gRPC health checking
+//   anyone else (users, the hub, other  nothing
+//   custodians)
 #ifndef DECONFLICTION_SECURITY_AUTHORIZATION_H_
 #define DECONFLICTION_SECURITY_AUTHORIZATION_H_
 
 #include <grpcpp/security/auth_metadata_processor.h>
+#include <grpcpp/security/server_credentials.h>
 
 #include <memory>
 #include <string>
@@ -41,6 +49,12 @@ std::string NodeAuthorizationPolicy(absl::string_view federation,
 // The hub's policy, as JSON: only the listed agencies' nodes may call it.
 std::string HubAuthorizationPolicy(absl::string_view federation,
                                    const std::vector<std::string>& agencies);
+
+// A custodian's policy, as JSON: only the listed agencies' nodes may ask it
+// for evaluations.
+std::string CustodianAuthorizationPolicy(
+    absl::string_view federation, absl::string_view custodian,
+    const std::vector<std::string>& agencies);
 
 class AuthorizationEngine {
  public:
@@ -63,6 +77,16 @@ class AuthorizationEngine {
 // enforces `engine` on every call.
 std::shared_ptr<grpc::AuthMetadataProcessor> EnforceAuthorization(
     AuthorizationEngine engine);
+
+// A federation server's credentials: mutual TLS from `tls`
+// (MutualTlsServerCredentials), whose certificate must name `own_id`, with
+// `policy_json` enforced on every call. FAILED_PRECONDITION for bad files or
+// a certificate of another identity (naming both); INVALID_ARGUMENT for a
+// bad policy.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
+FederationServerCredentials(const config::v1::TlsFiles& tls,
+                            const std::string& own_id,
+                            absl::string_view policy_json);
 
 }  // namespace deconfliction
 

@@ -77,6 +77,11 @@ std::string UserSpiffeId(absl::string_view federation,
                       user);
 }
 
+std::string CustodianSpiffeId(absl::string_view federation,
+                              absl::string_view custodian) {
+  return absl::StrCat("spiffe://", federation, "/custodian/", custodian);
+}
+
 absl::StatusOr<FederationIdentity> ParseSpiffeId(absl::string_view uri) {
   auto invalid = [&] {
     return absl::InvalidArgumentError(
@@ -91,6 +96,12 @@ absl::StatusOr<FederationIdentity> ParseSpiffeId(absl::string_view uri) {
   if (!ValidateFederationName(parts[0], "federation").ok()) return invalid();
   if (parts.size() == 2 && parts[1] == "hub") {
     identity.role = FederationIdentity::Role::kHub;
+    return identity;
+  }
+  if (parts.size() == 3 && parts[1] == "custodian" &&
+      ValidateAgencyId(parts[2], "custodian").ok()) {
+    identity.role = FederationIdentity::Role::kCustodian;
+    identity.custodian = std::string(parts[2]);
     return identity;
   }
   if (parts.size() < 4 || parts[1] != "agency" ||

@@ -4,6 +4,7 @@
 //   spiffe://<federation>/hub
 //   spiffe://<federation>/agency/<agency-id>/node
 //   spiffe://<federation>/agency/<agency-id>/user/<name>
+//   spiffe://<federation>/custodian/<name>
 #ifndef DECONFLICTION_SECURITY_IDENTITY_H_
 #define DECONFLICTION_SECURITY_IDENTITY_H_
 
@@ -19,11 +20,12 @@ class AuthContext;
 namespace deconfliction {
 
 struct FederationIdentity {
-  enum class Role { kHub, kNode, kUser };
+  enum class Role { kHub, kNode, kUser, kCustodian };
   Role role = Role::kUser;
   std::string federation;
-  std::string agency_id;  // empty for the hub
+  std::string agency_id;  // only for kNode and kUser
   std::string user;       // only for kUser
+  std::string custodian;  // only for kCustodian
   std::string uri;        // the whole SPIFFE ID
 };
 
@@ -39,8 +41,11 @@ std::string NodeSpiffeId(absl::string_view federation,
                          absl::string_view agency_id);
 std::string UserSpiffeId(absl::string_view federation,
                          absl::string_view agency_id, absl::string_view user);
+// A custodian's name follows ValidateAgencyId's rule.
+std::string CustodianSpiffeId(absl::string_view federation,
+                              absl::string_view custodian);
 
-// Parses one of the three forms above; INVALID_ARGUMENT otherwise.
+// Parses one of the four forms above; INVALID_ARGUMENT otherwise.
 absl::StatusOr<FederationIdentity> ParseSpiffeId(absl::string_view uri);
 
 // The identity of the verified TLS peer of a call: its certificate's single

@@ -128,6 +128,22 @@ absl::StatusOr<uint64_t> AuditLog::Export(
   return count;
 }
 
+absl::StatusOr<std::unique_ptr<AuditDatabase>> AuditDatabase::Open(
+    const std::string& dir) {
+  std::unique_ptr<AuditDatabase> opened(new AuditDatabase());
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::Open(dir, AuditFamilies());
+  if (!database.ok()) return database.status();
+  opened->database_ = *std::move(database);
+  absl::StatusOr<std::unique_ptr<AuditLog>> audit =
+      AuditLog::Open(*opened->database_);
+  if (!audit.ok()) return audit.status();
+  opened->audit_ = *std::move(audit);
+  return opened;
+}
+
+AuditDatabase::~AuditDatabase() = default;
+
 absl::StatusOr<uint64_t> ExportAudit(
     const std::string& dir,
     const std::function<void(const storage::v1::AuditRecord&)>& visit) {

@@ -75,6 +75,24 @@ class AuditLog {
   std::thread syncer_;
 };
 
+// A database that holds an audit trail and nothing else (a custodian's).
+class AuditDatabase {
+ public:
+  // Opens or creates it in `dir`. UNAVAILABLE when it cannot be opened.
+  static absl::StatusOr<std::unique_ptr<AuditDatabase>> Open(
+      const std::string& dir);
+  ~AuditDatabase();
+
+  AuditLog& audit() const { return *audit_; }
+
+ private:
+  AuditDatabase() = default;
+
+  // Declared first: destroyed after the log over it.
+  std::unique_ptr<Database> database_;
+  std::unique_ptr<AuditLog> audit_;
+};
+
 // Exports the audit trail of a hub's or a node's database (opened read-only,
 // so its owner may keep running), verifying the hash chain: `visit` sees
 // every record in order. Returns the number of records; DATA_LOSS at the

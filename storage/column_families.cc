@@ -41,4 +41,11 @@ std::vector<FamilyDescriptor> HubFamilies() {
   };
 }
 
+std::vector<FamilyDescriptor> AuditFamilies() {
+  return {
+      {families::kMeta, {}},
+      {families::kAudit, {}},
+  };
+}
+
 }  // namespace deconfliction

@@ -38,6 +38,8 @@ struct FamilyDescriptor {
 std::vector<FamilyDescriptor> NodeFamilies();
 // The hub's families.
 std::vector<FamilyDescriptor> HubFamilies();
+// A custodian's: its audit trail only.
+std::vector<FamilyDescriptor> AuditFamilies();
 
 }  // namespace deconfliction
 

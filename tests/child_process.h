@@ -34,6 +34,7 @@ class ChildProcess {
       dup2(fd, 1);
       dup2(fd, 2);
       std::vector<char*> args;
+      args.reserve(argv.size() + 1);
       for (const std::string& arg : argv) {
         args.push_back(const_cast<char*>(arg.c_str()));
       }
@@ -91,10 +92,13 @@ class ReservedPort {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
     socklen_t length = sizeof(address);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    // On failure the port stays 0, which no server accepts.
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) ==
+            0 &&
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      port_ = ntohs(address.sin_port);
+    }
   }
   ~ReservedPort() { close(fd_); }
   ReservedPort(const ReservedPort&) = delete;

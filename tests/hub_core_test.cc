@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rpc/work_queue.h"
+#include "server/caps/query_caps.h"
 #include "server/hub/alert_delivery.h"
 #include "server/hub/coordinator.h"
 #include "server/hub/node_links.h"
@@ -144,7 +145,7 @@ class HubCoreTest : public ::testing::Test {
     auto database = HubDatabase::Open(dir_.path() + "/hub");
     ASSERT_TRUE(database.ok()) << database.status();
     database_ = *std::move(database);
-    caps_ = std::make_unique<QueryCaps>(config_.policy());
+    caps_ = std::make_unique<QueryCaps>(config_.policy().caps());
     writes_ = std::make_unique<WorkQueue>(2, 64);
     delivery_ = std::make_unique<AlertDelivery>(
         &config_, &database_->outbox(), &nodes_, writes_.get(), absl::Now);
@@ -154,7 +155,7 @@ class HubCoreTest : public ::testing::Test {
   }
 
   absl::StatusOr<v1::FederatedLookupResponse> Lookup(
-      const std::string& requester, std::vector<std::string> tokens,
+      const std::string& requester, const std::vector<std::string>& tokens,
       v1::LookupPurpose purpose = v1::LOOKUP_PURPOSE_CHECK) {
     v1::FederatedLookupRequest request;
     request.set_purpose(purpose);
@@ -262,8 +263,9 @@ TEST_F(HubCoreTest, AlertsReachBothSidesInOrderAndWaitForANodeThatFails) {
   auto queued = database_->outbox().PendingAlerts("north", 10);
   ASSERT_TRUE(queued.ok());
   std::vector<std::string> raised;
-  for (const auto& alert : *queued)
+  for (const auto& alert : *queued) {
     raised.push_back(alert.record.alert().alert_id());
+  }
   EXPECT_THAT(raised, SizeIs(3));
   // ...and arrive, in the order raised, when it takes them again.
   nodes_.SetRefusingDeliveries("north", false);

@@ -131,7 +131,7 @@ class TestFederation {
     profile.set_federation(options_.federation);
     profile.set_agency_id(agency);
     *profile.mutable_tls() = pki_.Files("user-" + agency + "-analyst");
-    const std::string path = dir_ + "/" + agency + ".profile";
+    std::string path = dir_ + "/" + agency + ".profile";
     WriteText(path, profile);
     return path;
   }

@@ -24,8 +24,9 @@ inline config::v1::NodeConfig TestNodeConfig(
   config.set_data_dir(dir + "/" + agency);
   config.set_federation_key_file(federation_key);
   config.set_default_region("CA");
-  if (!pki.FederationKeyExists(federation_key))
+  if (!pki.FederationKeyExists(federation_key)) {
     pki.FederationKey(federation_key);
+  }
   ValidateNodeConfig(&config).IgnoreError();
   return config;
 }

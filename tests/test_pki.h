@@ -35,6 +35,9 @@ class TestPki {
   bool User(const std::string& agency, const std::string& name) {
     return Run(absl::StrCat("user ", dir_, " ", agency, " ", name));
   }
+  bool Custodian(const std::string& name) {
+    return Run(absl::StrCat("custodian ", dir_, " ", name));
+  }
   bool Revoke(const std::string& cert_name) {
     return Run(absl::StrCat("revoke ", dir_, " ", cert_name));
   }

@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "rpc/work_queue.h"
 #include "security/identity.h"
+#include "server/caps/query_caps.h"
 #include "server/hub/alert_delivery.h"
 #include "server/hub/node_links.h"
 #include "server/hub/sharing_policy.h"

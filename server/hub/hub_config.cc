@@ -1,6 +1,5 @@
 #include "server/hub/hub_config.h"
 
-#include <filesystem>
 #include <set>
 
 #include "absl/status/status.h"
@@ -79,21 +78,17 @@ absl::Status ValidateHubConfig(config::v1::HubConfig* config) {
 }
 
 absl::StatusOr<config::v1::HubConfig> LoadHubConfig(const std::string& path) {
-  config::v1::HubConfig config;
-  if (absl::Status s = LoadTextProto(path, &config); !s.ok()) return s;
-  const std::string base = std::filesystem::path(path).parent_path().string();
-  config::v1::TlsFiles* tls = config.mutable_tls();
-  for (std::string* file :
-       {tls->mutable_cert_file(), tls->mutable_key_file(),
-        tls->mutable_ca_file(), tls->mutable_crl_dir(),
-        config.mutable_data_dir(), config.mutable_port_file(),
-        config.mutable_policy()->mutable_common_identifiers_file()}) {
-    ResolvePath(base, file);
-  }
-  if (absl::Status s = ValidateHubConfig(&config); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
-  }
-  return config;
+  return LoadServerConfig<config::v1::HubConfig>(
+      path,
+      [](config::v1::HubConfig* config) {
+        std::vector<std::string*> paths = TlsPaths(config->mutable_tls());
+        paths.insert(
+            paths.end(),
+            {config->mutable_data_dir(), config->mutable_port_file(),
+             config->mutable_policy()->mutable_common_identifiers_file()});
+        return paths;
+      },
+      ValidateHubConfig);
 }
 
 }  // namespace deconfliction

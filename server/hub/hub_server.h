@@ -10,15 +10,15 @@
 #ifndef DECONFLICTION_SERVER_HUB_HUB_SERVER_H_
 #define DECONFLICTION_SERVER_HUB_HUB_SERVER_H_
 
-#include <grpcpp/server.h>
-
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "base/clock.h"
+#include "rpc/serving.h"
 #include "rpc/work_queue.h"
+#include "server/caps/query_caps.h"
 #include "server/hub/alert_delivery.h"
 #include "server/hub/coordinator.h"
 #include "server/hub/hub_service.h"
@@ -36,9 +36,8 @@ class HubServer {
   // port or the database cannot be had.
   static absl::StatusOr<std::unique_ptr<HubServer>> Start(
       const config::v1::HubConfig& config, Clock clock = absl::Now);
-  ~HubServer();
 
-  int port() const { return port_; }
+  int port() const { return serving_.port(); }
 
   // Stops accepting calls, lets calls in progress finish for up to `grace`,
   // then cancels the rest. Idempotent.
@@ -57,9 +56,7 @@ class HubServer {
   std::unique_ptr<AlertDelivery> delivery_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<HubService> service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_ = 0;
-  bool shut_down_ = false;
+  Serving serving_;  // last: stopped before the rest is destroyed
 };
 
 }  // namespace deconfliction

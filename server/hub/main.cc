@@ -35,16 +35,10 @@ int Main(int argc, char** argv) {
       __FILE__);
   sigset_t stop = BlockStopSignals();
   absl::ParseCommandLine(argc, argv);
-  const std::string path = absl::GetFlag(FLAGS_config);
-  if (path.empty()) {
-    std::cerr << "deconflict-hub: --config is required (see --help)\n";
-    return 2;
-  }
-  absl::StatusOr<config::v1::HubConfig> config = LoadHubConfig(path);
-  if (!config.ok()) {
-    std::cerr << "deconflict-hub: " << config.status().message() << "\n";
-    return 2;
-  }
+  std::optional<config::v1::HubConfig> config =
+      ConfigFromFlag<config::v1::HubConfig>(
+          "deconflict-hub", absl::GetFlag(FLAGS_config), LoadHubConfig);
+  if (!config) return 2;
   if (absl::GetFlag(FLAGS_delivery_status)) {
     absl::StatusOr<std::map<std::string, AlertOutbox::Backlog>> backlog =
         ReadBacklog(config->data_dir());
@@ -65,22 +59,13 @@ int Main(int argc, char** argv) {
     }
     return 0;
   }
-  absl::StatusOr<std::unique_ptr<HubServer>> hub = HubServer::Start(*config);
-  if (!hub.ok()) {
-    std::cerr << "deconflict-hub: " << hub.status().message() << "\n";
-    return 1;
-  }
-  if (absl::Status s = WritePortFile(config->port_file(), (*hub)->port());
-      !s.ok()) {
-    std::cerr << "deconflict-hub: " << s.message() << "\n";
-    return 1;
-  }
-  std::cerr << "deconflict-hub: serving on port " << (*hub)->port()
-            << " (mutual TLS) for " << config->nodes_size() << " nodes\n";
-  std::cerr << "deconflict-hub: " << AwaitStopSignal(stop)
-            << ", shutting down\n";
-  (*hub)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
-  return 0;
+  return ServeUntilStopped(
+      "deconflict-hub", HubServer::Start(*config), config->port_file(),
+      [&](int port) {
+        return absl::StrCat("serving on port ", port, " (mutual TLS) for ",
+                            config->nodes_size(), " nodes");
+      },
+      stop, absl::GetFlag(FLAGS_shutdown_grace));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The hub's sharing policy (config::v1::SharingPolicy), applied to every
-// federated lookup: per-agency query caps, the federation-wide list of
-// common identifiers (as tokens), and silent entries.
+// federated lookup: the federation-wide list of common identifiers (as
+// tokens) and silent entries. Its query caps are server/caps/query_caps.h.
 #ifndef DECONFLICTION_SERVER_HUB_SHARING_POLICY_H_
 #define DECONFLICTION_SERVER_HUB_SHARING_POLICY_H_
 
@@ -17,29 +17,6 @@
 #include "api/deconfliction/v1/federation.pb.h"
 
 namespace deconfliction {
-
-// Per-agency caps on identifiers looked up, in fixed windows: the calendar
-// minute and the UTC day. Thread-safe.
-class QueryCaps {
- public:
-  explicit QueryCaps(const config::v1::SharingPolicy& policy);
-
-  // Counts `identifiers` against `agency_id`'s caps at `now`, or refuses
-  // them all with RESOURCE_EXHAUSTED naming the cap (nothing is counted).
-  absl::Status Admit(const std::string& agency_id, uint64_t identifiers,
-                     absl::Time now);
-
- private:
-  struct Usage {
-    int64_t minute = -1, day = -1;  // the windows counted
-    uint64_t in_minute = 0, in_day = 0;
-  };
-  const config::v1::QueryCap* CapFor(const std::string& agency_id) const;
-
-  std::map<std::string, config::v1::QueryCap> caps_;  // "*" = default
-  absl::Mutex mu_;
-  std::map<std::string, Usage> usage_ ABSL_GUARDED_BY(mu_);
-};
 
 // Tokens of identifiers that are never reported as hits.
 class CommonIdentifiers {

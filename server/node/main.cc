@@ -6,6 +6,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "config/command_line.h"
 #include "identifiers/identifier_input.h"
@@ -78,40 +79,25 @@ int Main(int argc, char** argv) {
       __FILE__);
   sigset_t stop = BlockStopSignals();
   absl::ParseCommandLine(argc, argv);
-  const std::string path = absl::GetFlag(FLAGS_config);
-  if (path.empty()) {
-    std::cerr << "deconflict-node: --config is required (see --help)\n";
-    return 2;
-  }
-  absl::StatusOr<config::v1::NodeConfig> config = LoadNodeConfig(path);
-  if (!config.ok()) {
-    std::cerr << "deconflict-node: " << config.status().message() << "\n";
-    return 2;
-  }
+  std::optional<config::v1::NodeConfig> config =
+      ConfigFromFlag<config::v1::NodeConfig>(
+          "deconflict-node", absl::GetFlag(FLAGS_config), LoadNodeConfig);
+  if (!config) return 2;
   if (!absl::GetFlag(FLAGS_tokenize_csv).empty()) {
     return Tokenize(*config, absl::GetFlag(FLAGS_tokenize_csv));
   }
-  absl::StatusOr<std::unique_ptr<NodeServer>> server =
-      NodeServer::Start(*config);
-  if (!server.ok()) {
-    std::cerr << "deconflict-node: " << server.status().message() << "\n";
-    return 1;
-  }
-  if (absl::Status s = WritePortFile(config->port_file(), (*server)->port());
-      !s.ok()) {
-    std::cerr << "deconflict-node: " << s.message() << "\n";
-    return 1;
-  }
-  std::cerr << "deconflict-node: agency " << config->agency_id()
-            << " serving on port " << (*server)->port() << " (mutual TLS"
-            << (config->has_hub()
-                    ? ", federated through " + config->hub().address()
-                    : std::string(", local only"))
-            << ")\n";
-  std::cerr << "deconflict-node: " << AwaitStopSignal(stop)
-            << ", shutting down\n";
-  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
-  return 0;
+  return ServeUntilStopped(
+      "deconflict-node", NodeServer::Start(*config), config->port_file(),
+      [&](int port) {
+        return absl::StrCat(
+            "agency ", config->agency_id(), " serving on port ", port,
+            " (mutual TLS",
+            config->has_hub()
+                ? absl::StrCat(", federated through ", config->hub().address())
+                : std::string(", local only"),
+            ")");
+      },
+      stop, absl::GetFlag(FLAGS_shutdown_grace));
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "server/node/node_config.h"
 
-#include <filesystem>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "config/fields.h"
@@ -78,21 +76,16 @@ absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
 }
 
 absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path) {
-  config::v1::NodeConfig config;
-  if (absl::Status s = LoadTextProto(path, &config); !s.ok()) return s;
-  const std::string base = std::filesystem::path(path).parent_path().string();
-  config::v1::TlsFiles* tls = config.mutable_tls();
-  for (std::string* file :
-       {tls->mutable_cert_file(), tls->mutable_key_file(),
-        tls->mutable_ca_file(), tls->mutable_crl_dir(),
-        config.mutable_data_dir(), config.mutable_federation_key_file(),
-        config.mutable_port_file()}) {
-    ResolvePath(base, file);
-  }
-  if (absl::Status s = ValidateNodeConfig(&config); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
-  }
-  return config;
+  return LoadServerConfig<config::v1::NodeConfig>(
+      path,
+      [](config::v1::NodeConfig* config) {
+        std::vector<std::string*> paths = TlsPaths(config->mutable_tls());
+        paths.insert(paths.end(), {config->mutable_data_dir(),
+                                   config->mutable_federation_key_file(),
+                                   config->mutable_port_file()});
+        return paths;
+      },
+      ValidateNodeConfig);
 }
 
 }  // namespace deconfliction

@@ -1,15 +1,13 @@
 #include "server/node/node_server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server_builder.h>
 
-#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "rpc/channels.h"
 #include "rpc/grpc_status.h"
+#include "rpc/serving.h"
 #include "security/authorization.h"
 #include "security/identity.h"
 #include "security/tls.h"
@@ -24,18 +22,10 @@ constexpr int kMaxStreamsPerConnection = 100;
 absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     const config::v1::NodeConfig& config, const Clock& clock) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      MutualTlsServerCredentials(config.tls(), "tls");
+      FederationServerCredentials(
+          config.tls(), NodeSpiffeId(config.federation(), config.agency_id()),
+          NodeAuthorizationPolicy(config.federation(), config.agency_id()));
   if (!credentials.ok()) return credentials.status();
-  const std::string own_id =
-      NodeSpiffeId(config.federation(), config.agency_id());
-  absl::StatusOr<std::string> cert_id =
-      CertificateSpiffeId(config.tls().cert_file());
-  if (!cert_id.ok()) return cert_id.status();
-  if (*cert_id != own_id) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("tls.cert_file: certificate names ", *cert_id,
-                     " but this node is ", own_id));
-  }
   absl::StatusOr<std::unique_ptr<HmacTokenFunction>> tokens =
       HmacTokenFunction::FromKeyFile(config.federation_key_file());
   if (!tokens.ok()) {
@@ -48,12 +38,6 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       NodeDatabase::Open(config.data_dir(), config.agency_id(), clock);
   if (!database.ok()) return database.status();
   server->database_ = *std::move(database);
-
-  absl::StatusOr<AuthorizationEngine> policy = AuthorizationEngine::FromJson(
-      NodeAuthorizationPolicy(config.federation(), config.agency_id()));
-  if (!policy.ok()) return policy.status();
-  (*credentials)
-      ->SetAuthMetadataProcessor(EnforceAuthorization(*std::move(policy)));
 
   const auto& limits = config.limits();
   server->queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
@@ -90,41 +74,22 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   server->alerts_ = std::make_unique<AlertsService>(server->alert_intake_.get(),
                                                     server->queue_.get());
 
-  grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen_address(), *credentials,
-                           &server->port_);
-  builder.SetMaxReceiveMessageSize(
-      static_cast<int>(limits.max_message_bytes()));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              kMaxStreamsPerConnection);
-  AcceptFederationKeepalive(&builder);
   builder.RegisterService(server->registry_.get());
   builder.RegisterService(server->deconfliction_.get());
   builder.RegisterService(server->federation_.get());
   builder.RegisterService(server->alerts_.get());
-  server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "listen_address: cannot listen on ", config.listen_address()));
-  }
+  absl::StatusOr<Serving> serving =
+      StartServing(&builder, config.listen_address(), *credentials,
+                   limits.max_message_bytes());
+  if (!serving.ok()) return serving.status();
+  server->serving_ = *std::move(serving);
   return server;
 }
 
-void NodeServer::Shutdown(absl::Duration grace) {
-  if (shut_down_) return;
-  shut_down_ = true;
-  if (auto* health = server_->GetHealthCheckService()) {
-    health->Shutdown();
-  }
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    absl::ToChronoNanoseconds(grace));
-  server_->Wait();
-}
-
-NodeServer::~NodeServer() {
-  if (server_ != nullptr) Shutdown(absl::ZeroDuration());
-}
+void NodeServer::Shutdown(absl::Duration grace) { serving_.Stop(grace); }
 
 }  // namespace deconfliction

@@ -13,14 +13,13 @@
 #ifndef DECONFLICTION_SERVER_NODE_NODE_SERVER_H_
 #define DECONFLICTION_SERVER_NODE_NODE_SERVER_H_
 
-#include <grpcpp/server.h>
-
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "base/clock.h"
+#include "rpc/serving.h"
 #include "rpc/work_queue.h"
 #include "server/node/agency_node.h"
 #include "server/node/alert_intake.h"
@@ -41,10 +40,9 @@ class NodeServer {
   // cannot be had.
   static absl::StatusOr<std::unique_ptr<NodeServer>> Start(
       const config::v1::NodeConfig& config, const Clock& clock = absl::Now);
-  ~NodeServer();
 
   // The port actually bound (useful with port 0).
-  int port() const { return port_; }
+  int port() const { return serving_.port(); }
 
   // Stops accepting calls, lets calls in progress finish for up to `grace`,
   // then cancels the rest. Idempotent.
@@ -69,9 +67,7 @@ class NodeServer {
   std::unique_ptr<DeconflictionService> deconfliction_;
   std::unique_ptr<NodeFederationService> federation_;
   std::unique_ptr<AlertsService> alerts_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_ = 0;
-  bool shut_down_ = false;
+  Serving serving_;  // last: stopped before the rest is destroyed
 };
 
 }  // namespace deconfliction

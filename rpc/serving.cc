@@ -1,0 +1,40 @@
+#include "rpc/serving.h"
+
+#include <grpcpp/health_check_service_interface.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+
+namespace deconfliction {
+
+absl::StatusOr<Serving> StartServing(
+    grpc::ServerBuilder* builder, const std::string& listen_address,
+    const std::shared_ptr<grpc::ServerCredentials>& credentials,
+    uint32_t max_message_bytes) {
+  grpc::EnableDefaultHealthCheckService(true);
+  int port = 0;
+  builder->AddListeningPort(listen_address, credentials, &port);
+  builder->SetMaxReceiveMessageSize(static_cast<int>(max_message_bytes));
+  // FederationChannel peers ping every 30 s, also without calls.
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder->AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  std::unique_ptr<grpc::Server> server = builder->BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("listen_address: cannot listen on ", listen_address));
+  }
+  return Serving(std::move(server), port);
+}
+
+void Serving::Stop(absl::Duration grace) {
+  if (server_ == nullptr) return;
+  if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoNanoseconds(grace));
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace deconfliction

@@ -1,0 +1,51 @@
+// Starting and stopping a federation server, the same way for the node, the
+// hub and the custodian: mutual-TLS credentials, the receive limit,
+// keepalive pings from FederationChannel peers accepted, gRPC health
+// checking, and a bound port checked before anyone is told it is serving.
+#ifndef DECONFLICTION_RPC_SERVING_H_
+#define DECONFLICTION_RPC_SERVING_H_
+
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace deconfliction {
+
+// A started server and its bound port. Stop() (or destruction) turns
+// health NOT_SERVING, refuses new calls, gives calls in progress up to
+// `grace` to finish and cancels the rest, returning when all are done.
+// Stop is idempotent; destruction stops with no grace.
+class Serving {
+ public:
+  Serving() = default;
+  Serving(std::unique_ptr<grpc::Server> server, int port)
+      : server_(std::move(server)), port_(port) {}
+  Serving(Serving&&) = default;
+  Serving& operator=(Serving&&) = default;
+  ~Serving() { Stop(absl::ZeroDuration()); }
+
+  int port() const { return port_; }
+  void Stop(absl::Duration grace);
+
+ private:
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+// Starts the server `builder` describes (its services and any extra
+// arguments already added) on `listen_address` (port 0: any free port).
+// UNAVAILABLE naming listen_address when it cannot listen.
+absl::StatusOr<Serving> StartServing(
+    grpc::ServerBuilder* builder, const std::string& listen_address,
+    const std::shared_ptr<grpc::ServerCredentials>& credentials,
+    uint32_t max_message_bytes);
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_RPC_SERVING_H_

@@ -1,0 +1,67 @@
+#include "server/custodian/custodian_server.h"
+
+#include <grpcpp/server_builder.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rpc/serving.h"
+#include "security/authorization.h"
+#include "security/identity.h"
+#include "security/tls.h"
+#include "token_key/key_files.h"
+
+namespace deconfliction {
+
+absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
+    const config::v1::CustodianConfig& config, const Clock& clock) {
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      FederationServerCredentials(
+          config.tls(), CustodianSpiffeId(config.federation(), config.name()),
+          CustodianAuthorizationPolicy(
+              config.federation(), config.name(),
+              {config.agencies().begin(), config.agencies().end()}));
+  if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<keys::v1::KeyShareFile> share = LoadShare(config.share_file());
+  if (!share.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("share_file: ", share.status().message()));
+  }
+  if (share->custodian() != config.name()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "share_file: the share is custodian \"", share->custodian(),
+        "\"'s, not \"", config.name(), "\"'s"));
+  }
+
+  std::unique_ptr<CustodianServer> server(new CustodianServer());
+  server->config_ = config;
+  absl::StatusOr<std::unique_ptr<AuditDatabase>> database =
+      AuditDatabase::Open(config.data_dir());
+  if (!database.ok()) return database.status();
+  server->database_ = *std::move(database);
+  server->caps_ = std::make_unique<QueryCaps>(config.caps());
+  absl::StatusOr<std::unique_ptr<Custodian>> custodian =
+      Custodian::Create(&server->config_, *share, server->caps_.get(),
+                        &server->database_->audit(), clock);
+  share->mutable_secret()->assign(share->secret().size(), '\0');
+  if (!custodian.ok()) return custodian.status();
+  server->custodian_ = *std::move(custodian);
+  const auto& limits = config.limits();
+  server->queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
+                                               limits.max_queued_requests());
+  server->service_ = std::make_unique<TokenIssuerService>(
+      server->custodian_.get(), server->queue_.get());
+
+  grpc::ServerBuilder builder;
+  builder.RegisterService(server->service_.get());
+  absl::StatusOr<Serving> serving =
+      StartServing(&builder, config.listen_address(), *credentials,
+                   limits.max_message_bytes());
+  if (!serving.ok()) return serving.status();
+  server->serving_ = *std::move(serving);
+  return server;
+}
+
+void CustodianServer::Shutdown(absl::Duration grace) { serving_.Stop(grace); }
+
+}  // namespace deconfliction

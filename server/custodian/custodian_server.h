@@ -1,0 +1,60 @@
+// CustodianServer: a running custodian. Start() checks the certificate
+// names this custodian, loads its share (mode 0600, this custodian's, of
+// the configured epoch), opens its audit trail, and serves TokenIssuer over
+// mutual TLS with the custodian's authorization policy (only the configured
+// agencies' nodes) and gRPC health checking.
+//
+// Limits (CustodianConfig.limits; defaults in config.proto):
+// max_message_bytes (RESOURCE_EXHAUSTED), max_elements_per_request
+// (INVALID_ARGUMENT), max_queued_requests (RESOURCE_EXHAUSTED), caps per
+// agency (RESOURCE_EXHAUSTED).
+#ifndef DECONFLICTION_SERVER_CUSTODIAN_CUSTODIAN_SERVER_H_
+#define DECONFLICTION_SERVER_CUSTODIAN_CUSTODIAN_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+#include "base/clock.h"
+#include "rpc/serving.h"
+#include "rpc/work_queue.h"
+#include "server/caps/query_caps.h"
+#include "server/custodian/custodian.h"
+#include "server/custodian/token_issuer_service.h"
+#include "storage/audit_log.h"
+
+namespace deconfliction {
+
+class CustodianServer {
+ public:
+  // `config` must have passed ValidateCustodianConfig. FAILED_PRECONDITION
+  // for bad certificate files, a certificate that is not this custodian's,
+  // or a share file that is readable by others, another custodian's or
+  // malformed; UNAVAILABLE when the port or the database cannot be had.
+  static absl::StatusOr<std::unique_ptr<CustodianServer>> Start(
+      const config::v1::CustodianConfig& config,
+      const Clock& clock = absl::Now);
+
+  int port() const { return serving_.port(); }
+
+  // Stops accepting calls, lets calls in progress finish for up to `grace`,
+  // then cancels the rest. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  CustodianServer() = default;
+
+  // Destroyed in reverse order: the server first, then what it calls into.
+  config::v1::CustodianConfig config_;
+  std::unique_ptr<AuditDatabase> database_;
+  std::unique_ptr<QueryCaps> caps_;
+  std::unique_ptr<Custodian> custodian_;
+  std::unique_ptr<WorkQueue> queue_;
+  std::unique_ptr<TokenIssuerService> service_;
+  Serving serving_;  // last: stopped before the rest is destroyed
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_SERVER_CUSTODIAN_CUSTODIAN_SERVER_H_

@@ -1,0 +1,53 @@
+// deconflict-custodian: one custodian of the federation's token key.
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "config/command_line.h"
+#include "rpc/lifecycle.h"
+#include "server/custodian/custodian_config.h"
+#include "server/custodian/custodian_server.h"
+
+ABSL_FLAG(std::string, config, "",
+          "Custodian configuration file (protobuf text format, schema "
+          "deconfliction.config.v1.CustodianConfig in "
+          "api/deconfliction/config/v1/config.proto).");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM or SIGINT, how long calls in progress may take to "
+          "finish before they are cancelled.");
+
+namespace deconfliction {
+namespace {
+
+int Main(int argc, char** argv) {
+  SetUsage(
+      "Serves one share of the federation's token key to the agency nodes "
+      "over mutual TLS.\n"
+      "Usage: deconflict-custodian --config=custodian.textproto\n"
+      "Exit codes: 0 stopped by a signal, 1 cannot serve, 2 bad "
+      "configuration.",
+      __FILE__);
+  sigset_t stop = BlockStopSignals();
+  absl::ParseCommandLine(argc, argv);
+  std::optional<config::v1::CustodianConfig> config =
+      ConfigFromFlag<config::v1::CustodianConfig>("deconflict-custodian",
+                                                  absl::GetFlag(FLAGS_config),
+                                                  LoadCustodianConfig);
+  if (!config) return 2;
+  return ServeUntilStopped(
+      "deconflict-custodian", CustodianServer::Start(*config),
+      config->port_file(),
+      [&](int port) {
+        return absl::StrCat(config->name(), " serving on port ", port,
+                            " (mutual TLS) for ", config->agencies_size(),
+                            " agencies");
+      },
+      stop, absl::GetFlag(FLAGS_shutdown_grace));
+}
+
+}  // namespace
+}  // namespace deconfliction
+
+int main(int argc, char** argv) { return deconfliction::Main(argc, argv); }

@@ -1,0 +1,144 @@
+#include "token_key/key_files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "config/text_proto.h"
+#include "oprf/group.h"
+#include "oprf/threshold.h"
+#include "security/identity.h"
+
+namespace deconfliction {
+namespace {
+
+absl::Status InFile(const std::string& path, const absl::Status& status) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrCat(path, ": ", status.message()));
+}
+
+absl::Status CheckCommon(absl::string_view suite, absl::string_view epoch,
+                         uint32_t threshold, uint32_t shares) {
+  if (suite != kTokenKeySuite) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("suite: expected \"", kTokenKeySuite, "\""));
+  }
+  if (epoch.empty() || epoch.size() > 64) {
+    return absl::InvalidArgumentError("epoch: 1 to 64 characters required");
+  }
+  if (threshold < 2 || threshold > shares ||
+      shares > static_cast<uint32_t>(oprf::kMaxShares)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("threshold: ", threshold, " of ", shares,
+                     " custodians; need 2 <= threshold <= custodians <= ",
+                     oprf::kMaxShares));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateBundle(const keys::v1::TokenKeyBundle& bundle) {
+  if (absl::Status s =
+          CheckCommon(bundle.suite(), bundle.epoch(), bundle.threshold(),
+                      static_cast<uint32_t>(bundle.custodians_size()));
+      !s.ok()) {
+    return s;
+  }
+  std::set<std::string> names;
+  std::set<uint32_t> indices;
+  for (int i = 0; i < bundle.custodians_size(); ++i) {
+    const keys::v1::CustodianKey& custodian = bundle.custodians(i);
+    const std::string field = absl::StrCat("custodians[", i, "]");
+    if (absl::Status s = ValidateAgencyId(custodian.name(), field + ".name");
+        !s.ok()) {
+      return s;
+    }
+    if (!names.insert(custodian.name()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".name: listed twice"));
+    }
+    if (custodian.index() < 1 ||
+        custodian.index() > static_cast<uint32_t>(bundle.custodians_size()) ||
+        !indices.insert(custodian.index()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".index: must be 1 to ", bundle.custodians_size(),
+                       ", each once"));
+    }
+    if (absl::Status s = oprf::DeserializeElement(custodian.public_share(),
+                                                  field + ".public_share")
+                             .status();
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<keys::v1::TokenKeyBundle> LoadBundle(const std::string& path) {
+  keys::v1::TokenKeyBundle bundle;
+  if (absl::Status s = LoadTextProto(path, &bundle); !s.ok()) return s;
+  if (absl::Status s = InFile(path, ValidateBundle(bundle)); !s.ok()) return s;
+  return bundle;
+}
+
+absl::StatusOr<keys::v1::KeyShareFile> LoadShare(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not a readable regular file"));
+  }
+  if ((info.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": a key share must be readable by its owner only (chmod 600)"));
+  }
+  keys::v1::KeyShareFile share;
+  if (absl::Status s = LoadTextProto(path, &share); !s.ok()) return s;
+  absl::Status valid = CheckCommon(share.suite(), share.epoch(),
+                                   share.threshold(), share.shares());
+  if (valid.ok() && (share.index() < 1 || share.index() > share.shares())) {
+    valid = absl::InvalidArgumentError(
+        absl::StrCat("index: must be 1 to ", share.shares()));
+  }
+  if (valid.ok()) valid = ValidateAgencyId(share.custodian(), "custodian");
+  if (valid.ok()) {
+    absl::StatusOr<oprf::Scalar> secret =
+        oprf::DeserializeScalar(share.secret(), "secret");
+    valid = secret.ok() && oprf::IsZero(*secret)
+                ? absl::InvalidArgumentError("secret: zero")
+                : secret.status();
+  }
+  if (absl::Status s = InFile(path, valid); !s.ok()) return s;
+  return share;
+}
+
+absl::Status WriteKeyFile(const std::string& path, const std::string& text,
+                          unsigned mode) {
+  if (access(path.c_str(), F_OK) == 0) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(path, ": exists; key files are never overwritten"));
+  }
+  const std::string temp = path + ".tmp";
+  const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                      static_cast<mode_t>(mode));
+  if (fd < 0) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", temp));
+  }
+  const bool written = fchmod(fd, static_cast<mode_t>(mode)) == 0 &&
+                       write(fd, text.data(), text.size()) ==
+                           static_cast<ssize_t>(text.size()) &&
+                       fsync(fd) == 0;
+  close(fd);
+  if (!written || std::rename(temp.c_str(), path.c_str()) != 0) {
+    unlink(temp.c_str());
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace deconfliction
