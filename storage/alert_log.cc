@@ -1,5 +1,6 @@
 #include "storage/alert_log.h"
 
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -81,6 +82,8 @@ absl::StatusOr<StoredAlerts> AlertLog::Store(std::vector<v1::Alert> alerts) {
 absl::StatusOr<std::vector<v1::Alert>> AlertLog::After(uint64_t after,
                                                        size_t limit) const {
   std::vector<v1::Alert> alerts;
+  // No cursor follows the largest (after + 1 would wrap to the first).
+  if (after == std::numeric_limits<uint64_t>::max()) return alerts;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), alerts_));
   for (it->Seek(keys::AlertKey(after + 1));

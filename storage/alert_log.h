@@ -56,7 +56,8 @@ class AlertLog {
   // Stores `alerts` in order, each under the next cursor (their `cursor` is
   // set here), skipping any whose alert_id is already held.
   absl::StatusOr<StoredAlerts> Store(std::vector<v1::Alert> alerts);
-  // Up to `limit` alerts with a cursor after `after`, in cursor order.
+  // Up to `limit` alerts with a cursor after `after`, in cursor order (none
+  // after the largest cursor, 2^64 - 1).
   absl::StatusOr<std::vector<v1::Alert>> After(uint64_t after,
                                                size_t limit) const;
   // Marks the alerts acknowledged (once; repeats are not counted).

@@ -240,6 +240,9 @@ TEST_F(NodeDatabaseTest, AlertsGetCursorsOnceAndSurviveRestart) {
   auto page = store_->alerts().After(1, 1);
   ASSERT_THAT(*page, SizeIs(1));
   EXPECT_EQ((*page)[0].alert_id(), "b");
+  // Nothing after the largest cursor (it must not wrap to the first).
+  EXPECT_THAT(*store_->alerts().After(UINT64_MAX, 10), SizeIs(0));
+  EXPECT_THAT(*store_->alerts().After(UINT64_MAX - 1, 10), SizeIs(0));
   EXPECT_EQ(store_->alerts().Inbox().unacknowledged, 3u);
   auto acknowledged = store_->alerts().Acknowledge({"a", "a", "zzz"});
   EXPECT_EQ(acknowledged->acknowledged, 1u);
