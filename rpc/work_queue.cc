@@ -1,5 +1,6 @@
 #include "rpc/work_queue.h"
 
+#include <memory>
 #include <utility>
 
 namespace deconfliction {
@@ -23,6 +24,12 @@ bool WorkQueue::TrySubmit(std::function<void()> task) {
   if (stopping_ || tasks_.size() >= max_queued_) return false;
   tasks_.push_back(std::move(task));
   return true;
+}
+
+void WorkQueue::RunOrInline(std::function<void()> task) {
+  // TrySubmit drops what it refuses, so the task is shared with the queue.
+  auto shared = std::make_shared<std::function<void()>>(std::move(task));
+  if (!TrySubmit([shared] { (*shared)(); })) (*shared)();
 }
 
 void WorkQueue::Run() {

@@ -29,6 +29,11 @@ class WorkQueue {
   // already waiting or the queue is stopping.
   bool TrySubmit(std::function<void()> task);
 
+  // Queues `task`, or runs it on the calling thread when the queue is full
+  // or stopping: for work that must never be dropped (an audit record, a
+  // completion).
+  void RunOrInline(std::function<void()> task);
+
  private:
   void Run();
 

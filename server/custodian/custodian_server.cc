@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "oprf/group.h"
 #include "rpc/serving.h"
 #include "security/authorization.h"
 #include "security/identity.h"
@@ -43,7 +44,7 @@ absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
   absl::StatusOr<std::unique_ptr<Custodian>> custodian =
       Custodian::Create(&server->config_, *share, server->caps_.get(),
                         &server->database_->audit(), clock);
-  share->mutable_secret()->assign(share->secret().size(), '\0');
+  oprf::Wipe(share->mutable_secret());
   if (!custodian.ok()) return custodian.status();
   server->custodian_ = *std::move(custodian);
   const auto& limits = config.limits();

@@ -77,7 +77,7 @@ void AlertDelivery::Schedule() {
     if (!start.empty()) {
       mu_.Unlock();
       for (const std::string& agency : start) {
-        OnStorage([this, agency] { NextRecheck(agency); });
+        storage_->RunOrInline([this, agency] { NextRecheck(agency); });
       }
       mu_.Lock();
       continue;
@@ -101,11 +101,6 @@ void AlertDelivery::Schedule() {
   }
 }
 
-void AlertDelivery::OnStorage(std::function<void()> work) {
-  auto shared = std::make_shared<std::function<void()>>(std::move(work));
-  if (!storage_->TrySubmit([shared] { (*shared)(); })) (*shared)();
-}
-
 void AlertDelivery::NextRecheck(const std::string& agency) {
   auto pending = outbox_->PendingRechecks(agency, 1);
   if (!pending.ok()) return PassDone(agency, pending.status());
@@ -118,7 +113,8 @@ void AlertDelivery::NextRecheck(const std::string& agency) {
   nodes_->LookupTokens(
       agency, request, clock_() + kCallTimeout,
       [this, agency, recheck](absl::StatusOr<v1::TokenLookupResponse> answer) {
-        OnStorage([this, agency, recheck, answer = std::move(answer)] {
+        storage_->RunOrInline([this, agency, recheck,
+                               answer = std::move(answer)] {
           if (!answer.ok()) return PassDone(agency, answer.status());
           if (answer->answers_size() != recheck->record.queries_size()) {
             return PassDone(agency, absl::InternalError(
@@ -163,14 +159,15 @@ void AlertDelivery::NextDelivery(const std::string& agency) {
       agency, std::move(request), clock_() + kCallTimeout,
       [this, agency, keys,
        more](const absl::StatusOr<v1::DeliverAlertsResponse>& delivered) {
-        OnStorage([this, agency, keys, more, status = delivered.status()] {
-          if (!status.ok()) return PassDone(agency, status);
-          if (absl::Status s = outbox_->RemoveAlerts(*keys); !s.ok()) {
-            return PassDone(agency, s);
-          }
-          if (more) return NextDelivery(agency);
-          PassDone(agency, absl::OkStatus());
-        });
+        storage_->RunOrInline(
+            [this, agency, keys, more, status = delivered.status()] {
+              if (!status.ok()) return PassDone(agency, status);
+              if (absl::Status s = outbox_->RemoveAlerts(*keys); !s.ok()) {
+                return PassDone(agency, s);
+              }
+              if (more) return NextDelivery(agency);
+              PassDone(agency, absl::OkStatus());
+            });
       });
 }
 

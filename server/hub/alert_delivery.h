@@ -60,7 +60,6 @@ class AlertDelivery {
   void NextRecheck(const std::string& agency);
   void NextDelivery(const std::string& agency);
   void PassDone(const std::string& agency, const absl::Status& status);
-  void OnStorage(std::function<void()> work);
 
   const config::v1::HubConfig* const config_;
   AlertOutbox* const outbox_;

@@ -31,13 +31,6 @@ absl::Status ValidateLookup(const v1::FederatedLookupRequest& request,
   return absl::OkStatus();
 }
 
-// Runs `work` on `queue`, or inline when the queue is full: the work (an
-// audit record, alerts) must never be dropped.
-void RunOn(WorkQueue* queue, std::function<void()> work) {
-  auto shared = std::make_shared<std::function<void()>>(std::move(work));
-  if (!queue->TrySubmit([shared] { (*shared)(); })) (*shared)();
-}
-
 }  // namespace
 
 void Coordinator::Lookup(const v1::FederatedLookupRequest& request,
@@ -63,48 +56,42 @@ void Coordinator::Lookup(const v1::FederatedLookupRequest& request,
   }
 
   // Common identifiers are answered here and never sent to the nodes.
-  v1::TokenLookupRequest lookup;
+  v1::FederatedLookupResponse response;
+  auto lookup = std::make_shared<v1::TokenLookupRequest>();
   std::vector<int> asked;  // lookup query j is request query asked[j]
   for (int i = 0; i < request.queries_size(); ++i) {
-    if (common_->Contains(request.queries(i).token())) continue;
-    *lookup.add_queries() = request.queries(i);
+    v1::FederatedAnswer* answer = response.add_answers();
+    if (common_->Contains(request.queries(i).token())) {
+      answer->set_common(true);
+      continue;
+    }
+    *lookup->add_queries() = request.queries(i);
     asked.push_back(i);
   }
   const absl::Time hop = HopDeadline(
       deadline, now, absl::Milliseconds(config_->limits().node_timeout_ms()));
   AskAll(
       *nodes_, lookup, hop, caller.agency_id,
-      [this, request, requester = caller.agency_id, asked = std::move(asked),
-       lookup, now, record = std::move(record),
+      [this,
+       match = MatchRequest{request.purpose(), caller.agency_id,
+                            request.requester_contact(), now},
+       asked = std::move(asked), lookup, response = std::move(response),
+       record = std::move(record),
        done = std::move(done)](const std::vector<NodeAnswer>& answers) mutable {
-        v1::FederatedLookupResponse response;
         Queued queued;
-        Merge(request, requester, asked, lookup, answers, now, &response,
-              &record, &queued);
+        Merge(match, asked, *lookup, answers, &response, &record, &queued);
         AuditAndFinish(std::move(record), absl::OkStatus(), std::move(response),
                        std::move(queued), std::move(done));
       });
 }
 
-void Coordinator::Merge(const v1::FederatedLookupRequest& request,
-                        const std::string& requester,
+void Coordinator::Merge(const MatchRequest& match,
                         const std::vector<int>& asked,
                         const v1::TokenLookupRequest& lookup,
-                        const std::vector<NodeAnswer>& answers, absl::Time now,
+                        const std::vector<NodeAnswer>& answers,
                         v1::FederatedLookupResponse* response,
                         storage::v1::AuditRecord* record,
                         Queued* queued) const {
-  for (int i = 0; i < request.queries_size(); ++i) response->add_answers();
-  for (size_t i = 0, j = 0; i < static_cast<size_t>(request.queries_size());
-       ++i) {
-    if (j < asked.size() && asked[j] == static_cast<int>(i)) {
-      ++j;
-    } else {
-      response->mutable_answers(static_cast<int>(i))->set_common(true);
-    }
-  }
-  const MatchRequest match{request.purpose(), requester,
-                           request.requester_contact(), now};
   uint32_t hits = 0;
   for (const NodeAnswer& node : answers) {
     const bool usable = node.status.ok() && node.response.answers_size() ==
@@ -125,7 +112,7 @@ void Coordinator::Merge(const v1::FederatedLookupRequest& request,
         recheck.set_requester(match.requester);
         *recheck.mutable_requester_contact() = match.requester_contact;
         *recheck.mutable_queries() = lookup.queries();
-        *recheck.mutable_created_at() = ToTimestamp(now);
+        *recheck.mutable_created_at() = ToTimestamp(match.now);
         queued->rechecks.push_back(std::move(recheck));
       }
       continue;
@@ -157,34 +144,34 @@ void Coordinator::AuditAndFinish(storage::v1::AuditRecord record,
                                  Queued queued,
                                  Done<v1::FederatedLookupResponse> done) {
   record.set_code(static_cast<int32_t>(status.code()));
-  RunOn(writes_, [this, record = std::move(record), status,
-                  response = std::move(response), queued = std::move(queued),
-                  done = std::move(done)]() mutable {
-    // Alerts are durable in the outbox before the lookup is answered.
-    absl::Status persisted =
-        database_->outbox().Enqueue(queued.alerts, queued.rechecks);
-    if (!persisted.ok()) {
-      record.set_code(static_cast<int32_t>(absl::StatusCode::kUnavailable));
-    }
-    absl::Status audited = database_->audit().Append(std::move(record));
-    if (persisted.ok()) {
-      for (const auto& alert : queued.alerts) {
-        delivery_->Notify(alert.recipient());
-      }
-      for (const auto& recheck : queued.rechecks) {
-        delivery_->Notify(recheck.agency());
-      }
-    }
-    // An unaudited answer, or one whose alerts could not be kept, is not
-    // given.
-    if (!persisted.ok()) {
-      return done(absl::UnavailableError(
-          absl::StrCat("alert outbox: ", persisted.message())));
-    }
-    if (!audited.ok()) return done(audited);
-    if (!status.ok()) return done(status);
-    done(std::move(response));
-  });
+  writes_->RunOrInline(
+      [this, record = std::move(record), status, response = std::move(response),
+       queued = std::move(queued), done = std::move(done)]() mutable {
+        // Alerts are durable in the outbox before the lookup is answered.
+        absl::Status persisted =
+            database_->outbox().Enqueue(queued.alerts, queued.rechecks);
+        if (!persisted.ok()) {
+          record.set_code(static_cast<int32_t>(absl::StatusCode::kUnavailable));
+        }
+        absl::Status audited = database_->audit().Append(std::move(record));
+        if (persisted.ok()) {
+          for (const auto& alert : queued.alerts) {
+            delivery_->Notify(alert.recipient());
+          }
+          for (const auto& recheck : queued.rechecks) {
+            delivery_->Notify(recheck.agency());
+          }
+        }
+        // An unaudited answer, or one whose alerts could not be kept, is not
+        // given.
+        if (!persisted.ok()) {
+          return done(absl::UnavailableError(
+              absl::StrCat("alert outbox: ", persisted.message())));
+        }
+        if (!audited.ok()) return done(audited);
+        if (!status.ok()) return done(status);
+        done(std::move(response));
+      });
 }
 
 void Coordinator::DeliveryStatus(const FederationIdentity& caller,

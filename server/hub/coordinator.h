@@ -33,6 +33,7 @@
 #include "security/identity.h"
 #include "server/caps/query_caps.h"
 #include "server/hub/alert_delivery.h"
+#include "server/hub/match_alerts.h"
 #include "server/hub/node_links.h"
 #include "server/hub/sharing_policy.h"
 #include "storage/alert_outbox.h"
@@ -75,11 +76,12 @@ class Coordinator {
     std::vector<storage::v1::OutboxRecord> alerts;
     std::vector<storage::v1::RecheckRecord> rechecks;
   };
-  // Merges the nodes' answers into `response`, `record` and `queued`.
-  void Merge(const v1::FederatedLookupRequest& request,
-             const std::string& requester, const std::vector<int>& asked,
+  // Merges the nodes' answers to `lookup` (whose query j is the request's
+  // query asked[j]) into `response` (one answer per request query, the
+  // common ones already marked), `record` and `queued`.
+  void Merge(const MatchRequest& match, const std::vector<int>& asked,
              const v1::TokenLookupRequest& lookup,
-             const std::vector<NodeAnswer>& answers, absl::Time now,
+             const std::vector<NodeAnswer>& answers,
              v1::FederatedLookupResponse* response,
              storage::v1::AuditRecord* record, Queued* queued) const;
   // Queues `queued` in the outbox and writes `record`, wakes delivery, then

@@ -15,7 +15,8 @@ struct Round {
 
 }  // namespace
 
-void AskAll(NodeLinks& nodes, v1::TokenLookupRequest request,
+void AskAll(NodeLinks& nodes,
+            std::shared_ptr<const v1::TokenLookupRequest> request,
             absl::Time deadline, const std::string& skip_agency,
             std::function<void(std::vector<NodeAnswer>)> done) {
   std::vector<std::string> asked;
@@ -23,12 +24,10 @@ void AskAll(NodeLinks& nodes, v1::TokenLookupRequest request,
     if (agency != skip_agency) asked.push_back(agency);
   }
   // Nothing to ask (no other node, or every query answered by the hub).
-  if (asked.empty() || request.queries().empty()) {
+  if (asked.empty() || request->queries().empty()) {
     done({});
     return;
   }
-  auto shared =
-      std::make_shared<const v1::TokenLookupRequest>(std::move(request));
   auto round = std::make_shared<Round>();
   round->done = std::move(done);
   round->answers.resize(asked.size());
@@ -36,7 +35,7 @@ void AskAll(NodeLinks& nodes, v1::TokenLookupRequest request,
   for (size_t i = 0; i < asked.size(); ++i) {
     round->answers[i].agency_id = asked[i];
     nodes.LookupTokens(
-        asked[i], shared, deadline,
+        asked[i], request, deadline,
         [round, i](absl::StatusOr<v1::TokenLookupResponse> answer) {
           if (answer.ok()) {
             round->answers[i].response = *std::move(answer);

@@ -50,7 +50,8 @@ struct NodeAnswer {
 // node asked in configuration order, when every node has answered or
 // failed: on the thread of the last completion, or inline when no one is
 // asked.
-void AskAll(NodeLinks& nodes, v1::TokenLookupRequest request,
+void AskAll(NodeLinks& nodes,
+            std::shared_ptr<const v1::TokenLookupRequest> request,
             absl::Time deadline, const std::string& skip_agency,
             std::function<void(std::vector<NodeAnswer>)> done);
 

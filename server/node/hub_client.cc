@@ -45,7 +45,7 @@ void HubClient::Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
                                call->done(FromGrpcStatus(status));
                              }
                            };
-                           if (!completions_->TrySubmit(finish)) finish();
+                           completions_->RunOrInline(finish);
                          });
 }
 
