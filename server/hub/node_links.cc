@@ -16,7 +16,7 @@ struct Round {
 }  // namespace
 
 void AskAll(NodeLinks& nodes,
-            std::shared_ptr<const v1::TokenLookupRequest> request,
+            const std::shared_ptr<const v1::TokenLookupRequest>& request,
             absl::Time deadline, const std::string& skip_agency,
             std::function<void(std::vector<NodeAnswer>)> done) {
   std::vector<std::string> asked;

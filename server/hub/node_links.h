@@ -51,7 +51,7 @@ struct NodeAnswer {
 // failed: on the thread of the last completion, or inline when no one is
 // asked.
 void AskAll(NodeLinks& nodes,
-            std::shared_ptr<const v1::TokenLookupRequest> request,
+            const std::shared_ptr<const v1::TokenLookupRequest>& request,
             absl::Time deadline, const std::string& skip_agency,
             std::function<void(std::vector<NodeAnswer>)> done);
 
