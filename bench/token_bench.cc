@@ -104,14 +104,18 @@ int Main() {
     }
   });
   rates.push_back(verify);
-  std::vector<std::pair<uint32_t, Element>> answers;
+  std::vector<oprf::ShareEvaluations> answers;
   answers.reserve(threshold);
   for (int t = 0; t < threshold; ++t) {
-    answers.emplace_back(
-        shares[t].index,
-        *oprf::BlindEvaluate(shares[t].secret.get(), blinded[0]));
+    oprf::ShareEvaluations answer{shares[t].index, {}};
+    answer.elements.reserve(batch);
+    for (const Element& element : blinded) {
+      answer.elements.push_back(
+          *oprf::BlindEvaluate(shares[t].secret.get(), element));
+    }
+    answers.push_back(std::move(answer));
   }
-  const bench::Rate combine = bench::Measure("node combine", 1, [&] {
+  const bench::Rate combine = bench::Measure("node combine", batch, [&] {
     (void)oprf::CombineEvaluations(answers, threshold);
   });
   rates.push_back(combine);

@@ -13,11 +13,19 @@
 #   dev-pki.sh revoke  DIR CERT_NAME      revoke DIR/CERT_NAME.pem, e.g.
 #                                         user-agency-a-mallory; refreshes
 #                                         the CRL in DIR/crl/
-#   dev-pki.sh federation-key FILE        32 random bytes, mode 600
-# Private keys are written with mode 600 and must never be committed.
+#   dev-pki.sh token-key DIR EPOCH THRESHOLD NAME...
+#                                         the token key's ceremony
+#                                         (deconflict-keys generate): each
+#                                         custodian's DIR/token-key/NAME.
+#                                         share.textproto (mode 600) and the
+#                                         nodes' token-key-bundle.textproto.
+#                                         The tool is $DECONFLICT_KEYS, else
+#                                         deconflict-keys on the PATH.
+# Private keys and shares are written with mode 600 and must never be
+# committed.
 set -euo pipefail
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [[ $# -ge 2 ]] || usage
 command=$1
 dir=$2
@@ -113,11 +121,15 @@ case "$command" in
     refresh_crl
     echo "revoked $dir/$3.pem; CRL in $dir/crl/"
     ;;
-  federation-key)
-    mkdir -p "$(dirname "$dir")"
-    openssl rand -out "$dir" 32
-    chmod 600 "$dir"
-    echo "$dir  federation key (32 bytes)"
+  token-key)
+    [[ $# -ge 6 ]] || usage
+    epoch=$3 threshold=$4
+    shift 4
+    custodians=$(IFS=,; echo "$*")
+    mkdir -p "$dir/token-key"
+    "${DECONFLICT_KEYS:-deconflict-keys}" generate --epoch="$epoch" \
+      --threshold="$threshold" --custodians="$custodians" \
+      --out_dir="$dir/token-key"
     ;;
   *) usage ;;
 esac

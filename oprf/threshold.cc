@@ -1,6 +1,5 @@
 #include "oprf/threshold.h"
 
-#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -96,32 +95,40 @@ absl::StatusOr<Scalar> LagrangeCoefficient(
   return ScalarMul(numerator, *inverse);
 }
 
-absl::StatusOr<Element> CombineEvaluations(
-    const std::vector<std::pair<uint32_t, Element>>& evaluations,
-    int threshold) {
-  if (threshold < 2 || static_cast<int>(evaluations.size()) < threshold) {
+absl::StatusOr<std::vector<Element>> CombineEvaluations(
+    const std::vector<ShareEvaluations>& answers, int threshold) {
+  if (threshold < 2 || static_cast<int>(answers.size()) < threshold) {
     return absl::FailedPreconditionError(absl::StrCat(
-        evaluations.size(), " evaluations; ", threshold, " are needed"));
+        answers.size(), " evaluations; ", threshold, " are needed"));
   }
   std::vector<uint32_t> indices;
   indices.reserve(threshold);
-  for (int i = 0; i < threshold; ++i) indices.push_back(evaluations[i].first);
-  std::optional<Element> combined;
+  for (int i = 0; i < threshold; ++i) indices.push_back(answers[i].index);
+  const size_t batch = answers[0].elements.size();
+  std::vector<Element> combined(batch);
   for (int i = 0; i < threshold; ++i) {
+    if (answers[i].elements.size() != batch) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("share ", answers[i].index, " answered ",
+                       answers[i].elements.size(), " elements, not ", batch));
+    }
     absl::StatusOr<Scalar> lambda =
-        LagrangeCoefficient(evaluations[i].first, indices);
+        LagrangeCoefficient(answers[i].index, indices);
     if (!lambda.ok()) return lambda.status();
-    absl::StatusOr<Element> term = ScalarMult(*lambda, evaluations[i].second);
-    if (!term.ok()) return term.status();
-    if (combined.has_value()) {
-      absl::StatusOr<Element> sum = Add(*combined, *term);
+    for (size_t j = 0; j < batch; ++j) {
+      absl::StatusOr<Element> term =
+          ScalarMult(*lambda, answers[i].elements[j]);
+      if (!term.ok()) return term.status();
+      if (i == 0) {
+        combined[j] = *term;
+        continue;
+      }
+      absl::StatusOr<Element> sum = Add(combined[j], *term);
       if (!sum.ok()) return sum.status();
-      combined = *sum;
-    } else {
-      combined = *term;
+      combined[j] = *sum;
     }
   }
-  return *combined;
+  return combined;
 }
 
 }  // namespace deconfliction::oprf

@@ -48,13 +48,20 @@ absl::StatusOr<std::vector<KeyShare>> RefreshShares(
 absl::StatusOr<Scalar> LagrangeCoefficient(
     uint32_t index, const std::vector<uint32_t>& indices);
 
-// Combines evaluations k_i * B of distinct shares (index, element) into the
-// evaluation of the shared key, when there are at least `threshold` of
-// them (only the first `threshold` are used). FAILED_PRECONDITION when
-// there are fewer; INVALID_ARGUMENT for repeated indices or bad elements.
-absl::StatusOr<Element> CombineEvaluations(
-    const std::vector<std::pair<uint32_t, Element>>& evaluations,
-    int threshold);
+// One custodian's answer for a batch: its share's index and k_i * B_j for
+// every blinded element B_j of the batch, in order.
+struct ShareEvaluations {
+  uint32_t index = 0;
+  std::vector<Element> elements;
+};
+
+// Combines the answers of distinct shares into k * B_j for every element of
+// the batch, when there are at least `threshold` answers (only the first
+// `threshold` are used; the Lagrange coefficients are computed once).
+// FAILED_PRECONDITION when there are fewer; INVALID_ARGUMENT for repeated
+// indices, answers of different lengths or bad elements.
+absl::StatusOr<std::vector<Element>> CombineEvaluations(
+    const std::vector<ShareEvaluations>& answers, int threshold);
 
 }  // namespace deconfliction::oprf
 

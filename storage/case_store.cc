@@ -16,6 +16,18 @@
 
 namespace deconfliction {
 
+storage::v1::Posting PostingOf(const std::string& case_ref, uint64_t entry_seq,
+                               const storage::v1::EntryRecord& record) {
+  storage::v1::Posting posting;
+  posting.set_case_ref(case_ref);
+  posting.set_entry_seq(entry_seq);
+  if (IsTimeBound(record.identifier().type())) {
+    *posting.mutable_observed() = record.identifier().observed();
+  }
+  *posting.mutable_registered_at() = record.registered_at();
+  return posting;
+}
+
 absl::StatusOr<std::unique_ptr<CaseStore>> CaseStore::Open(
     const Database& database, Clock clock) {
   absl::StatusOr<std::vector<rocksdb::ColumnFamilyHandle*>> handles =
@@ -153,13 +165,7 @@ absl::StatusOr<uint32_t> CaseStore::Register(
     *record.mutable_registered_at() = ToTimestamp(now);
     batch.Put(entries_, keys::EntryKey(update.case_ref, seq),
               record.SerializeAsString());
-    storage::v1::Posting* posting = list.add_postings();
-    posting->set_case_ref(update.case_ref);
-    posting->set_entry_seq(seq);
-    if (IsTimeBound(entry.canonical.type)) {
-      *posting->mutable_observed() = entry.identifier.observed();
-    }
-    *posting->mutable_registered_at() = ToTimestamp(now);
+    *list.add_postings() = PostingOf(update.case_ref, seq, record);
     written.insert(entry.token);
     ++seq;
     ++added;

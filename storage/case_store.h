@@ -77,6 +77,11 @@ struct OwnEntryRecord {
   storage::v1::EntryRecord entry;
 };
 
+// The token-index posting of `record`, stored under `case_ref` as entry
+// `entry_seq`: the observation window only for time-bound types.
+storage::v1::Posting PostingOf(const std::string& case_ref, uint64_t entry_seq,
+                               const storage::v1::EntryRecord& record);
+
 struct CasePage {
   std::vector<v1::Case> cases;
   std::string next_page_token;  // empty on the last page

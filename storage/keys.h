@@ -3,7 +3,9 @@
 //
 // A node's database:
 //   default (meta)    "schema_version" | "agency_id" | "next_entry_seq" |
-//                     "next_alert_cursor" | "unacknowledged_alerts"
+//                     "next_alert_cursor" | "unacknowledged_alerts" |
+//                     "token_epoch" | "retokenize_epoch" |
+//                     "retokenize_cursor" (storage/token_migration.h)
 //   token_index       token (32 bytes)                    -> PostingList
 //   cases             case_ref                            -> v1.Case (no
 //   entries) entries           case_ref 0x00 entry_seq (uint64 BE) ->
@@ -38,6 +40,9 @@ inline constexpr char kNextEntrySeq[] = "next_entry_seq";
 inline constexpr char kNextAlertCursor[] = "next_alert_cursor";
 inline constexpr char kUnacknowledgedAlerts[] = "unacknowledged_alerts";
 inline constexpr char kNextOutboxSeq[] = "next_outbox_seq";
+inline constexpr char kTokenEpoch[] = "token_epoch";
+inline constexpr char kRetokenizeEpoch[] = "retokenize_epoch";
+inline constexpr char kRetokenizeCursor[] = "retokenize_cursor";
 
 // INVALID_ARGUMENT naming `case_ref` when it is empty, longer than 128 bytes
 // or holds a byte outside printable ASCII (0x21-0x7e).

@@ -13,57 +13,93 @@
 namespace deconfliction {
 namespace {
 
-constexpr uint64_t kCurrentSchemaVersion = 1;
-
-// Claims a new database for `agency_id`, or checks that an existing one is
-// this agency's and of the current schema.
+// Claims a new database for `agency_id` and `token_epoch`, or checks that
+// an existing one is this agency's, of the current schema and epoch.
 absl::Status CheckOwner(const Database& database, const std::string& dir,
-                        const std::string& agency_id) {
-  absl::StatusOr<rocksdb::ColumnFamilyHandle*> meta =
-      database.Family(families::kMeta);
+                        const std::string& agency_id,
+                        const std::string& token_epoch) {
+  absl::StatusOr<NodeDatabaseMeta> meta = ReadNodeDatabaseMeta(database);
   if (!meta.ok()) return meta.status();
-  rocksdb::DB* db = database.db();
-  std::string stored_agency, stored_version;
-  rocksdb::Status agency_status =
-      db->Get(rocksdb::ReadOptions(), *meta, keys::kAgencyId, &stored_agency);
-  if (agency_status.IsNotFound()) {
+  if (meta->agency_id.empty()) {
+    absl::StatusOr<rocksdb::ColumnFamilyHandle*> family =
+        database.Family(families::kMeta);
+    if (!family.ok()) return family.status();
     rocksdb::WriteBatch batch;
-    batch.Put(*meta, keys::kAgencyId, agency_id);
-    batch.Put(*meta, keys::kSchemaVersion,
-              keys::EncodeUint64(kCurrentSchemaVersion));
-    return FromRocks(db->Write(SyncedWrite(), &batch), "init");
+    batch.Put(*family, keys::kAgencyId, agency_id);
+    batch.Put(*family, keys::kSchemaVersion,
+              keys::EncodeUint64(kNodeSchemaVersion));
+    batch.Put(*family, keys::kTokenEpoch, token_epoch);
+    return FromRocks(database.db()->Write(SyncedWrite(), &batch), "init");
   }
-  if (absl::Status s = FromRocks(agency_status, "read agency"); !s.ok()) {
-    return s;
-  }
-  if (stored_agency != agency_id) {
+  if (meta->agency_id != agency_id) {
     return absl::FailedPreconditionError(
-        absl::StrCat("data_dir ", dir, " belongs to agency \"", stored_agency,
+        absl::StrCat("data_dir ", dir, " belongs to agency \"", meta->agency_id,
                      "\", not \"", agency_id, "\""));
   }
-  if (absl::Status s = FromRocks(db->Get(rocksdb::ReadOptions(), *meta,
-                                         keys::kSchemaVersion, &stored_version),
-                                 "read schema version");
-      !s.ok()) {
-    return s;
+  if (meta->schema_version == 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data_dir ", dir,
+        " holds tokens of the HMAC era (schema 1); re-tokenize it with the "
+        "custodians: ",
+        kRetokenizeCommand));
   }
-  if (keys::DecodeUint64(stored_version) != kCurrentSchemaVersion) {
+  if (meta->schema_version != kNodeSchemaVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("data_dir ", dir, " has an unknown schema version"));
+  }
+  if (!meta->retokenize_epoch.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data_dir ", dir, ": its re-tokenization to epoch \"",
+                     meta->retokenize_epoch,
+                     "\" was interrupted; run it again: ", kRetokenizeCommand));
+  }
+  if (meta->token_epoch != token_epoch) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data_dir ", dir, " holds tokens of key epoch \"", meta->token_epoch,
+        "\", but the token-key bundle is of epoch \"", token_epoch,
+        "\"; re-tokenize it: ", kRetokenizeCommand));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
+absl::StatusOr<NodeDatabaseMeta> ReadNodeDatabaseMeta(
+    const Database& database) {
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> meta =
+      database.Family(families::kMeta);
+  if (!meta.ok()) return meta.status();
+  NodeDatabaseMeta read;
+  std::string version;
+  for (auto [key, value] :
+       {std::pair(keys::kAgencyId, &read.agency_id),
+        std::pair(keys::kSchemaVersion, &version),
+        std::pair(keys::kTokenEpoch, &read.token_epoch),
+        std::pair(keys::kRetokenizeEpoch, &read.retokenize_epoch)}) {
+    rocksdb::Status status =
+        database.db()->Get(rocksdb::ReadOptions(), *meta, key, value);
+    if (status.IsNotFound()) continue;
+    if (absl::Status s = FromRocks(status, "read meta"); !s.ok()) return s;
+  }
+  if (!version.empty()) {
+    std::optional<uint64_t> decoded = keys::DecodeUint64(version);
+    if (!decoded) return absl::DataLossError("schema version is corrupt");
+    read.schema_version = *decoded;
+  }
+  return read;
+}
+
 absl::StatusOr<std::unique_ptr<NodeDatabase>> NodeDatabase::Open(
-    const std::string& dir, const std::string& agency_id, const Clock& clock) {
+    const std::string& dir, const std::string& agency_id,
+    const std::string& token_epoch, const Clock& clock) {
   std::unique_ptr<NodeDatabase> node(new NodeDatabase());
   absl::StatusOr<std::unique_ptr<Database>> database =
       Database::Open(dir, NodeFamilies());
   if (!database.ok()) return database.status();
   node->database_ = *std::move(database);
-  if (absl::Status s = CheckOwner(*node->database_, dir, agency_id); !s.ok()) {
+  if (absl::Status s =
+          CheckOwner(*node->database_, dir, agency_id, token_epoch);
+      !s.ok()) {
     return s;
   }
   absl::StatusOr<std::unique_ptr<CaseStore>> cases =

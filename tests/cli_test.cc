@@ -39,19 +39,22 @@ class CliTest : public ::testing::Test {
     dir_ = new TempDir();
     pki_ = new TestPki(dir_->path() + "/pki", kFederation);
     ASSERT_TRUE(pki_->ok());
+    custodians_ = new TestCustodians(pki_, {"agency-a"});
+    ASSERT_TRUE(custodians_->Make());
+    ASSERT_TRUE(custodians_->Start(dir_->path() + "/custodians"));
     ASSERT_TRUE(pki_->Node("agency-a"));
     ASSERT_TRUE(pki_->User("agency-a", "alice"));
     ASSERT_TRUE(pki_->User("agency-b", "bob"));
   }
   static void TearDownTestSuite() {
+    delete custodians_;
     delete pki_;
     delete dir_;
   }
 
   void SetUp() override {
-    auto server = NodeServer::Start(
-        TestNodeConfig(*pki_, kFederation, "agency-a", data_.path(),
-                       data_.path() + "/federation.key"));
+    auto server = NodeServer::Start(TestNodeConfig(
+        *pki_, kFederation, "agency-a", data_.path(), *custodians_));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     profile_ = WriteProfile("user-agency-a-alice", "agency-a");
@@ -98,6 +101,7 @@ class CliTest : public ::testing::Test {
 
   static TempDir* dir_;
   static TestPki* pki_;
+  static TestCustodians* custodians_;
   TempDir data_;
   std::unique_ptr<NodeServer> server_;
   std::string profile_;
@@ -105,6 +109,7 @@ class CliTest : public ::testing::Test {
 
 TempDir* CliTest::dir_ = nullptr;
 TestPki* CliTest::pki_ = nullptr;
+TestCustodians* CliTest::custodians_ = nullptr;
 
 TEST_F(CliTest, RegisterThenCheckExitCodes) {
   CliRun registered =

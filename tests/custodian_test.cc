@@ -183,8 +183,9 @@ TEST_F(CustodianTest, ANodesEvaluationsVerifyAndCombineToTheWholeKeys) {
   // With share 3's evaluation, the whole key's.
   const oprf::Element third =
       *oprf::BlindEvaluate((*shares_)[2].secret.get(), blinded[0]);
-  EXPECT_EQ(*oprf::CombineEvaluations({{1, evaluated[0]}, {3, third}}, 2),
-            *oprf::BlindEvaluate(key_->get(), blinded[0]));
+  EXPECT_EQ(
+      oprf::CombineEvaluations({{1, {evaluated[0]}}, {3, {third}}}, 2)->at(0),
+      *oprf::BlindEvaluate(key_->get(), blinded[0]));
 }
 
 TEST_F(CustodianTest, OnlyTheConfiguredAgenciesNodesMayAsk) {

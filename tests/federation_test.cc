@@ -1,20 +1,26 @@
 // The federation as separate processes over real mutual TLS on loopback: a
-// hub and four agency nodes (one of them the coordination centre's own, one
-// with a small query cap), ports chosen at run time.
+// hub, three custodians of the token key (any two make a token) and four
+// agency nodes (one of them the coordination centre's own, one with a small
+// query cap), ports chosen at run time.
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "api/deconfliction/keys/v1/keys.pb.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
 #include "api/timestamps.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "storage/audit_log.h"
 #include "tests/temp_dir.h"
@@ -23,6 +29,7 @@
 namespace deconfliction {
 namespace {
 
+using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
@@ -257,6 +264,149 @@ TEST_F(FederationTest, HungNodeGivesAPartialAnswerWithinTheDeadline) {
   federation_->node("ccc").Signal(SIGCONT);
 }
 
+TEST_F(FederationTest, OneCustodianDownLeavesAnswersComplete) {
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register("south", "SOUTH-CUSTODIANS-1",
+                       {Id(v1::IDENTIFIER_TYPE_PHONE, "+1 613 555 0401")},
+                       &registered)
+                  .ok());
+  // gamma hangs: alpha and beta make the token, without waiting for it.
+  federation_->custodian("gamma").Signal(SIGSTOP);
+  v1::CheckResponse response;
+  const absl::Time start = absl::Now();
+  const grpc::Status status = Check(
+      "north", {Id(v1::IDENTIFIER_TYPE_PHONE, "613-555-0401")}, &response);
+  const absl::Duration took = absl::Now() - start;
+  federation_->custodian("gamma").Signal(SIGCONT);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(took, absl::Seconds(2));  // less than the custodians' timeout
+  ASSERT_THAT(response.results(), SizeIs(1));
+  EXPECT_TRUE(response.results(0).complete());
+  EXPECT_THAT(response.results(0).unanswered(), IsEmpty());
+  ASSERT_THAT(response.results(0).hits(), SizeIs(1));
+  EXPECT_EQ(response.results(0).hits(0).agency_id(), "south");
+}
+
+TEST_F(FederationTest, BelowTheThresholdAnswersNameTheCustodians) {
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register("south", "SOUTH-CUSTODIANS-2",
+                       {Id(v1::IDENTIFIER_TYPE_PHONE, "+1 613 555 0402")},
+                       &registered)
+                  .ok());
+  // alpha is down (refused at once), beta hangs (the custodians' timeout):
+  // gamma alone cannot make a token.
+  federation_->custodian("alpha").Terminate();
+  federation_->custodian("beta").Signal(SIGSTOP);
+  v1::CheckResponse checked;
+  const grpc::Status check =
+      Check("north", {Id(v1::IDENTIFIER_TYPE_PHONE, "613-555-0402")}, &checked);
+  v1::RegisterResponse refused;
+  const grpc::Status register_status =
+      Register("north", "NORTH-CUSTODIANS-2",
+               {Id(v1::IDENTIFIER_TYPE_PHONE, "613-555-0402")}, &refused);
+  federation_->custodian("beta").Signal(SIGCONT);
+  ASSERT_TRUE(federation_->StartCustodian("alpha"));
+
+  ASSERT_TRUE(check.ok()) << check.error_message();
+  ASSERT_THAT(checked.results(), SizeIs(1));
+  const v1::CheckResult& result = checked.results(0);
+  EXPECT_FALSE(result.complete());
+  EXPECT_THAT(result.hits(), IsEmpty());
+  ASSERT_THAT(result.unanswered(), SizeIs(2));
+  EXPECT_EQ(result.unanswered(0).agency_id(), "custodian/alpha");
+  EXPECT_EQ(result.unanswered(0).code(),
+            static_cast<int>(grpc::StatusCode::UNAVAILABLE));
+  EXPECT_EQ(result.unanswered(1).agency_id(), "custodian/beta");
+  // Hung before the node had a connection to it, the handshake fails;
+  // after, the call runs out of time.
+  EXPECT_THAT(result.unanswered(1).code(),
+              AnyOf(static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED),
+                    static_cast<int>(grpc::StatusCode::UNAVAILABLE)));
+  // A registration is refused whole, naming them; nothing is stored.
+  EXPECT_EQ(register_status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(register_status.error_message(), HasSubstr("custodian/alpha"));
+  v1::GetCaseRequest get;
+  get.set_case_ref("NORTH-CUSTODIANS-2");
+  v1::Case stored;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  EXPECT_EQ(v1::Registry::NewStub(federation_->UserChannel("north"))
+                ->GetCase(&context, get, &stored)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // With the custodians back, the same registration goes through and finds
+  // south's case.
+  v1::RegisterResponse accepted;
+  grpc::Status again;
+  for (int i = 0; i < 50; ++i) {
+    again =
+        Register("north", "NORTH-CUSTODIANS-2",
+                 {Id(v1::IDENTIFIER_TYPE_PHONE, "613-555-0402")}, &accepted);
+    if (again.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(again.ok()) << again.error_message();
+  ASSERT_THAT(accepted.matches(), SizeIs(1));
+  EXPECT_TRUE(accepted.matches(0).complete());
+  ASSERT_THAT(accepted.matches(0).hits(), SizeIs(1));
+  EXPECT_EQ(accepted.matches(0).hits(0).agency_id(), "south");
+}
+
+// Everything a node writes or reads: its database's files, its
+// configuration and its log.
+std::vector<std::string> NodeFiles(TestFederation& federation,
+                                   const std::string& dir,
+                                   const std::string& agency) {
+  std::vector<std::string> files = {dir + "/" + agency + ".textproto",
+                                    dir + "/" + agency + ".log"};
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(
+           federation.NodeDataDir(agency))) {
+    if (entry.is_regular_file()) files.push_back(entry.path().string());
+  }
+  return files;
+}
+
+TEST_F(FederationTest, NoKeyMaterialInAnyNodesDatabaseConfigOrLog) {
+  // Some traffic first, so that databases and logs have content.
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register("north", "NORTH-KEYS-1",
+                       {Id(v1::IDENTIFIER_TYPE_PHONE, "+1 613 555 0407")},
+                       &registered)
+                  .ok());
+  // Each share's secret as it could appear: raw, in hex, and escaped as
+  // protobuf text format writes bytes.
+  std::vector<std::string> secrets;
+  for (const std::string& name : federation_->options().custodians) {
+    std::ifstream in(federation_->pki().TokenKeyDir() + "/" + name +
+                     ".share.textproto");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    keys::v1::KeyShareFile share;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &share));
+    ASSERT_EQ(share.secret().size(), 32u);
+    secrets.push_back(share.secret());
+    secrets.push_back(absl::BytesToHexString(share.secret()));
+    secrets.push_back(absl::CEscape(share.secret()));
+    // The search finds a secret where there is one: in its own share file.
+    EXPECT_NE(text.find(secrets.back()), std::string::npos) << name;
+  }
+  int searched = 0;
+  for (const std::string& agency : federation_->options().agencies) {
+    for (const std::string& file :
+         NodeFiles(*federation_, dir_->path(), agency)) {
+      std::ifstream in(file, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+      for (const std::string& secret : secrets) {
+        EXPECT_EQ(bytes.find(secret), std::string::npos) << file;
+      }
+      EXPECT_EQ(bytes.find("share.textproto"), std::string::npos) << file;
+      ++searched;
+    }
+  }
+  EXPECT_GT(searched, 20);
+}
+
 TEST_F(FederationTest, ANodeCannotLookUpTokensAtAnotherNode) {
   auto channel = federation_->Channel(
       federation_->NodeAddress("south"), "node-north",
@@ -323,8 +473,9 @@ TEST_F(FederationTest, CommonIdentifiersAreNeverHits) {
 }
 
 TEST_F(FederationTest, NodeTokenizesTheListOfCommonIdentifiers) {
-  // The coordination centre makes the hub's list at its own node (the hub
-  // has no federation key); the tokens are the ones the hub is given.
+  // The coordination centre makes the hub's list at its own node, with the
+  // custodians (the hub holds no share); the tokens are the ones the hub
+  // is given.
   const std::string csv = dir_->path() + "/common.csv";
   std::ofstream(csv) << "type,value\nphone,+1 800 555 0199\n";
   const std::string out = dir_->path() + "/common.out";
@@ -335,9 +486,9 @@ TEST_F(FederationTest, NodeTokenizesTheListOfCommonIdentifiers) {
   std::ifstream produced(out), given(dir_->path() + "/run/common.tokens");
   std::string produced_line, given_line;
   std::getline(produced, produced_line);
-  std::getline(given, given_line);  // comment
   std::getline(given, given_line);
-  EXPECT_EQ(produced_line.substr(0, 64), given_line);
+  ASSERT_GE(produced_line.size(), 64u);
+  EXPECT_EQ(produced_line.substr(0, 64), given_line.substr(0, 64));
 }
 
 TEST_F(FederationTest, CappedAgencyGetsResourceExhausted) {
@@ -355,8 +506,12 @@ TEST_F(FederationTest, CappedAgencyGetsResourceExhausted) {
   EXPECT_TRUE(Check("north", six, &response).ok());
 }
 
-TEST_F(FederationTest, BulkCheckOfAHundredThousandIdentifiers) {
-  constexpr int kTotal = 100000;
+// Every identifier of a bulk check is tokenized with the custodians (about
+// 20 group operations each across the processes of this test, about 2 ms
+// on this test's two cores), so CI checks 10,000 in 10 chunks;
+// bench/federation_bench runs a million.
+TEST_F(FederationTest, BulkCheckOfTenThousandIdentifiers) {
+  constexpr int kTotal = 10000;
   constexpr int kChunk = 1000;
   v1::RegisterResponse registered;
   std::vector<v1::Identifier> held;

@@ -137,8 +137,11 @@ class HubCoreTest : public ::testing::Test {
     cap->set_agency_id("north");
     cap->set_per_minute(5);
     const std::string common_file = dir_.path() + "/common";
-    std::ofstream(common_file) << "# a common identifier\n"
-                               << absl::BytesToHexString(Token('c')) << "\n";
+    // As `deconflict-node --tokenize_csv` writes it: a comment after the
+    // token.
+    std::ofstream(common_file)
+        << "# a common identifier\n"
+        << absl::BytesToHexString(Token('c')) << "  # PHONE\n";
     auto common = CommonIdentifiers::Load(common_file);
     ASSERT_TRUE(common.ok()) << common.status();
     common_ = *std::move(common);

@@ -5,21 +5,31 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "security/identity.h"
 #include "security/tls.h"
 #include "server/node/node_config.h"
+#include "tests/hmac_era.h"
 #include "tests/temp_dir.h"
 #include "tests/test_node.h"
 #include "tests/test_pki.h"
+
+#ifndef DECONFLICTION_NODE_BINARY
+#define DECONFLICTION_NODE_BINARY \
+  "server/node/deconflict-node"  // Bazel runfiles
+#endif
 
 namespace deconfliction {
 namespace {
@@ -35,6 +45,9 @@ class NodeServerTest : public ::testing::Test {
     dir_ = new TempDir();
     pki_ = new TestPki(dir_->path() + "/pki", kFederation);
     ASSERT_TRUE(pki_->ok());
+    custodians_ = new TestCustodians(pki_, {"agency-a", "agency-b"});
+    ASSERT_TRUE(custodians_->Make());
+    ASSERT_TRUE(custodians_->Start(dir_->path() + "/custodians"));
     ASSERT_TRUE(pki_->Node("agency-a"));
     ASSERT_TRUE(pki_->Node("agency-b"));
     ASSERT_TRUE(pki_->Hub());
@@ -49,13 +62,14 @@ class NodeServerTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     delete other_pki_;
+    delete custodians_;
     delete pki_;
     delete dir_;
   }
 
   void SetUp() override {
     config_ = TestNodeConfig(*pki_, kFederation, "agency-a", data_.path(),
-                             data_.path() + "/federation.key");
+                             *custodians_);
     config_.mutable_limits()->set_max_identifiers_per_request(10);
     config_.mutable_limits()->set_max_message_bytes(64 << 10);
     auto server = NodeServer::Start(config_);
@@ -127,6 +141,7 @@ class NodeServerTest : public ::testing::Test {
 
   static TempDir* dir_;
   static TestPki* pki_;
+  static TestCustodians* custodians_;
   static TestPki* other_pki_;
   TempDir data_;
   config::v1::NodeConfig config_;
@@ -135,6 +150,7 @@ class NodeServerTest : public ::testing::Test {
 
 TempDir* NodeServerTest::dir_ = nullptr;
 TestPki* NodeServerTest::pki_ = nullptr;
+TestCustodians* NodeServerTest::custodians_ = nullptr;
 TestPki* NodeServerTest::other_pki_ = nullptr;
 
 TEST_F(NodeServerTest, RegisteredIdentifierFoundFromAnEquivalentSpelling) {
@@ -406,6 +422,44 @@ TEST_F(NodeServerTest, StartRefusesACertificateOfAnotherNode) {
   EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(server.status().message()),
               HasSubstr("tls.cert_file"));
+}
+
+TEST_F(NodeServerTest, AnHmacEraDatabaseIsRefusedUntilRetokenized) {
+  v1::RegisterRequest request = Registration("OPS-OLD");
+  *request.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "613-555-0142");
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(Channel(pki_->Files("user-agency-a-alice")), request,
+                       &registered)
+                  .ok());
+  server_->Shutdown(absl::ZeroDuration());
+  server_.reset();
+  ASSERT_TRUE(MarkAsHmacEra(config_.data_dir()));
+  auto refused = NodeServer::Start(config_);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("--retokenize"));
+
+  // The command the message names, with the custodians.
+  const std::string config_file = data_.path() + "/node.textproto";
+  std::string text;
+  ASSERT_TRUE(google::protobuf::TextFormat::PrintToString(config_, &text));
+  std::ofstream(config_file) << text;
+  const std::string command =
+      absl::StrCat(DECONFLICTION_NODE_BINARY, " --config=", config_file,
+                   " --retokenize 2> ", data_.path(), "/retokenize.log");
+  ASSERT_EQ(std::system(command.c_str()), 0);
+
+  auto server = NodeServer::Start(config_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  v1::CheckRequest check;
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+1 613 555 0142");
+  v1::CheckResponse response;
+  ASSERT_TRUE(
+      Check(Channel(pki_->Files("user-agency-a-alice")), check, &response)
+          .ok());
+  ASSERT_THAT(response.results(0).hits(), SizeIs(1));
+  EXPECT_EQ(response.results(0).hits(0).case_ref(), "OPS-OLD");
 }
 
 }  // namespace

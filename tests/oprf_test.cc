@@ -219,8 +219,16 @@ class ThresholdTest : public OprfTest {
     expected_ = *BlindEvaluate(key_.get(), blinded_);
   }
 
-  std::pair<uint32_t, Element> EvaluationBy(const KeyShare& share) {
-    return {share.index, *BlindEvaluate(share.secret.get(), blinded_)};
+  ShareEvaluations EvaluationBy(const KeyShare& share) {
+    return {share.index, {*BlindEvaluate(share.secret.get(), blinded_)}};
+  }
+  // The one element the shares' answers combine into, or why not.
+  static absl::StatusOr<Element> Combine(
+      const std::vector<ShareEvaluations>& answers, int threshold) {
+    absl::StatusOr<std::vector<Element>> combined =
+        CombineEvaluations(answers, threshold);
+    if (!combined.ok()) return combined.status();
+    return combined->at(0);
   }
 
   static constexpr int kThreshold = 3;
@@ -235,12 +243,11 @@ TEST_F(ThresholdTest, EveryThresholdSubsetEvaluatesAsTheWholeKey) {
   int subsets = 0;
   for (int mask = 0; mask < (1 << kShares); ++mask) {
     if (__builtin_popcount(mask) != kThreshold) continue;
-    std::vector<std::pair<uint32_t, Element>> evaluations;
+    std::vector<ShareEvaluations> evaluations;
     for (int i = 0; i < kShares; ++i) {
       if (mask & (1 << i)) evaluations.push_back(EvaluationBy(shares_[i]));
     }
-    absl::StatusOr<Element> combined =
-        CombineEvaluations(evaluations, kThreshold);
+    absl::StatusOr<Element> combined = Combine(evaluations, kThreshold);
     ASSERT_TRUE(combined.ok()) << combined.status();
     EXPECT_EQ(*combined, expected_) << "subset " << mask;
     ++subsets;
@@ -249,12 +256,12 @@ TEST_F(ThresholdTest, EveryThresholdSubsetEvaluatesAsTheWholeKey) {
 }
 
 TEST_F(ThresholdTest, FewerThanThresholdSharesCannotEvaluate) {
-  std::vector<std::pair<uint32_t, Element>> two = {EvaluationBy(shares_[0]),
-                                                   EvaluationBy(shares_[3])};
-  EXPECT_EQ(CombineEvaluations(two, kThreshold).status().code(),
+  std::vector<ShareEvaluations> two = {EvaluationBy(shares_[0]),
+                                       EvaluationBy(shares_[3])};
+  EXPECT_EQ(Combine(two, kThreshold).status().code(),
             absl::StatusCode::kFailedPrecondition);
   // Interpolating as if two were enough gives some other element.
-  absl::StatusOr<Element> wrong = CombineEvaluations(two, 2);
+  absl::StatusOr<Element> wrong = Combine(two, 2);
   ASSERT_TRUE(wrong.ok());
   EXPECT_NE(*wrong, expected_);
 }
@@ -266,17 +273,14 @@ TEST_F(ThresholdTest, RefreshKeepsTheKeyAndOldSharesNoLongerCombine) {
   for (int i = 0; i < kShares; ++i) {
     EXPECT_NE((*fresh)[i].secret.get(), shares_[i].secret.get());
   }
-  auto by = [&](const KeyShare& share) {
-    return std::make_pair(share.index,
-                          *BlindEvaluate(share.secret.get(), blinded_));
-  };
-  EXPECT_EQ(
-      *CombineEvaluations({by((*fresh)[0]), by((*fresh)[2]), by((*fresh)[4])},
-                          kThreshold),
-      expected_);
+  EXPECT_EQ(*Combine({EvaluationBy((*fresh)[0]), EvaluationBy((*fresh)[2]),
+                      EvaluationBy((*fresh)[4])},
+                     kThreshold),
+            expected_);
   // A share stolen before the refresh, with two from after it: wrong.
-  EXPECT_NE(*CombineEvaluations(
-                {by(shares_[0]), by((*fresh)[2]), by((*fresh)[4])}, kThreshold),
+  EXPECT_NE(*Combine({EvaluationBy(shares_[0]), EvaluationBy((*fresh)[2]),
+                      EvaluationBy((*fresh)[4])},
+                     kThreshold),
             expected_);
   // Refresh needs every share.
   std::vector<KeyShare> missing(fresh->begin(), fresh->begin() + 4);

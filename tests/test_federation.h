@@ -1,12 +1,14 @@
 // A whole federation for multi-process tests and benchmarks: a development
-// PKI, a hub and agency nodes as separate processes on loopback (ports
-// chosen by the kernel), and channels for their users.
+// PKI, the token key's custodians, a hub and agency nodes as separate
+// processes on loopback (ports chosen by the kernel), and channels for their
+// users.
 #ifndef DECONFLICTION_TESTS_TEST_FEDERATION_H_
 #define DECONFLICTION_TESTS_TEST_FEDERATION_H_
 
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,14 +17,15 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/escaping.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "google/protobuf/text_format.h"
-#include "identifiers/token.h"
+#include "identifiers/canonical.h"
 #include "security/identity.h"
 #include "security/tls.h"
 #include "tests/child_process.h"
+#include "tests/test_custodians.h"
 #include "tests/test_pki.h"
 
 #ifndef DECONFLICTION_NODE_BINARY
@@ -31,6 +34,9 @@
 #endif
 #ifndef DECONFLICTION_HUB_BINARY
 #define DECONFLICTION_HUB_BINARY "server/hub/deconflict-hub"
+#endif
+#ifndef DECONFLICTION_CUSTODIAN_BINARY
+#define DECONFLICTION_CUSTODIAN_BINARY "server/custodian/deconflict-custodian"
 #endif
 
 namespace deconfliction {
@@ -43,9 +49,12 @@ struct FederationOptions {
   std::vector<config::v1::QueryCap> caps;
   uint32_t node_timeout_ms = 1500;
   uint32_t alert_delivery_delay_ms = 0;
-  // Identifiers on the hub's list of common identifiers (tokenized with
-  // the federation key into run/common.tokens at Start).
+  // Identifiers on the hub's list of common identifiers (tokenized by the
+  // centre's node, with the custodians, into run/common.tokens at Start).
   std::vector<v1::Identifier> common_identifiers;
+  // The token key's custodians, any `threshold` of them making a token.
+  std::vector<std::string> custodians = {"alpha", "beta", "gamma"};
+  int threshold = 2;
 };
 
 class TestFederation {
@@ -53,15 +62,15 @@ class TestFederation {
   TestFederation(std::string dir, FederationOptions options)
       : dir_(std::move(dir)),
         options_(std::move(options)),
-        pki_(dir_ + "/pki", options_.federation) {}
+        pki_(dir_ + "/pki", options_.federation),
+        custodians_(&pki_, options_.agencies, options_.custodians,
+                    options_.threshold) {}
 
-  // Makes the PKI and configurations and starts the hub and every node.
-  // False (with the reason on stderr) if anything fails.
+  // Makes the PKI, the token key and configurations, and starts the
+  // custodians, the hub and every node. False (with the reason on stderr)
+  // if anything fails.
   bool Start() {
-    if (!pki_.ok() || !pki_.Hub() ||
-        !pki_.FederationKey(dir_ + "/federation.key")) {
-      return Fail("PKI");
-    }
+    if (!pki_.ok() || !pki_.Hub() || !custodians_.Make()) return Fail("PKI");
     for (const std::string& agency : options_.agencies) {
       if (!pki_.Node(agency) || !pki_.User(agency, "analyst")) {
         return Fail("PKI for " + agency);
@@ -70,13 +79,40 @@ class TestFederation {
     }
     hub_port_ = std::make_unique<ReservedPort>();
     std::filesystem::create_directories(dir_ + "/run");
+    for (const std::string& name : options_.custodians) {
+      ports_["custodian-" + name] = std::make_unique<ReservedPort>();
+      custodians_.SetAddress(name, CustodianAddress(name));
+      if (!WriteCustodianConfig(name) || !StartCustodian(name)) return false;
+    }
+    for (const std::string& agency : options_.agencies) {
+      if (!WriteNodeConfig(agency)) return Fail("node config");
+    }
     if (!WriteCommonTokens()) return Fail("common identifiers");
     if (!WriteHubConfig()) return Fail("hub config");
     if (!StartHub()) return false;
     for (const std::string& agency : options_.agencies) {
-      if (!WriteNodeConfig(agency) || !StartNode(agency)) return false;
+      if (!StartNode(agency)) return false;
     }
     return true;
+  }
+
+  bool StartCustodian(const std::string& name) {
+    const std::string process = "custodian-" + name;
+    const std::string port_file = dir_ + "/run/" + process + ".port";
+    std::filesystem::remove(port_file);
+    custodian_processes_[name] = std::make_unique<ChildProcess>();
+    custodian_processes_[name]->Start(
+        {DECONFLICTION_CUSTODIAN_BINARY,
+         "--config=" + dir_ + "/" + process + ".textproto",
+         "--shutdown_grace=1s"},
+        dir_ + "/" + process + ".log");
+    return WaitFor(port_file, process, custodian_processes_[name].get());
+  }
+  ChildProcess& custodian(const std::string& name) {
+    return *custodian_processes_[name];
+  }
+  std::string CustodianAddress(const std::string& name) const {
+    return ports_.at("custodian-" + name)->address();
   }
 
   bool StartHub() {
@@ -170,18 +206,30 @@ class TestFederation {
 
   std::string CommonTokensFile() const { return dir_ + "/run/common.tokens"; }
 
+  // The centre's node tokenizes the common identifiers, as in production.
   bool WriteCommonTokens() {
     if (options_.common_identifiers.empty()) return true;
-    auto tokens = HmacTokenFunction::FromKeyFile(dir_ + "/federation.key");
-    if (!tokens.ok()) return false;
-    std::ofstream out(CommonTokensFile());
-    out << "# common identifiers of the test federation\n";
-    for (const v1::Identifier& identifier : options_.common_identifiers) {
-      auto canonical = Canonicalize(identifier, {"CA"});
-      if (!canonical.ok()) return false;
-      out << absl::BytesToHexString((*tokens)->Tokenize(*canonical)) << "\n";
+    const std::string csv = dir_ + "/run/common.csv";
+    {
+      std::ofstream out(csv);
+      for (const v1::Identifier& identifier : options_.common_identifiers) {
+        out << absl::AsciiStrToLower(IdentifierTypeName(identifier.type()))
+            << "," << identifier.value() << "\n";
+      }
+      if (!out.good()) return false;
     }
-    return out.good();
+    const std::string command =
+        absl::StrCat(DECONFLICTION_NODE_BINARY, " --config=", dir_, "/",
+                     options_.centre, ".textproto --tokenize_csv=", csv, " > ",
+                     CommonTokensFile(), " 2>> ", dir_, "/tokenize.log");
+    return std::system(command.c_str()) == 0;
+  }
+
+  bool WriteCustodianConfig(const std::string& name) {
+    config::v1::CustodianConfig config = custodians_.Config(
+        name, CustodianAddress(name), dir_ + "/data/custodian-" + name);
+    config.set_port_file(dir_ + "/run/custodian-" + name + ".port");
+    return WriteText(dir_ + "/custodian-" + name + ".textproto", config);
   }
 
   bool WriteHubConfig() {
@@ -219,7 +267,7 @@ class TestFederation {
     config.set_port_file(dir_ + "/run/" + agency + ".port");
     *config.mutable_tls() = pki_.Files("node-" + agency, /*with_crl=*/true);
     config.set_data_dir(NodeDataDir(agency));
-    config.set_federation_key_file(dir_ + "/federation.key");
+    *config.mutable_token_key() = custodians_.Connection();
     config.set_default_region("CA");
     config.mutable_hub()->set_address(HubAddress());
     config.mutable_hub()->set_timeout_ms(options_.node_timeout_ms + 1500);
@@ -229,10 +277,12 @@ class TestFederation {
   std::string dir_;
   FederationOptions options_;
   TestPki pki_;
+  TestCustodians custodians_;
   std::map<std::string, std::unique_ptr<ReservedPort>> ports_;
   std::unique_ptr<ReservedPort> hub_port_;
   ChildProcess hub_;
   std::map<std::string, std::unique_ptr<ChildProcess>> nodes_;
+  std::map<std::string, std::unique_ptr<ChildProcess>> custodian_processes_;
 };
 
 }  // namespace deconfliction

@@ -4,7 +4,6 @@
 #define DECONFLICTION_TESTS_TEST_PKI_H_
 
 #include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +11,9 @@
 
 #ifndef DECONFLICTION_PKI_SCRIPT
 #define DECONFLICTION_PKI_SCRIPT "certs/dev-pki.sh"  // Bazel runfiles path
+#endif
+#ifndef DECONFLICTION_KEYS_BINARY
+#define DECONFLICTION_KEYS_BINARY "token_key/deconflict-keys"
 #endif
 
 namespace deconfliction {
@@ -26,6 +28,7 @@ class TestPki {
 
   bool ok() const { return ok_; }
   const std::string& dir() const { return dir_; }
+  const std::string& federation() const { return federation_; }
 
   // Issue certificates; each returns false if the script failed.
   bool Hub() { return Run(absl::StrCat("hub ", dir_)); }
@@ -41,12 +44,15 @@ class TestPki {
   bool Revoke(const std::string& cert_name) {
     return Run(absl::StrCat("revoke ", dir_, " ", cert_name));
   }
-  bool FederationKey(const std::string& path) {
-    return Run(absl::StrCat("federation-key ", path));
+  // The token key's ceremony: `custodians` (space-separated names) share a
+  // new key of `epoch`, any `threshold` of them making a token. Writes
+  // TokenKeyDir()/<name>.share.textproto and token-key-bundle.textproto.
+  bool TokenKey(const std::string& epoch, int threshold,
+                const std::string& custodians) {
+    return Run(absl::StrCat("token-key ", dir_, " ", epoch, " ", threshold, " ",
+                            custodians));
   }
-  static bool FederationKeyExists(const std::string& path) {
-    return std::ifstream(path).good();
-  }
+  std::string TokenKeyDir() const { return dir_ + "/token-key"; }
 
   // TLS files of a certificate issued above, e.g. "node-agency-a",
   // "user-agency-a-alice", "hub". With `with_crl`, the CRL directory too.
@@ -62,8 +68,9 @@ class TestPki {
 
  private:
   static bool Run(const std::string& args) {
-    std::string command = absl::StrCat("bash ", DECONFLICTION_PKI_SCRIPT, " ",
-                                       args, " >/dev/null");
+    std::string command =
+        absl::StrCat("DECONFLICT_KEYS=", DECONFLICTION_KEYS_BINARY, " bash ",
+                     DECONFLICTION_PKI_SCRIPT, " ", args, " >/dev/null");
     return std::system(command.c_str()) == 0;
   }
 

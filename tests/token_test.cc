@@ -1,87 +1,246 @@
+// Tokens: the token function's input encoding, and the node's blind
+// tokenizer against custodians in this process (honest, down, or lying):
+// its tokens are the RFC 9497 VOPRF outputs of the whole key, a lying
+// custodian is caught and the others still make the token, and fewer than
+// the threshold name the custodians instead of answering.
 #include "identifiers/token.h"
 
-#include <sys/stat.h>
-
-#include <cstdlib>
-#include <fstream>
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "api/deconfliction/keys/v1/keys.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/temp_dir.h"
+#include "oprf/group.h"
+#include "oprf/threshold.h"
+#include "oprf/voprf.h"
+#include "server/node/blind_tokenizer.h"
+#include "server/node/custodians.h"
 
 namespace deconfliction {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-const std::string kKey(32, 'k');
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
 
 CanonicalIdentifier Phone(const std::string& form) {
   return {v1::IDENTIFIER_TYPE_PHONE, form};
 }
 
-TEST(HmacTokenFunctionTest, DeterministicAndKeyed) {
-  auto function = HmacTokenFunction::FromKey(kKey);
-  ASSERT_TRUE(function.ok());
-  std::string token = (*function)->Tokenize(Phone("+16135550100"));
-  EXPECT_EQ(token.size(), kTokenBytes);
-  EXPECT_EQ(token, (*function)->Tokenize(Phone("+16135550100")));
-  EXPECT_NE(token, (*function)->Tokenize(Phone("+16135550101")));
-  auto other = HmacTokenFunction::FromKey(std::string(32, 'q'));
-  EXPECT_NE(token, (*other)->Tokenize(Phone("+16135550100")));
+TEST(TokenInputTest, DomainTypeAndLengthPrefixTheForm) {
+  std::string expected("deconfliction.v1/token\0", 23);
+  expected += std::string("\0\0\0\1\0\0\0\x0c", 8) + "+16135550100";
+  EXPECT_EQ(TokenInput(Phone("+16135550100")), expected);
+  // The type is part of the input: the same form of another type differs.
+  EXPECT_NE(TokenInput({v1::IDENTIFIER_TYPE_USERNAME, "x:abc"}),
+            TokenInput({v1::IDENTIFIER_TYPE_VEHICLE_PLATE, "x:abc"}));
 }
 
-TEST(HmacTokenFunctionTest, TypeIsPartOfTheToken) {
-  auto function = HmacTokenFunction::FromKey(kKey);
-  CanonicalIdentifier as_username{v1::IDENTIFIER_TYPE_USERNAME, "x:abc"};
-  CanonicalIdentifier as_plate{v1::IDENTIFIER_TYPE_VEHICLE_PLATE, "x:abc"};
-  EXPECT_NE((*function)->Tokenize(as_username),
-            (*function)->Tokenize(as_plate));
+// How a fake custodian answers.
+enum class Behaviour {
+  kHonest,
+  kDown,             // UNAVAILABLE
+  kWrongElement,     // one evaluated element replaced
+  kOtherKeyProof,    // evaluates and proves with a key of its own
+  kShortAnswer,      // one element too few
+  kOtherGeneration,  // a share from another refresh
+};
+
+class FakeCustodians final : public Custodians {
+ public:
+  FakeCustodians(std::vector<std::string> names,
+                 std::vector<oprf::KeyShare> shares)
+      : names_(std::move(names)), shares_(std::move(shares)) {}
+
+  const std::vector<std::string>& names() const override { return names_; }
+  void EvaluateEach(const std::shared_ptr<const v1::EvaluateRequest>& request,
+                    absl::Time /*deadline*/, const AnswerDone& done) override {
+    ++calls_;
+    for (size_t i = 0; i < names_.size(); ++i) {
+      done(names_[i], Answer(i, *request));
+    }
+  }
+
+  void Set(const std::string& name, Behaviour behaviour) {
+    behaviours_[name] = behaviour;
+  }
+  int calls() const { return calls_; }
+
+ private:
+  absl::StatusOr<v1::EvaluateResponse> Answer(
+      size_t i, const v1::EvaluateRequest& request) const {
+    const Behaviour behaviour = behaviours_.count(names_[i])
+                                    ? behaviours_.at(names_[i])
+                                    : Behaviour::kHonest;
+    if (behaviour == Behaviour::kDown) {
+      return absl::UnavailableError("connection refused");
+    }
+    oprf::Scalar secret = shares_[i].secret.get();
+    if (behaviour == Behaviour::kOtherKeyProof) secret = oprf::RandomScalar();
+    std::vector<oprf::Element> blinded;
+    std::vector<oprf::Element> evaluated;
+    for (const std::string& bytes : request.blinded_elements()) {
+      blinded.push_back(*oprf::DeserializeElement(bytes, "blinded"));
+      evaluated.push_back(*oprf::BlindEvaluate(secret, blinded.back()));
+    }
+    const oprf::Element generator =
+        *oprf::ScalarMultGen(oprf::ScalarFromInt(1));
+    const oprf::Proof proof = *oprf::GenerateProof(
+        oprf::Mode::kVoprf, secret, generator, *oprf::ScalarMultGen(secret),
+        blinded, evaluated, oprf::RandomScalar());
+    if (behaviour == Behaviour::kWrongElement) {
+      evaluated[0] = *oprf::ScalarMultGen(oprf::RandomScalar());
+    }
+    if (behaviour == Behaviour::kShortAnswer) evaluated.pop_back();
+    v1::EvaluateResponse response;
+    response.set_epoch(request.epoch());
+    response.set_share_index(shares_[i].index);
+    response.set_generation(behaviour == Behaviour::kOtherGeneration ? 1 : 0);
+    for (const oprf::Element& element : evaluated) {
+      response.add_evaluated_elements(oprf::Serialize(element));
+    }
+    response.set_proof(oprf::SerializeProof(proof));
+    return response;
+  }
+
+  const std::vector<std::string> names_;
+  const std::vector<oprf::KeyShare> shares_;
+  std::map<std::string, Behaviour> behaviours_;
+  int calls_ = 0;
+};
+
+class BlindTokenizerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(oprf::Init().ok());
+    key_ = oprf::SecretScalar(oprf::RandomScalar());
+    std::vector<oprf::KeyShare> shares = *oprf::SplitKey(key_.get(), 2, 3);
+    bundle_.set_suite("OPRFV1-ristretto255-SHA512-threshold");
+    bundle_.set_epoch("test-epoch");
+    bundle_.set_threshold(2);
+    const std::vector<std::string> names = {"alpha", "beta", "gamma"};
+    for (size_t i = 0; i < names.size(); ++i) {
+      keys::v1::CustodianKey* custodian = bundle_.add_custodians();
+      custodian->set_name(names[i]);
+      custodian->set_index(shares[i].index);
+      custodian->set_public_share(
+          oprf::Serialize(*oprf::ScalarMultGen(shares[i].secret.get())));
+    }
+    custodians_ = std::make_unique<FakeCustodians>(names, shares);
+    auto tokenizer =
+        BlindTokenizer::Create(bundle_, custodians_.get(), /*cache=*/100);
+    ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+    tokenizer_ = *std::move(tokenizer);
+  }
+
+  // The token the whole key makes: RFC 9497 Evaluate, first 32 bytes.
+  std::string Expected(const CanonicalIdentifier& identifier) const {
+    return oprf::Evaluate(oprf::Mode::kVoprf, key_.get(),
+                          TokenInput(identifier))
+        ->substr(0, kTokenBytes);
+  }
+
+  TokenBatch Tokenize(const std::vector<CanonicalIdentifier>& identifiers) {
+    TokenBatch result;
+    bool called = false;
+    tokenizer_->Tokenize(identifiers, absl::InfiniteFuture(),
+                         [&](TokenBatch batch) {
+                           result = std::move(batch);
+                           called = true;
+                         });
+    EXPECT_TRUE(called);  // the fakes answer inline
+    return result;
+  }
+
+  oprf::SecretScalar key_;
+  keys::v1::TokenKeyBundle bundle_;
+  std::unique_ptr<FakeCustodians> custodians_;
+  std::unique_ptr<BlindTokenizer> tokenizer_;
+};
+
+TEST_F(BlindTokenizerTest, TokensAreTheWholeKeysVoprfOutputs) {
+  const std::vector<CanonicalIdentifier> identifiers = {
+      Phone("+16135550100"),
+      Phone("+16135550101"),
+      {v1::IDENTIFIER_TYPE_EMAIL, "a@example.org"}};
+  TokenBatch batch = Tokenize(identifiers);
+  EXPECT_THAT(batch.unanswered, IsEmpty());
+  ASSERT_THAT(batch.tokens, SizeIs(3));
+  for (size_t i = 0; i < identifiers.size(); ++i) {
+    EXPECT_EQ(batch.tokens[i], Expected(identifiers[i])) << i;
+  }
+  EXPECT_NE(batch.tokens[0], batch.tokens[1]);
 }
 
-TEST(HmacTokenFunctionTest, MatchesAnIndependentHmac) {
-  // HMAC-SHA-256 of the documented encoding, computed by the openssl tool.
-  TempDir dir;
-  std::string key_path = dir.path() + "/key";
-  std::string message_path = dir.path() + "/message";
-  std::ofstream(key_path) << kKey;
-  std::string message("deconfliction.v1/token\0", 23);
-  message += std::string("\0\0\0\1\0\0\0\x0c", 8) + "+16135550100";
-  std::ofstream(message_path, std::ios::binary) << message;
-  std::string command = "openssl dgst -sha256 -hmac " + kKey + " -binary < " +
-                        message_path + " > " + dir.path() + "/mac";
-  ASSERT_EQ(std::system(command.c_str()), 0);
-  std::ifstream in(dir.path() + "/mac", std::ios::binary);
-  std::string expected((std::istreambuf_iterator<char>(in)),
-                       std::istreambuf_iterator<char>());
-  auto function = HmacTokenFunction::FromKey(kKey);
-  EXPECT_EQ((*function)->Tokenize(Phone("+16135550100")), expected);
+TEST_F(BlindTokenizerTest, OneCustodianDownStillMakesEveryToken) {
+  custodians_->Set("alpha", Behaviour::kDown);
+  TokenBatch batch = Tokenize({Phone("+16135550100")});
+  EXPECT_THAT(batch.tokens, ElementsAre(Expected(Phone("+16135550100"))));
+  EXPECT_THAT(batch.unanswered, IsEmpty());
 }
 
-TEST(HmacTokenFunctionTest, KeyFileRules) {
-  TempDir dir;
-  std::string path = dir.path() + "/federation.key";
-  auto missing = HmacTokenFunction::FromKeyFile(path);
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
+TEST_F(BlindTokenizerTest, LyingCustodiansAreCaughtAndTheOthersDecide) {
+  for (Behaviour lie : {Behaviour::kWrongElement, Behaviour::kOtherKeyProof,
+                        Behaviour::kShortAnswer, Behaviour::kOtherGeneration}) {
+    SetUp();  // a fresh tokenizer: nothing cached
+    custodians_->Set("alpha", lie);
+    TokenBatch batch = Tokenize({Phone("+16135550100"), Phone("+1613555")});
+    EXPECT_THAT(batch.tokens, ElementsAre(Expected(Phone("+16135550100")),
+                                          Expected(Phone("+1613555"))))
+        << static_cast<int>(lie);
+  }
+}
 
-  std::ofstream(path) << std::string(16, 'k');
-  chmod(path.c_str(), 0600);
-  auto short_key = HmacTokenFunction::FromKeyFile(path);
-  EXPECT_EQ(short_key.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(short_key.status().message()), HasSubstr("16 bytes"));
+TEST_F(BlindTokenizerTest, BelowTheThresholdNoTokenAndTheCustodiansNamed) {
+  custodians_->Set("alpha", Behaviour::kDown);
+  custodians_->Set("gamma", Behaviour::kOtherKeyProof);
+  TokenBatch batch = Tokenize({Phone("+16135550100"), Phone("+1613555")});
+  EXPECT_THAT(batch.tokens, ElementsAre("", ""));
+  ASSERT_THAT(batch.unanswered, SizeIs(2));
+  EXPECT_EQ(batch.unanswered[0].agency_id(), "custodian/alpha");
+  EXPECT_EQ(batch.unanswered[0].code(),
+            static_cast<int>(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(batch.unanswered[1].agency_id(), "custodian/gamma");
+  EXPECT_THAT(batch.unanswered[1].message(), HasSubstr("proof"));
+}
 
-  std::ofstream(path) << kKey;
-  chmod(path.c_str(), 0644);
-  auto readable = HmacTokenFunction::FromKeyFile(path);
-  EXPECT_EQ(readable.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(readable.status().message()), HasSubstr("chmod 600"));
+TEST_F(BlindTokenizerTest, RepeatedIdentifiersComeFromTheCache) {
+  Tokenize({Phone("+16135550100")});
+  EXPECT_EQ(custodians_->calls(), 1);
+  // Cached: the custodians are not asked, even when they are all down.
+  for (const char* name : {"alpha", "beta", "gamma"}) {
+    custodians_->Set(name, Behaviour::kDown);
+  }
+  TokenBatch batch = Tokenize({Phone("+16135550100")});
+  EXPECT_EQ(custodians_->calls(), 1);
+  EXPECT_THAT(batch.tokens, ElementsAre(Expected(Phone("+16135550100"))));
+}
 
-  chmod(path.c_str(), 0600);
-  auto good = HmacTokenFunction::FromKeyFile(path);
-  ASSERT_TRUE(good.ok()) << good.status();
-  EXPECT_EQ((*good)->Tokenize(Phone("+1")),
-            (*HmacTokenFunction::FromKey(kKey))->Tokenize(Phone("+1")));
+TEST_F(BlindTokenizerTest, TheCacheIsBounded) {
+  std::vector<CanonicalIdentifier> many;
+  for (int i = 0; i < 150; ++i) {
+    many.push_back(Phone("+1613555" + std::to_string(1000 + i)));
+  }
+  Tokenize(many);
+  const int calls = custodians_->calls();
+  // The first 50 were evicted (capacity 100): asking again needs the
+  // custodians; the last one is still cached.
+  Tokenize({many.back()});
+  EXPECT_EQ(custodians_->calls(), calls);
+  Tokenize({many.front()});
+  EXPECT_EQ(custodians_->calls(), calls + 1);
+}
+
+TEST_F(BlindTokenizerTest, ACustodianTheBundleDoesNotNameIsRefused) {
+  FakeCustodians stranger({"alpha", "delta"},
+                          *oprf::SplitKey(key_.get(), 2, 2));
+  auto tokenizer = BlindTokenizer::Create(bundle_, &stranger, 100);
+  EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(tokenizer.status().message()), HasSubstr("delta"));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // HubServer: a running coordination-centre hub. Start() opens the hub's
 // database (audit trail and alert outbox: no identifier in plaintext and no
-// federation key; storage/alert_outbox.h), connects to every configured
+// share of the token key; storage/alert_outbox.h), connects to every configured
 // node, starts alert delivery, and serves the Hub service over mutual TLS
 // with the hub's authorization policy and gRPC health checking.
 //

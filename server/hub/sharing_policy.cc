@@ -20,8 +20,11 @@ absl::StatusOr<CommonIdentifiers> CommonIdentifiers::Load(
   CommonIdentifiers common;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
-    absl::string_view text = absl::StripAsciiWhitespace(line);
-    if (text.empty() || text.front() == '#') continue;
+    // A '#' starts a comment, on its own line or after the token (as
+    // `deconflict-node --tokenize_csv` writes the identifier's type).
+    absl::string_view text = line;
+    text = absl::StripAsciiWhitespace(text.substr(0, text.find('#')));
+    if (text.empty()) continue;
     bool hex = text.size() == 64;
     for (char c : text) hex = hex && absl::ascii_isxdigit(c);
     if (!hex) {

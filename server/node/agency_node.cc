@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/hits.h"
 #include "api/timestamps.h"
+#include "rpc/deadlines.h"
 #include "server/node/token_lookup.h"
 #include "storage/keys.h"
 
@@ -42,6 +43,17 @@ absl::Status ValidateContact(const v1::Contact& contact) {
   return absl::OkStatus();
 }
 
+// "custodian/a: why; custodian/b: why", each reason cut short.
+std::string DescribeOutcomes(const std::vector<v1::NodeOutcome>& outcomes) {
+  std::string described;
+  for (const v1::NodeOutcome& outcome : outcomes) {
+    if (!described.empty()) described += "; ";
+    absl::StrAppend(&described, outcome.agency_id(), ": ",
+                    outcome.message().substr(0, 200));
+  }
+  return described;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<NewEntry>> AgencyNode::Prepare(
@@ -69,19 +81,39 @@ absl::StatusOr<std::vector<NewEntry>> AgencyNode::Prepare(
     }
     NewEntry entry;
     entry.identifier = identifiers[i];
-    entry.token = tokens_->Tokenize(*canonical);
     entry.canonical = *std::move(canonical);
     prepared.push_back(std::move(entry));
   }
   return prepared;
 }
 
+void AgencyNode::Tokenize(std::vector<NewEntry> entries, absl::Time deadline,
+                          Tokenized next) {
+  std::vector<CanonicalIdentifier> identifiers;
+  identifiers.reserve(entries.size());
+  for (const NewEntry& entry : entries) identifiers.push_back(entry.canonical);
+  tokens_->Tokenize(
+      identifiers,
+      HopDeadline(deadline, clock_(),
+                  absl::Milliseconds(config_->token_key().timeout_ms())),
+      [entries = std::move(entries),
+       next = std::move(next)](TokenBatch batch) mutable {
+        for (size_t i = 0; i < entries.size(); ++i) {
+          entries[i].token = std::move(batch.tokens[i]);
+        }
+        next(std::move(entries), std::move(batch.unanswered));
+      });
+}
+
 absl::StatusOr<std::vector<v1::CheckResult>> AgencyNode::LocalResults(
     const std::vector<NewEntry>& entries, uint64_t first_index,
-    const std::string& exclude_case_ref) const {
+    const std::string& exclude_case_ref,
+    const std::vector<v1::NodeOutcome>& unanswered) const {
   std::vector<LookupQuery> queries;
   queries.reserve(entries.size());
   for (const NewEntry& entry : entries) {
+    // An entry without a token looks up nothing (the empty key is never in
+    // the index).
     queries.push_back(LookupQuery{entry.token, entry.identifier.observed()});
   }
   absl::StatusOr<std::vector<std::vector<IndexHit>>> hits =
@@ -92,7 +124,12 @@ absl::StatusOr<std::vector<v1::CheckResult>> AgencyNode::LocalResults(
     v1::CheckResult& result = results[i];
     result.set_index(first_index + i);
     result.set_canonical(entries[i].canonical.form);
-    result.set_complete(true);
+    result.set_complete(!entries[i].token.empty());
+    if (entries[i].token.empty()) {
+      for (const v1::NodeOutcome& custodian : unanswered) {
+        *result.add_unanswered() = custodian;
+      }
+    }
     for (const IndexHit& index_hit : (*hits)[i]) {
       if (index_hit.owner.case_ref() == exclude_case_ref) continue;
       // The agency's own users see their own case references.
@@ -109,26 +146,32 @@ void AgencyNode::Check(const v1::CheckRequest& request, uint64_t first_index,
   absl::StatusOr<std::vector<NewEntry>> entries =
       Prepare(request.identifiers(), request.default_region());
   if (!entries.ok()) return done(entries.status());
-  absl::StatusOr<std::vector<v1::CheckResult>> local =
-      LocalResults(*entries, first_index, "");
-  if (!local.ok()) return done(local.status());
-  v1::Contact requester;
-  requester.set_name(caller.uri);
-  federated_->Run(*entries, *std::move(local), v1::LOOKUP_PURPOSE_CHECK,
-                  requester, caller, "/deconfliction.v1.Deconfliction/Check",
-                  deadline,
-                  [done = std::move(done)](const absl::Status& refusal,
-                                           std::vector<v1::CheckResult> results,
-                                           v1::CheckScope scope) {
-                    // Over its query cap, the agency gets the hub's refusal.
-                    if (!refusal.ok()) return done(refusal);
-                    v1::CheckResponse response;
-                    response.set_scope(scope);
-                    for (v1::CheckResult& result : results) {
-                      *response.add_results() = std::move(result);
-                    }
-                    done(std::move(response));
-                  });
+  Tokenize(*std::move(entries), deadline,
+           [this, first_index, caller, deadline, done = std::move(done)](
+               std::vector<NewEntry> entries,
+               std::vector<v1::NodeOutcome> unanswered) mutable {
+             absl::StatusOr<std::vector<v1::CheckResult>> local =
+                 LocalResults(entries, first_index, "", unanswered);
+             if (!local.ok()) return done(local.status());
+             v1::Contact requester;
+             requester.set_name(caller.uri);
+             federated_->Run(
+                 entries, *std::move(local), v1::LOOKUP_PURPOSE_CHECK,
+                 requester, caller, "/deconfliction.v1.Deconfliction/Check",
+                 deadline,
+                 [done = std::move(done)](const absl::Status& refusal,
+                                          std::vector<v1::CheckResult> results,
+                                          v1::CheckScope scope) {
+                   // Over its query cap, the agency gets the hub's refusal.
+                   if (!refusal.ok()) return done(refusal);
+                   v1::CheckResponse response;
+                   response.set_scope(scope);
+                   for (v1::CheckResult& result : results) {
+                     *response.add_results() = std::move(result);
+                   }
+                   done(std::move(response));
+                 });
+           });
 }
 
 void AgencyNode::Register(const v1::RegisterRequest& request,
@@ -159,8 +202,6 @@ void AgencyNode::Register(const v1::RegisterRequest& request,
       Prepare(request.identifiers(), request.default_region());
   if (!entries.ok()) return done(entries.status());
 
-  // The registration is stored first: it stands whatever the federation
-  // answers.
   CaseUpdate update;
   update.case_ref = request.case_ref();
   update.contact = request.contact();
@@ -168,30 +209,45 @@ void AgencyNode::Register(const v1::RegisterRequest& request,
   update.sharing = request.sharing();
   update.expires_at = expires_at;
   update.created_by = caller.uri;
-  absl::StatusOr<uint32_t> added =
-      database_->cases().Register(update, *entries);
-  if (!added.ok()) return done(added.status());
-  absl::StatusOr<std::vector<v1::CheckResult>> local =
-      LocalResults(*entries, 0, request.case_ref());
-  if (!local.ok()) return done(local.status());
-  federated_->Run(
-      *entries, *std::move(local), v1::LOOKUP_PURPOSE_REGISTER,
-      request.contact(), caller, "/deconfliction.v1.Registry/Register",
-      deadline,
-      [done = std::move(done), case_ref = request.case_ref(), added = *added](
-          const absl::Status& /*refusal*/, std::vector<v1::CheckResult> results,
-          v1::CheckScope scope) {
-        // The registration stands; a refused federated check shows as
-        // an incomplete answer naming the hub.
-        v1::RegisterResponse response;
-        response.set_case_ref(case_ref);
-        response.set_added(added);
-        response.set_scope(scope);
-        for (v1::CheckResult& result : results) {
-          *response.add_matches() = std::move(result);
-        }
-        done(std::move(response));
-      });
+  Tokenize(*std::move(entries), deadline,
+           [this, update = std::move(update), contact = request.contact(),
+            caller, deadline, done = std::move(done)](
+               std::vector<NewEntry> entries,
+               std::vector<v1::NodeOutcome> unanswered) mutable {
+             if (!unanswered.empty()) {
+               return done(absl::UnavailableError(absl::StrCat(
+                   "the token key's custodians did not answer, nothing was "
+                   "registered; try again (",
+                   DescribeOutcomes(unanswered), ")")));
+             }
+             // The registration is stored first: it stands whatever the
+             // federation answers.
+             absl::StatusOr<uint32_t> added =
+                 database_->cases().Register(update, entries);
+             if (!added.ok()) return done(added.status());
+             absl::StatusOr<std::vector<v1::CheckResult>> local =
+                 LocalResults(entries, 0, update.case_ref, unanswered);
+             if (!local.ok()) return done(local.status());
+             federated_->Run(
+                 entries, *std::move(local), v1::LOOKUP_PURPOSE_REGISTER,
+                 contact, caller, "/deconfliction.v1.Registry/Register",
+                 deadline,
+                 [done = std::move(done), case_ref = update.case_ref,
+                  added = *added](const absl::Status& /*refusal*/,
+                                  std::vector<v1::CheckResult> results,
+                                  v1::CheckScope scope) {
+                   // The registration stands; a refused federated check shows
+                   // as an incomplete answer naming the hub.
+                   v1::RegisterResponse response;
+                   response.set_case_ref(case_ref);
+                   response.set_added(added);
+                   response.set_scope(scope);
+                   for (v1::CheckResult& result : results) {
+                     *response.add_matches() = std::move(result);
+                   }
+                   done(std::move(response));
+                 });
+           });
 }
 
 absl::StatusOr<v1::CloseCaseResponse> AgencyNode::CloseCase(

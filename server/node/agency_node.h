@@ -4,8 +4,10 @@
 // (server/node/node_services.h) are thin adapters over it; every method
 // reports absl::Status codes that map one-to-one onto gRPC's.
 //
-// Identifiers are validated and canonicalized here, turned into tokens, and
-// only then reach storage or the federation. INVALID_ARGUMENT messages name
+// Identifiers are validated and canonicalized here, turned into tokens with
+// the custodians (BlindTokenizer), and only then reach storage or the
+// federation. An identifier the custodians could not tokenize is answered as
+// not known, naming them (never a silent "no"). INVALID_ARGUMENT messages name
 // the request field (`identifiers[3]`, `contact.name`, ...) and the reason;
 // a request with any invalid part changes nothing. The node's own matches
 // come from its CaseStore; the federation's from FederatedCheck.
@@ -24,8 +26,8 @@
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "api/deconfliction/v1/deconfliction.pb.h"
 #include "base/clock.h"
-#include "identifiers/token.h"
 #include "security/identity.h"
+#include "server/node/blind_tokenizer.h"
 #include "server/node/federated_check.h"
 #include "storage/node_database.h"
 
@@ -36,13 +38,12 @@ class AgencyNode {
   template <typename T>
   using Done = std::function<void(absl::StatusOr<T>)>;
 
-  // `config` must have passed ValidateNodeConfig. Everything but `tokens`
-  // must outlive the node.
-  AgencyNode(const config::v1::NodeConfig* config,
-             std::unique_ptr<TokenFunction> tokens, NodeDatabase* database,
-             FederatedCheck* federated, Clock clock)
+  // `config` must have passed ValidateNodeConfig. Everything must outlive
+  // the node.
+  AgencyNode(const config::v1::NodeConfig* config, BlindTokenizer* tokens,
+             NodeDatabase* database, FederatedCheck* federated, Clock clock)
       : config_(config),
-        tokens_(std::move(tokens)),
+        tokens_(tokens),
         database_(database),
         federated_(federated),
         clock_(std::move(clock)) {}
@@ -50,7 +51,7 @@ class AgencyNode {
   // Answers for each identifier, in order. `first_index` is the position of
   // the request's first identifier in its bulk job. INVALID_ARGUMENT for an
   // empty or oversized batch or a bad identifier; RESOURCE_EXHAUSTED when
-  // the hub refuses the agency's query cap. `done` runs once.
+  // the hub refuses the agency's query cap. `done` runs once, on any thread.
   void Check(const v1::CheckRequest& request, uint64_t first_index,
              const FederationIdentity& caller, absl::Time deadline,
              Done<v1::CheckResponse> done);
@@ -59,7 +60,9 @@ class AgencyNode {
   // then reports their matches in other cases of this agency and, with a
   // federation, in other agencies. INVALID_ARGUMENT for a bad case_ref,
   // contact, expiry, batch or identifier; FAILED_PRECONDITION when the case
-  // is closed. The registration stands whatever the federation answers.
+  // is closed; UNAVAILABLE, storing nothing, when the custodians cannot
+  // tokenize the identifiers (the message names them). Once stored, the
+  // registration stands whatever the federation answers.
   void Register(const v1::RegisterRequest& request,
                 const FederationIdentity& caller, absl::Time deadline,
                 Done<v1::RegisterResponse> done);
@@ -72,17 +75,27 @@ class AgencyNode {
       const v1::ListCasesRequest& request) const;
 
  private:
-  // Validates the batch size and every identifier, in request order.
+  using Tokenized = std::function<void(
+      std::vector<NewEntry> entries, std::vector<v1::NodeOutcome> unanswered)>;
+
+  // Validates the batch size and every identifier, in request order, and
+  // canonicalizes them (entries without tokens yet).
   absl::StatusOr<std::vector<NewEntry>> Prepare(
       const google::protobuf::RepeatedPtrField<v1::Identifier>& identifiers,
       const std::string& region) const;
-  // Local hits for each entry, skipping `exclude_case_ref`.
+  // Fills the entries' tokens, then calls `next` with the entries and, when
+  // a token is missing, the custodians that gave no valid answer.
+  void Tokenize(std::vector<NewEntry> entries, absl::Time deadline,
+                Tokenized next);
+  // Local hits for each entry, skipping `exclude_case_ref`. An entry
+  // without a token is incomplete, naming `unanswered`.
   absl::StatusOr<std::vector<v1::CheckResult>> LocalResults(
       const std::vector<NewEntry>& entries, uint64_t first_index,
-      const std::string& exclude_case_ref) const;
+      const std::string& exclude_case_ref,
+      const std::vector<v1::NodeOutcome>& unanswered) const;
 
   const config::v1::NodeConfig* const config_;
-  const std::unique_ptr<TokenFunction> tokens_;
+  BlindTokenizer* const tokens_;
   NodeDatabase* const database_;
   FederatedCheck* const federated_;
   const Clock clock_;

@@ -34,15 +34,26 @@ void FederatedCheck::Run(const std::vector<NewEntry>& entries,
     done(absl::OkStatus(), std::move(results), v1::CHECK_SCOPE_LOCAL);
     return;
   }
+  // Only entries with tokens reach the hub; the others already name the
+  // custodians that could not tokenize them.
+  std::vector<size_t> sent;
+  sent.reserve(entries.size());
   v1::FederatedLookupRequest request;
   request.set_purpose(purpose);
   *request.mutable_requester_contact() = requester;
-  for (const NewEntry& entry : entries) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const NewEntry& entry = entries[i];
+    if (entry.token.empty()) continue;
+    sent.push_back(i);
     v1::TokenQuery* query = request.add_queries();
     query->set_token(entry.token);
     if (IsTimeBound(entry.canonical.type)) {
       *query->mutable_observed() = entry.identifier.observed();
     }
+  }
+  if (sent.empty()) {
+    done(absl::OkStatus(), std::move(results), v1::CHECK_SCOPE_FEDERATION);
+    return;
   }
   const absl::Time now = clock_();
   storage::v1::AuditRecord record;
@@ -50,26 +61,27 @@ void FederatedCheck::Run(const std::vector<NewEntry>& entries,
   record.set_caller(caller.uri);
   record.set_operation(operation);
   record.set_purpose(purpose);
-  record.set_tokens(static_cast<uint32_t>(entries.size()));
+  record.set_tokens(static_cast<uint32_t>(sent.size()));
   federation_->Lookup(
       request,
       HopDeadline(deadline, now,
                   absl::Milliseconds(config_->hub().timeout_ms())),
       [this, results = std::move(results), record = std::move(record), request,
-       done = std::move(done)](
+       sent = std::move(sent), done = std::move(done)](
           absl::StatusOr<v1::FederatedLookupResponse> answer) mutable {
-        const absl::Status usable = Usable(answer, results.size());
+        const absl::Status usable = Usable(answer, sent.size());
         uint32_t hits = 0;
         if (!usable.ok()) {
           const v1::NodeOutcome hub = Unanswered("hub", usable);
-          for (v1::CheckResult& result : results) {
+          for (size_t position : sent) {
+            v1::CheckResult& result = results[position];
             result.set_complete(false);
             *result.add_unanswered() = hub;
           }
           *record.add_unanswered() = hub;
         } else {
-          for (size_t i = 0; i < results.size(); ++i) {
-            v1::CheckResult& result = results[i];
+          for (size_t i = 0; i < sent.size(); ++i) {
+            v1::CheckResult& result = results[sent[i]];
             const v1::FederatedAnswer& federated =
                 answer->answers(static_cast<int>(i));
             if (federated.common()) {

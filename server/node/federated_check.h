@@ -1,8 +1,10 @@
 // FederatedCheck: the federation's half of a node's Check and Register. It
 // sends the identifiers' tokens to the hub (never the identifiers), merges
 // the hub's answers into the node's own results, and appends one audit
-// record per request. A hub that does not answer makes every result
-// incomplete, naming the hub: never a silent "no". A registration the hub
+// record per request. Entries without a token (the custodians could not
+// make it) are not sent; their results already say why. A hub that does
+// not answer makes every sent entry's result incomplete, naming the hub:
+// never a silent "no". A registration the hub
 // did not take (other than by a query cap) is queued in the
 // FederationQueue, for FederationRetry to send again.
 //

@@ -1,6 +1,7 @@
 // deconflict-node: an agency's deconfliction node.
 #include <fstream>
 #include <iostream>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -10,10 +11,11 @@
 #include "absl/time/time.h"
 #include "config/command_line.h"
 #include "identifiers/identifier_input.h"
-#include "identifiers/token.h"
 #include "rpc/lifecycle.h"
 #include "server/node/node_config.h"
 #include "server/node/node_server.h"
+#include "server/node/node_tokens.h"
+#include "storage/token_migration.h"
 
 ABSL_FLAG(std::string, config, "",
           "Node configuration file (protobuf text format, schema "
@@ -25,16 +27,49 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 ABSL_FLAG(std::string, tokenize_csv, "",
           "Instead of serving: print the tokens of the identifiers in this "
           "CSV (type,value), one per line in hex, for the hub's list of "
-          "common identifiers. Uses the configured federation key.");
+          "common identifiers. Asks the configured custodians.");
+
+ABSL_FLAG(bool, retokenize, false,
+          "Instead of serving: make every token of the node's database again "
+          "with the configured custodians, for the token-key bundle's epoch "
+          "(after a new epoch, or from the HMAC era). Shows its progress; "
+          "after an interruption, run it again and it continues.");
 
 namespace deconfliction {
 namespace {
 
+// Identifiers per call to the custodians for --tokenize_csv.
+constexpr size_t kTokenizeBatch = 1000;
+
+// Prints the tokens of `rows` (hex, with the type as a comment); false
+// when the custodians did not tokenize them all.
+bool PrintTokens(const NodeTokens& tokens,
+                 const std::vector<CanonicalIdentifier>& rows,
+                 absl::Duration timeout) {
+  TokenBatch batch = tokens.TokenizeAndWait(rows, timeout);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (batch.tokens[i].empty()) {
+      std::cerr << "deconflict-node: the custodians did not answer:";
+      for (const v1::NodeOutcome& custodian : batch.unanswered) {
+        std::cerr << " " << custodian.agency_id() << " (" << custodian.message()
+                  << ")";
+      }
+      std::cerr << "\n";
+      return false;
+    }
+    std::cout << absl::BytesToHexString(batch.tokens[i]) << "  # "
+              << IdentifierTypeName(rows[i].type) << "\n";
+  }
+  return true;
+}
+
 // --tokenize_csv: the coordination centre's node turns its list of common
-// identifiers into tokens (the hub cannot: it has no federation key).
+// identifiers into tokens, with the custodians (the hub cannot: it holds
+// no share of the token key).
 int Tokenize(const config::v1::NodeConfig& config, const std::string& path) {
-  absl::StatusOr<std::unique_ptr<HmacTokenFunction>> tokens =
-      HmacTokenFunction::FromKeyFile(config.federation_key_file());
+  WorkQueue completions(1, 16);
+  absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
+      NodeTokens::Create(config, &completions);
   if (!tokens.ok()) {
     std::cerr << "deconflict-node: " << tokens.status().message() << "\n";
     return 1;
@@ -45,10 +80,13 @@ int Tokenize(const config::v1::NodeConfig& config, const std::string& path) {
               << "\n";
     return 2;
   }
+  const absl::Duration timeout =
+      absl::Milliseconds(config.token_key().timeout_ms());
   IdentifierCsvReader reader(&in);
   CsvIdentifier row;
   absl::Status error;
   int failures = 0;
+  std::vector<CanonicalIdentifier> rows;
   while (reader.Next(&row, &error)) {
     absl::StatusOr<CanonicalIdentifier> canonical =
         error.ok() ? Canonicalize(row.identifier, {config.default_region()})
@@ -59,10 +97,59 @@ int Tokenize(const config::v1::NodeConfig& config, const std::string& path) {
       ++failures;
       continue;
     }
-    std::cout << absl::BytesToHexString((*tokens)->Tokenize(*canonical))
-              << "  # " << IdentifierTypeName(canonical->type) << "\n";
+    rows.push_back(*std::move(canonical));
+    if (rows.size() == kTokenizeBatch) {
+      if (!PrintTokens(**tokens, rows, timeout)) return 1;
+      rows.clear();
+    }
   }
+  if (!rows.empty() && !PrintTokens(**tokens, rows, timeout)) return 1;
   return failures == 0 ? 0 : 3;
+}
+
+// --retokenize: the node's database, to the bundle's epoch.
+int Retokenize(const config::v1::NodeConfig& config) {
+  WorkQueue completions(2, 16);
+  absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
+      NodeTokens::Create(config, &completions);
+  if (!tokens.ok()) {
+    std::cerr << "deconflict-node: " << tokens.status().message() << "\n";
+    return 1;
+  }
+  const absl::Duration timeout =
+      absl::Milliseconds(config.token_key().timeout_ms());
+  const std::string& epoch = (*tokens)->tokenizer().epoch();
+  std::cerr << "deconflict-node: re-tokenizing " << config.data_dir()
+            << " to key epoch " << epoch << "\n";
+  absl::Status done = RetokenizeNodeDatabase(
+      config.data_dir(), config.agency_id(), epoch, kTokenizeBatch,
+      [&](const std::vector<CanonicalIdentifier>& identifiers)
+          -> absl::StatusOr<std::vector<std::string>> {
+        TokenBatch batch = (*tokens)->TokenizeAndWait(identifiers, timeout);
+        if (!batch.unanswered.empty()) {
+          std::string why;
+          for (const v1::NodeOutcome& custodian : batch.unanswered) {
+            absl::StrAppend(&why, " ", custodian.agency_id(), " (",
+                            custodian.message(), ")");
+          }
+          return absl::UnavailableError(
+              absl::StrCat("the custodians did not answer:", why));
+        }
+        return std::move(batch.tokens);
+      },
+      [](const RetokenizeProgress& progress) {
+        std::cerr << "deconflict-node: " << progress.entries_done
+                  << " entries re-tokenized (about "
+                  << progress.entries_estimated << " in all)\n";
+      });
+  if (!done.ok()) {
+    std::cerr << "deconflict-node: re-tokenization stopped: " << done.message()
+              << "\nRun the same command again to continue.\n";
+    return 1;
+  }
+  std::cerr << "deconflict-node: the database holds tokens of epoch " << epoch
+            << "; the node can serve\n";
+  return 0;
 }
 
 }  // namespace
@@ -75,7 +162,8 @@ int Main(int argc, char** argv) {
   deconfliction::SetUsage(
       "Serves an agency's deconfliction node over mutual TLS.\n"
       "Usage: deconflict-node --config=node.textproto\n"
-      "       deconflict-node --config=node.textproto --tokenize_csv=FILE",
+      "       deconflict-node --config=node.textproto --tokenize_csv=FILE\n"
+      "       deconflict-node --config=node.textproto --retokenize",
       __FILE__);
   sigset_t stop = BlockStopSignals();
   absl::ParseCommandLine(argc, argv);
@@ -86,6 +174,7 @@ int Main(int argc, char** argv) {
   if (!absl::GetFlag(FLAGS_tokenize_csv).empty()) {
     return Tokenize(*config, absl::GetFlag(FLAGS_tokenize_csv));
   }
+  if (absl::GetFlag(FLAGS_retokenize)) return Retokenize(*config);
   return ServeUntilStopped(
       "deconflict-node", NodeServer::Start(*config), config->port_file(),
       [&](int port) {

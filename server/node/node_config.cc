@@ -1,5 +1,6 @@
 #include "server/node/node_config.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "config/fields.h"
@@ -9,6 +10,55 @@
 #include "security/identity.h"
 
 namespace deconfliction {
+namespace {
+
+absl::Status ValidateTokenKey(config::v1::TokenKeyConnection* token_key) {
+  if (token_key->bundle_file().empty()) {
+    return absl::InvalidArgumentError(
+        "token_key.bundle_file: required (the token-key bundle written by "
+        "deconflict-keys)");
+  }
+  if (token_key->custodians().empty()) {
+    return absl::InvalidArgumentError(
+        "token_key.custodians: at least the bundle's threshold of custodians "
+        "are required");
+  }
+  absl::flat_hash_set<std::string> names;
+  for (int i = 0; i < token_key->custodians_size(); ++i) {
+    const config::v1::CustodianAddress& custodian = token_key->custodians(i);
+    const std::string field = absl::StrCat("token_key.custodians[", i, "]");
+    if (absl::Status s =
+            ValidateAgencyId(custodian.name(), absl::StrCat(field, ".name"));
+        !s.ok()) {
+      return s;
+    }
+    if (!names.insert(custodian.name()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".name: \"", custodian.name(), "\" is repeated"));
+    }
+    if (absl::Status s = ValidateAddress(custodian.address(),
+                                         absl::StrCat(field, ".address"));
+        !s.ok()) {
+      return s;
+    }
+  }
+  uint32_t timeout = token_key->timeout_ms();
+  if (absl::Status s = DefaultAndBound(&timeout, kDefaultCustodianTimeoutMs, 50,
+                                       600000, "token_key.timeout_ms");
+      !s.ok()) {
+    return s;
+  }
+  token_key->set_timeout_ms(timeout);
+  if (!token_key->has_cache_entries()) {
+    token_key->set_cache_entries(kDefaultTokenCacheEntries);
+  } else if (token_key->cache_entries() > kMaxTokenCacheEntries) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "token_key.cache_entries: at most ", kMaxTokenCacheEntries));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
   if (absl::Status s =
@@ -21,8 +71,8 @@ absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
       !s.ok()) {
     return s;
   }
-  if (config->federation_key_file().empty()) {
-    return absl::InvalidArgumentError("federation_key_file: required");
+  if (absl::Status s = ValidateTokenKey(config->mutable_token_key()); !s.ok()) {
+    return s;
   }
   if (config->default_region().empty()) {
     return absl::InvalidArgumentError(
@@ -80,9 +130,10 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path) {
       path,
       [](config::v1::NodeConfig* config) {
         std::vector<std::string*> paths = TlsPaths(config->mutable_tls());
-        paths.insert(paths.end(), {config->mutable_data_dir(),
-                                   config->mutable_federation_key_file(),
-                                   config->mutable_port_file()});
+        paths.insert(paths.end(),
+                     {config->mutable_data_dir(),
+                      config->mutable_token_key()->mutable_bundle_file(),
+                      config->mutable_port_file()});
         return paths;
       },
       ValidateNodeConfig);

@@ -16,6 +16,9 @@ inline constexpr uint32_t kDefaultWorkerThreads = 4;
 inline constexpr uint32_t kDefaultMaxBulkStreams = 8;
 inline constexpr uint32_t kDefaultRetentionDays = 365;
 inline constexpr uint32_t kDefaultHubTimeoutMs = 5000;
+inline constexpr uint32_t kDefaultCustodianTimeoutMs = 2000;
+inline constexpr uint32_t kDefaultTokenCacheEntries = 100000;
+inline constexpr uint32_t kMaxTokenCacheEntries = 10000000;
 
 // Reads `path`, resolves relative file names against the file's directory,
 // fills defaults and validates (ValidateNodeConfig). Errors name the file

@@ -26,22 +26,20 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
           config.tls(), NodeSpiffeId(config.federation(), config.agency_id()),
           NodeAuthorizationPolicy(config.federation(), config.agency_id()));
   if (!credentials.ok()) return credentials.status();
-  absl::StatusOr<std::unique_ptr<HmacTokenFunction>> tokens =
-      HmacTokenFunction::FromKeyFile(config.federation_key_file());
-  if (!tokens.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("federation_key_file: ", tokens.status().message()));
-  }
   std::unique_ptr<NodeServer> server(new NodeServer());
   server->config_ = config;
-  absl::StatusOr<std::unique_ptr<NodeDatabase>> database =
-      NodeDatabase::Open(config.data_dir(), config.agency_id(), clock);
-  if (!database.ok()) return database.status();
-  server->database_ = *std::move(database);
-
   const auto& limits = config.limits();
   server->queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
                                                limits.max_queued_requests());
+  absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
+      NodeTokens::Create(config, server->queue_.get());
+  if (!tokens.ok()) return tokens.status();
+  server->tokens_ = *std::move(tokens);
+  absl::StatusOr<std::unique_ptr<NodeDatabase>> database =
+      NodeDatabase::Open(config.data_dir(), config.agency_id(),
+                         server->tokens_->tokenizer().epoch(), clock);
+  if (!database.ok()) return database.status();
+  server->database_ = *std::move(database);
   if (config.has_hub()) {
     absl::StatusOr<std::unique_ptr<HubClient>> hub =
         HubClient::Create(config, server->queue_.get());
@@ -54,9 +52,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   NodeDatabase* db = server->database_.get();
   server->federated_ = std::make_unique<FederatedCheck>(
       &server->config_, server->hub_.get(), db, clock);
-  server->node_ =
-      std::make_unique<AgencyNode>(&server->config_, *std::move(tokens), db,
-                                   server->federated_.get(), clock);
+  server->node_ = std::make_unique<AgencyNode>(
+      &server->config_, &server->tokens_->tokenizer(), db,
+      server->federated_.get(), clock);
   server->token_lookup_ =
       std::make_unique<TokenLookup>(&server->config_, db, clock);
   server->alert_intake_ = std::make_unique<AlertIntake>(

@@ -1,8 +1,8 @@
 // NodeServer: a running agency node. Start() opens the database, reads the
-// federation key, connects to the hub (when configured) and serves the
-// node's services over mutual TLS only, with the authorization policy of
-// security/authorization.h, gRPC health checking and server reflection. It
-// owns every part of the node and wires them together.
+// token-key bundle, connects to the custodians and to the hub (when
+// configured) and serves the node's services over mutual TLS only, with the
+// authorization policy of security/authorization.h, gRPC health checking and
+// server reflection. It owns every part of the node and wires them together.
 //
 // Limits (from NodeConfig.limits; see config.proto for defaults):
 //   max_message_bytes            larger requests: RESOURCE_EXHAUSTED
@@ -27,6 +27,7 @@
 #include "server/node/federation_retry.h"
 #include "server/node/hub_client.h"
 #include "server/node/node_services.h"
+#include "server/node/node_tokens.h"
 #include "server/node/token_lookup.h"
 #include "storage/node_database.h"
 
@@ -35,9 +36,11 @@ namespace deconfliction {
 class NodeServer {
  public:
   // `config` must have passed ValidateNodeConfig. FAILED_PRECONDITION for a
-  // bad key or certificate file (naming the field), or a certificate whose
-  // identity is not this node's; UNAVAILABLE when the port or the database
-  // cannot be had.
+  // bad bundle or certificate file (naming the field), fewer custodians than
+  // the bundle's threshold or one it does not name, a certificate whose
+  // identity is not this node's, or a database whose tokens are not of the
+  // bundle's epoch (NodeDatabase::Open); UNAVAILABLE when the port or the
+  // database cannot be had.
   static absl::StatusOr<std::unique_ptr<NodeServer>> Start(
       const config::v1::NodeConfig& config, const Clock& clock = absl::Now);
 
@@ -55,6 +58,7 @@ class NodeServer {
   // The queue outlives the hub client, whose completions run on it.
   config::v1::NodeConfig config_;
   std::unique_ptr<WorkQueue> queue_;
+  std::unique_ptr<NodeTokens> tokens_;
   std::unique_ptr<NodeDatabase> database_;
   std::unique_ptr<HubClient> hub_;          // null without a hub
   std::unique_ptr<FederationRetry> retry_;  // null without a hub

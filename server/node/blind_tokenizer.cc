@@ -1,0 +1,279 @@
+#include "server/node/blind_tokenizer.h"
+
+#include <cstdio>
+#include <deque>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "api/hits.h"
+#include "identifiers/token.h"
+#include "oprf/group.h"
+#include "oprf/threshold.h"
+#include "oprf/voprf.h"
+
+namespace deconfliction {
+
+struct BlindTokenizer::State {
+  struct CustodianKey {
+    uint32_t index = 0;
+    oprf::Element public_share{};
+  };
+
+  State(keys::v1::TokenKeyBundle bundle_in,
+        absl::flat_hash_map<std::string, CustodianKey> keys_in,
+        size_t cache_entries_in)
+      : bundle(std::move(bundle_in)),
+        keys(std::move(keys_in)),
+        generator(*oprf::ScalarMultGen(oprf::ScalarFromInt(1))),
+        cache_entries(cache_entries_in) {}
+
+  // The evaluated elements of a valid answer to `blinded`, else why it is
+  // not valid.
+  absl::StatusOr<std::vector<oprf::Element>> Check(
+      const std::string& custodian,
+      const absl::StatusOr<v1::EvaluateResponse>& answer,
+      const std::vector<oprf::Element>& blinded) const;
+
+  bool CachedToken(const std::string& input, std::string* token) const {
+    absl::MutexLock lock(&cache_mu);
+    auto found = cache.find(input);
+    if (found == cache.end()) return false;
+    *token = found->second;
+    return true;
+  }
+
+  // The oldest entry leaves when the cache is full.
+  void CacheToken(const std::string& input, const std::string& token) {
+    if (cache_entries == 0) return;
+    absl::MutexLock lock(&cache_mu);
+    if (!cache.emplace(input, token).second) return;
+    cache_order.push_back(input);
+    if (cache_order.size() > cache_entries) {
+      cache.erase(cache_order.front());
+      cache_order.pop_front();
+    }
+  }
+
+  const keys::v1::TokenKeyBundle bundle;
+  const absl::flat_hash_map<std::string, CustodianKey> keys;
+  const oprf::Element generator;
+  const size_t cache_entries;
+  mutable absl::Mutex cache_mu;
+  absl::flat_hash_map<std::string, std::string> cache ABSL_GUARDED_BY(cache_mu);
+  std::deque<std::string> cache_order ABSL_GUARDED_BY(cache_mu);
+};
+
+// One Tokenize call waiting on the custodians.
+struct BlindTokenizer::Round {
+  std::shared_ptr<State> state;
+  TokenBatch batch;
+  Done done;
+  // For each identifier sent to the custodians: its position in `batch`,
+  // its token input, its blind and its blinded element.
+  std::vector<size_t> positions;
+  std::vector<std::string> inputs;
+  std::vector<oprf::SecretScalar> blinds;
+  std::vector<oprf::Element> blinded;
+
+  absl::Mutex mu;
+  std::vector<oprf::ShareEvaluations> valid ABSL_GUARDED_BY(mu);
+  std::vector<v1::NodeOutcome> failed ABSL_GUARDED_BY(mu);
+  size_t waiting ABSL_GUARDED_BY(mu) = 0;
+  bool decided ABSL_GUARDED_BY(mu) = false;
+
+  // Records one custodian's answer; finishes the round when it decides it.
+  void Receive(const std::string& custodian,
+               const absl::StatusOr<v1::EvaluateResponse>& answer);
+  // Combines, unblinds and finalizes `valid` into the batch's tokens.
+  void Finish(const std::vector<oprf::ShareEvaluations>& valid);
+};
+
+absl::StatusOr<std::unique_ptr<BlindTokenizer>> BlindTokenizer::Create(
+    const keys::v1::TokenKeyBundle& bundle, Custodians* custodians,
+    size_t cache_entries) {
+  absl::flat_hash_map<std::string, State::CustodianKey> keys;
+  for (const std::string& name : custodians->names()) {
+    const keys::v1::CustodianKey* found = nullptr;
+    for (const keys::v1::CustodianKey& key : bundle.custodians()) {
+      if (key.name() == name) found = &key;
+    }
+    if (found == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "custodian \"", name, "\" is not in the token-key bundle"));
+    }
+    absl::StatusOr<oprf::Element> share = oprf::DeserializeElement(
+        found->public_share(), "custodians.public_share");
+    if (!share.ok()) return share.status();
+    keys[name] = State::CustodianKey{found->index(), *share};
+  }
+  return std::unique_ptr<BlindTokenizer>(new BlindTokenizer(
+      std::make_shared<State>(bundle, std::move(keys), cache_entries),
+      custodians));
+}
+
+const std::string& BlindTokenizer::epoch() const {
+  return state_->bundle.epoch();
+}
+
+void BlindTokenizer::Tokenize(
+    const std::vector<CanonicalIdentifier>& identifiers, absl::Time deadline,
+    Done done) {
+  auto round = std::make_shared<Round>();
+  round->state = state_;
+  round->batch.tokens.resize(identifiers.size());
+  round->done = std::move(done);
+  for (size_t i = 0; i < identifiers.size(); ++i) {
+    std::string input = TokenInput(identifiers[i]);
+    if (state_->CachedToken(input, &round->batch.tokens[i])) continue;
+    oprf::SecretScalar blind(oprf::RandomScalar());
+    absl::StatusOr<oprf::Element> blinded =
+        oprf::Blind(oprf::Mode::kVoprf, input, blind.get());
+    // Only an input that hashes to the identity fails (probability about
+    // 2^-252); its token stays missing.
+    if (!blinded.ok()) continue;
+    round->positions.push_back(i);
+    round->inputs.push_back(std::move(input));
+    round->blinds.push_back(blind);
+    round->blinded.push_back(*blinded);
+  }
+  if (round->positions.empty()) {
+    round->done(std::move(round->batch));
+    return;
+  }
+  auto request = std::make_shared<v1::EvaluateRequest>();
+  request->set_epoch(state_->bundle.epoch());
+  request->mutable_blinded_elements()->Reserve(
+      static_cast<int>(round->blinded.size()));
+  for (const oprf::Element& element : round->blinded) {
+    request->add_blinded_elements(oprf::Serialize(element));
+  }
+  {
+    absl::MutexLock lock(&round->mu);
+    round->waiting = custodians_->names().size();
+  }
+  custodians_->EvaluateEach(
+      request, deadline,
+      [round](const std::string& custodian,
+              absl::StatusOr<v1::EvaluateResponse> answer) {
+        round->Receive(custodian, answer);
+      });
+}
+
+absl::StatusOr<std::vector<oprf::Element>> BlindTokenizer::State::Check(
+    const std::string& custodian,
+    const absl::StatusOr<v1::EvaluateResponse>& answer,
+    const std::vector<oprf::Element>& blinded) const {
+  if (!answer.ok()) return answer.status();
+  const CustodianKey& key = keys.at(custodian);
+  if (answer->epoch() != bundle.epoch()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("answered for key epoch \"",
+                     absl::CEscape(answer->epoch().substr(0, 64)),
+                     "\", not the bundle's \"", bundle.epoch(), "\""));
+  }
+  if (answer->generation() != bundle.generation()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "holds a share of generation ", answer->generation(),
+        " but this node's bundle is of generation ", bundle.generation(),
+        " (install the bundle of the latest share refresh)"));
+  }
+  if (answer->share_index() != key.index) {
+    return absl::DataLossError(absl::StrCat("answered as share ",
+                                            answer->share_index(),
+                                            ", not its share ", key.index));
+  }
+  if (answer->evaluated_elements_size() != static_cast<int>(blinded.size())) {
+    return absl::DataLossError(absl::StrCat("answered ",
+                                            answer->evaluated_elements_size(),
+                                            " elements for ", blinded.size()));
+  }
+  std::vector<oprf::Element> evaluated;
+  evaluated.reserve(blinded.size());
+  for (int i = 0; i < answer->evaluated_elements_size(); ++i) {
+    absl::StatusOr<oprf::Element> element =
+        oprf::DeserializeElement(answer->evaluated_elements(i),
+                                 absl::StrCat("evaluated_elements[", i, "]"));
+    if (!element.ok()) return absl::DataLossError(element.status().message());
+    evaluated.push_back(*element);
+  }
+  absl::StatusOr<oprf::Proof> proof =
+      oprf::DeserializeProof(answer->proof(), "proof");
+  if (!proof.ok()) return absl::DataLossError(proof.status().message());
+  if (!oprf::VerifyProof(oprf::Mode::kVoprf, generator, key.public_share,
+                         blinded, evaluated, *proof)) {
+    return absl::DataLossError(
+        "its proof does not verify against its public share");
+  }
+  return evaluated;
+}
+
+void BlindTokenizer::Round::Receive(
+    const std::string& custodian,
+    const absl::StatusOr<v1::EvaluateResponse>& answer) {
+  {
+    absl::MutexLock lock(&mu);
+    if (decided) {
+      --waiting;
+      return;  // decided by the others: not even checked
+    }
+  }
+  absl::StatusOr<std::vector<oprf::Element>> evaluated =
+      state->Check(custodian, answer, blinded);
+  if (!evaluated.ok() && answer.ok()) {
+    // A custodian that answers wrongly is faulty or hostile: said loudly.
+    std::fprintf(stderr,
+                 "deconflict-node: custodian %s gave an invalid answer, "
+                 "ignored: %s\n",
+                 custodian.c_str(),
+                 std::string(evaluated.status().message()).c_str());
+  }
+  std::vector<oprf::ShareEvaluations> combine;
+  bool fail = false;
+  {
+    absl::MutexLock lock(&mu);
+    --waiting;
+    if (decided) return;
+    if (evaluated.ok()) {
+      valid.push_back(oprf::ShareEvaluations{state->keys.at(custodian).index,
+                                             *std::move(evaluated)});
+    } else {
+      failed.push_back(Unanswered(absl::StrCat("custodian/", custodian),
+                                  evaluated.status()));
+    }
+    if (valid.size() >= state->bundle.threshold()) {
+      decided = true;
+      combine = std::move(valid);
+    } else if (waiting == 0) {
+      decided = fail = true;
+      batch.unanswered = failed;
+    }
+  }
+  if (!combine.empty()) Finish(combine);
+  if (!combine.empty() || fail) done(std::move(batch));
+}
+
+void BlindTokenizer::Round::Finish(
+    const std::vector<oprf::ShareEvaluations>& valid_answers) {
+  absl::StatusOr<std::vector<oprf::Element>> combined =
+      oprf::CombineEvaluations(valid_answers,
+                               static_cast<int>(state->bundle.threshold()));
+  if (!combined.ok()) {
+    // Checked answers always combine; reaching here is a defect.
+    batch.unanswered.push_back(Unanswered("custodians", combined.status()));
+    return;
+  }
+  for (size_t j = 0; j < positions.size(); ++j) {
+    absl::StatusOr<std::string> output =
+        oprf::Finalize(inputs[j], blinds[j].get(), (*combined)[j]);
+    if (!output.ok()) continue;
+    std::string token = output->substr(0, kTokenBytes);
+    state->CacheToken(inputs[j], token);
+    batch.tokens[positions[j]] = std::move(token);
+  }
+}
+
+}  // namespace deconfliction

@@ -1,0 +1,45 @@
+// NodeTokens: a node's token machinery, from its configuration: the
+// token-key bundle, a client per custodian and the BlindTokenizer over
+// them. The server uses it, and so do the node's offline commands
+// (--tokenize_csv).
+#ifndef DECONFLICTION_SERVER_NODE_NODE_TOKENS_H_
+#define DECONFLICTION_SERVER_NODE_NODE_TOKENS_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "api/deconfliction/config/v1/config.pb.h"
+#include "identifiers/canonical.h"
+#include "rpc/work_queue.h"
+#include "server/node/blind_tokenizer.h"
+#include "server/node/custodian_clients.h"
+
+namespace deconfliction {
+
+class NodeTokens {
+ public:
+  // `config` must have passed ValidateNodeConfig; `completions` must
+  // outlive the result. FAILED_PRECONDITION naming the field for an
+  // unreadable or invalid bundle, fewer custodians than its threshold, a
+  // custodian it does not name, or unreadable certificate files.
+  static absl::StatusOr<std::unique_ptr<NodeTokens>> Create(
+      const config::v1::NodeConfig& config, WorkQueue* completions);
+
+  BlindTokenizer& tokenizer() const { return *tokenizer_; }
+
+  // Tokenize, waiting up to `timeout` for the custodians.
+  TokenBatch TokenizeAndWait(const std::vector<CanonicalIdentifier>& ids,
+                             absl::Duration timeout) const;
+
+ private:
+  NodeTokens() = default;
+
+  std::unique_ptr<CustodianClients> custodians_;
+  std::unique_ptr<BlindTokenizer> tokenizer_;  // uses custodians_
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_SERVER_NODE_NODE_TOKENS_H_
