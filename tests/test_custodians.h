@@ -70,7 +70,7 @@ class TestCustodians {
   bool Start(const std::string& data_dir) {
     for (const std::string& name : names_) {
       auto server = CustodianServer::Start(
-          Config(name, "127.0.0.1:0", data_dir + "/" + name));
+          Config(name, "127.0.0.1:0", absl::StrCat(data_dir, "/", name)));
       if (!server.ok()) {
         fprintf(stderr, "custodian %s: %s\n", name.c_str(),
                 server.status().ToString().c_str());

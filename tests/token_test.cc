@@ -131,8 +131,8 @@ class BlindTokenizerTest : public ::testing::Test {
           oprf::Serialize(*oprf::ScalarMultGen(shares[i].secret.get())));
     }
     custodians_ = std::make_unique<FakeCustodians>(names, shares);
-    auto tokenizer =
-        BlindTokenizer::Create(bundle_, custodians_.get(), /*cache=*/100);
+    auto tokenizer = BlindTokenizer::Create(bundle_, custodians_.get(),
+                                            /*cache_entries=*/100);
     ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
     tokenizer_ = *std::move(tokenizer);
   }
@@ -222,6 +222,7 @@ TEST_F(BlindTokenizerTest, RepeatedIdentifiersComeFromTheCache) {
 
 TEST_F(BlindTokenizerTest, TheCacheIsBounded) {
   std::vector<CanonicalIdentifier> many;
+  many.reserve(150);
   for (int i = 0; i < 150; ++i) {
     many.push_back(Phone("+1613555" + std::to_string(1000 + i)));
   }

@@ -101,7 +101,7 @@ void AgencyNode::Tokenize(std::vector<NewEntry> entries, absl::Time deadline,
         for (size_t i = 0; i < entries.size(); ++i) {
           entries[i].token = std::move(batch.tokens[i]);
         }
-        next(std::move(entries), std::move(batch.unanswered));
+        next(entries, batch.unanswered);
       });
 }
 
@@ -148,8 +148,8 @@ void AgencyNode::Check(const v1::CheckRequest& request, uint64_t first_index,
   if (!entries.ok()) return done(entries.status());
   Tokenize(*std::move(entries), deadline,
            [this, first_index, caller, deadline, done = std::move(done)](
-               std::vector<NewEntry> entries,
-               std::vector<v1::NodeOutcome> unanswered) mutable {
+               const std::vector<NewEntry>& entries,
+               const std::vector<v1::NodeOutcome>& unanswered) mutable {
              absl::StatusOr<std::vector<v1::CheckResult>> local =
                  LocalResults(entries, first_index, "", unanswered);
              if (!local.ok()) return done(local.status());
@@ -212,8 +212,8 @@ void AgencyNode::Register(const v1::RegisterRequest& request,
   Tokenize(*std::move(entries), deadline,
            [this, update = std::move(update), contact = request.contact(),
             caller, deadline, done = std::move(done)](
-               std::vector<NewEntry> entries,
-               std::vector<v1::NodeOutcome> unanswered) mutable {
+               const std::vector<NewEntry>& entries,
+               const std::vector<v1::NodeOutcome>& unanswered) mutable {
              if (!unanswered.empty()) {
                return done(absl::UnavailableError(absl::StrCat(
                    "the token key's custodians did not answer, nothing was "

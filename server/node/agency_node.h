@@ -75,8 +75,9 @@ class AgencyNode {
       const v1::ListCasesRequest& request) const;
 
  private:
-  using Tokenized = std::function<void(
-      std::vector<NewEntry> entries, std::vector<v1::NodeOutcome> unanswered)>;
+  using Tokenized =
+      std::function<void(const std::vector<NewEntry>& entries,
+                         const std::vector<v1::NodeOutcome>& unanswered)>;
 
   // Validates the batch size and every identifier, in request order, and
   // canonicalizes them (entries without tokens yet).

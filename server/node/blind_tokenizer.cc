@@ -158,7 +158,7 @@ void BlindTokenizer::Tokenize(
   custodians_->EvaluateEach(
       request, deadline,
       [round](const std::string& custodian,
-              absl::StatusOr<v1::EvaluateResponse> answer) {
+              const absl::StatusOr<v1::EvaluateResponse>& answer) {
         round->Receive(custodian, answer);
       });
 }
