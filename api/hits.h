@@ -1,13 +1,15 @@
 // Conversions between the wire's messages that both the node and the hub
 // make, each written once: a node's answer for one entry (TokenHit) as the
 // pointer a querier sees (Hit), and a peer that did not answer as a
-// NodeOutcome.
+// NodeOutcome and in words.
 #ifndef DECONFLICTION_API_HITS_H_
 #define DECONFLICTION_API_HITS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "api/deconfliction/v1/deconfliction.pb.h"
 #include "api/deconfliction/v1/federation.pb.h"
 
@@ -35,6 +37,19 @@ inline v1::NodeOutcome Unanswered(const std::string& agency_id,
   outcome.set_code(static_cast<int32_t>(why.code()));
   outcome.set_message(std::string(why.message()));
   return outcome;
+}
+
+// "custodian/a: why; custodian/b: why" for a log line or an error message,
+// each reason cut to 200 bytes.
+inline std::string DescribeUnanswered(
+    const std::vector<v1::NodeOutcome>& unanswered) {
+  std::string described;
+  for (const v1::NodeOutcome& outcome : unanswered) {
+    if (!described.empty()) described += "; ";
+    absl::StrAppend(&described, outcome.agency_id(), ": ",
+                    outcome.message().substr(0, 200));
+  }
+  return described;
 }
 
 }  // namespace deconfliction

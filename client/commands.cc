@@ -138,6 +138,16 @@ class ProgressBar {
 
 }  // namespace
 
+// What a registration stored without tokens (the custodians were below
+// their threshold) waits for.
+void RenderAwaitingTokens(uint64_t awaiting, std::ostream& out) {
+  if (awaiting == 0) return;
+  out << awaiting << " identifier" << (awaiting == 1 ? " is" : "s are")
+      << " stored but not yet matched: the token key's custodians did not "
+         "answer; the node checks them against the federation (alerting "
+         "both sides) as soon as they return\n";
+}
+
 ExitCode RunRegister(NodeClient& node, const CliOptions& options,
                      const std::vector<std::string>& args, CommandIo io) {
   if (args.empty()) {
@@ -166,6 +176,7 @@ ExitCode RunRegister(NodeClient& node, const CliOptions& options,
         RenderResult(args[match.index()], match, io.out);
       }
     }
+    RenderAwaitingTokens(response->awaiting_tokens(), io.out);
     RenderTally(tally, response->scope(), io.out);
   }
   return VerdictFor(tally);
@@ -296,7 +307,7 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
   IdentifierCsvReader sender(&in);
   ProgressBar progress(options.progress, rows, io.err);
   ResultTally tally;
-  uint64_t sent = 0, added = 0, done = 0;
+  uint64_t sent = 0, added = 0, awaiting_tokens = 0, done = 0;
   auto next_rejected = rejected_lines.begin();
   v1::CheckScope scope = v1::CHECK_SCOPE_UNSPECIFIED;
   bool more = true;
@@ -329,6 +340,7 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
     }
     sent += request.identifiers_size();
     added += response->added();
+    awaiting_tokens += response->awaiting_tokens();
     scope = response->scope();
     for (const v1::CheckResult& match : response->matches()) {
       tally.Add(match);
@@ -349,6 +361,8 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
     fields["rows"].set_number_value(static_cast<double>(rows));
     fields["registered"].set_number_value(static_cast<double>(sent));
     fields["added"].set_number_value(static_cast<double>(added));
+    fields["awaiting_tokens"].set_number_value(
+        static_cast<double>(awaiting_tokens));
     fields["rejected"].set_number_value(static_cast<double>(rejected));
     fields["with_hits"].set_number_value(static_cast<double>(tally.with_hits));
     PrintJson(summary, io);
@@ -356,6 +370,7 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
     io.out << "imported " << sent << " of " << rows << " rows into case "
            << options.case_ref << " (" << added << " new, " << sent - added
            << " already held; " << rejected << " rejected)\n";
+    RenderAwaitingTokens(awaiting_tokens, io.out);
     RenderTally(tally, scope, io.out);
   }
   return VerdictFor(tally);

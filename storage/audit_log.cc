@@ -23,37 +23,20 @@ AuditLog::AuditLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
       family_(family),
       next_seq_(next_seq),
       last_hash_(std::move(last_hash)),
-      syncer_([this] { SyncLoop(); }) {}
+      syncer_(
+          kAuditSyncInterval, [this] { SyncIfWritten(); },
+          Periodic::AtStop::kRunOnceMore) {}
 
-AuditLog::~AuditLog() {
+void AuditLog::SyncIfWritten() {
   {
     absl::MutexLock lock(&mu_);
-    stopping_ = true;
+    if (!unsynced_) return;
+    unsynced_ = false;
   }
-  syncer_.join();
-}
-
-void AuditLog::SyncLoop() {
-  while (true) {
-    bool stopping;
-    {
-      absl::MutexLock lock(&mu_);
-      auto woken = [this]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-      mu_.AwaitWithTimeout(absl::Condition(&woken), kAuditSyncInterval);
-      stopping = stopping_;
-      if (!unsynced_) {
-        if (stopping) return;
-        continue;
-      }
-      unsynced_ = false;
-    }
-    // A failed sync is retried with the next interval's records.
-    if (!db_->SyncWAL().ok()) {
-      absl::MutexLock lock(&mu_);
-      unsynced_ = true;
-    }
-    if (stopping) return;
+  // A failed sync is retried with the next interval's records.
+  if (!db_->SyncWAL().ok()) {
+    absl::MutexLock lock(&mu_);
+    unsynced_ = true;
   }
 }
 

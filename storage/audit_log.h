@@ -18,13 +18,13 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/deconfliction/storage/v1/records.pb.h"
+#include "base/periodic.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -39,8 +39,6 @@ inline constexpr absl::Duration kAuditSyncInterval = absl::Milliseconds(100);
 
 class AuditLog {
  public:
-  ~AuditLog();
-
   // Continues the chain after the last record in `database`'s audit
   // family. `database` must outlive the log. FAILED_PRECONDITION when the
   // family is missing.
@@ -61,9 +59,9 @@ class AuditLog {
  private:
   AuditLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
            uint64_t next_seq, std::string last_hash);
-  // Syncs the write-ahead log whenever records were appended since the last
-  // sync, every kAuditSyncInterval, and once more when stopping.
-  void SyncLoop();
+  // Syncs the write-ahead log if records were appended since the last sync;
+  // run every kAuditSyncInterval, and once more when stopping.
+  void SyncIfWritten();
 
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const family_;
@@ -71,8 +69,7 @@ class AuditLog {
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_);
   std::string last_hash_ ABSL_GUARDED_BY(mu_);
   bool unsynced_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread syncer_;
+  Periodic syncer_;  // last: stops first
 };
 
 // A database that holds an audit trail and nothing else (a custodian's).

@@ -15,6 +15,31 @@
 #include "storage/keys.h"
 
 namespace deconfliction {
+namespace {
+
+storage::v1::EntryRecord EntryRecordOf(const NewEntry& entry, absl::Time now) {
+  storage::v1::EntryRecord record;
+  *record.mutable_identifier() = entry.identifier;
+  record.set_canonical(entry.canonical.form);
+  record.set_token(entry.token);
+  *record.mutable_registered_at() = ToTimestamp(now);
+  return record;
+}
+
+// Whether `list` holds an entry of the case observed in `observed` (a
+// time-bound identifier seen in another window is a new observation, not a
+// repeat).
+bool HeldByCase(const storage::v1::PostingList& list,
+                const std::string& case_ref, const v1::TimeWindow& observed) {
+  const std::string window = observed.SerializeAsString();
+  return std::any_of(list.postings().begin(), list.postings().end(),
+                     [&](const storage::v1::Posting& p) {
+                       return p.case_ref() == case_ref &&
+                              p.observed().SerializeAsString() == window;
+                     });
+}
+
+}  // namespace
 
 storage::v1::Posting PostingOf(const std::string& case_ref, uint64_t entry_seq,
                                const storage::v1::EntryRecord& record) {
@@ -32,28 +57,32 @@ absl::StatusOr<std::unique_ptr<CaseStore>> CaseStore::Open(
     const Database& database, Clock clock) {
   absl::StatusOr<std::vector<rocksdb::ColumnFamilyHandle*>> handles =
       database.Families({families::kMeta, families::kTokenIndex,
-                         families::kCases, families::kEntries});
+                         families::kCases, families::kEntries,
+                         families::kAwaitingTokens});
   if (!handles.ok()) return handles.status();
   absl::StatusOr<uint64_t> next_entry_seq =
       database.ReadCounter((*handles)[0], keys::kNextEntrySeq, 1);
   if (!next_entry_seq.ok()) return next_entry_seq.status();
-  return std::unique_ptr<CaseStore>(
-      new CaseStore(database.db(), (*handles)[0], (*handles)[1], (*handles)[2],
-                    (*handles)[3], std::move(clock), *next_entry_seq));
+  absl::StatusOr<uint64_t> next_awaiting_seq = database.NextSeq((*handles)[4]);
+  if (!next_awaiting_seq.ok()) return next_awaiting_seq.status();
+  std::unique_ptr<CaseStore> store(
+      new CaseStore(database.db(), *handles, std::move(clock)));
+  absl::MutexLock lock(&store->write_mu_);
+  store->next_entry_seq_ = *next_entry_seq;
+  store->next_awaiting_seq_ = *next_awaiting_seq;
+  return store;
 }
 
-CaseStore::CaseStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
-                     rocksdb::ColumnFamilyHandle* token_index,
-                     rocksdb::ColumnFamilyHandle* cases,
-                     rocksdb::ColumnFamilyHandle* entries, Clock clock,
-                     uint64_t next_entry_seq)
+CaseStore::CaseStore(rocksdb::DB* db,
+                     const std::vector<rocksdb::ColumnFamilyHandle*>& families,
+                     Clock clock)
     : db_(db),
-      meta_(meta),
-      token_index_(token_index),
-      cases_(cases),
-      entries_(entries),
-      clock_(std::move(clock)),
-      next_entry_seq_(next_entry_seq) {}
+      meta_(families[0]),
+      token_index_(families[1]),
+      cases_(families[2]),
+      entries_(families[3]),
+      awaiting_tokens_(families[4]),
+      clock_(std::move(clock)) {}
 
 absl::StatusOr<v1::Case> CaseStore::ReadCase(
     const std::string& case_ref) const {
@@ -79,7 +108,7 @@ void CaseStore::SetCurrentState(v1::Case* c) const {
   }
 }
 
-absl::StatusOr<uint32_t> CaseStore::Register(
+absl::StatusOr<Registration> CaseStore::Register(
     const CaseUpdate& update, const std::vector<NewEntry>& entries) {
   if (absl::Status s = keys::ValidateCaseRef(update.case_ref); !s.ok()) {
     return s;
@@ -127,53 +156,54 @@ absl::StatusOr<uint32_t> CaseStore::Register(
   // a token repeated within the request is stored once.
   std::map<std::string, storage::v1::PostingList> postings;
   for (const NewEntry& entry : entries) {
-    if (postings.count(entry.token)) continue;
-    std::string value;
-    rocksdb::Status status =
-        db_->Get(rocksdb::ReadOptions(), token_index_, entry.token, &value);
-    storage::v1::PostingList list;
-    if (status.ok()) {
-      if (!list.ParseFromString(value)) {
-        return absl::DataLossError("token index record is corrupt");
-      }
-    } else if (!status.IsNotFound()) {
-      return FromRocks(status, "read token index");
+    if (entry.token.empty()) continue;
+    if (absl::Status s = LoadPostings(entry.token, &postings); !s.ok()) {
+      return s;
     }
-    postings.emplace(entry.token, std::move(list));
   }
 
   rocksdb::WriteBatch batch;
   uint64_t seq = next_entry_seq_;
-  uint32_t added = 0;
+  Registration registration;
   std::set<std::string> written;
+  storage::v1::AwaitingTokens awaiting;
+  std::set<std::string> untokenized;
   for (const NewEntry& entry : entries) {
-    storage::v1::PostingList& list = postings[entry.token];
-    bool held = std::any_of(
-        list.postings().begin(), list.postings().end(),
-        [&](const storage::v1::Posting& p) {
-          return p.case_ref() == update.case_ref &&
-                 // A time-bound identifier seen in another window is a new
-                 // observation, not a repeat.
-                 p.observed().SerializeAsString() ==
-                     entry.identifier.observed().SerializeAsString();
-        });
-    if (held) continue;
-    storage::v1::EntryRecord record;
-    *record.mutable_identifier() = entry.identifier;
-    record.set_canonical(entry.canonical.form);
-    record.set_token(entry.token);
-    *record.mutable_registered_at() = ToTimestamp(now);
+    if (entry.token.empty()) {
+      // Without its token the repeat is told by the canonical form, within
+      // the request; AttachTokens indexes a later repeat once.
+      if (!untokenized
+               .insert(absl::StrCat(
+                   entry.canonical.type, ":", entry.canonical.form, ":",
+                   entry.identifier.observed().SerializeAsString()))
+               .second) {
+        continue;
+      }
+      awaiting.add_entry_seqs(seq);
+    } else {
+      storage::v1::PostingList& list = postings[entry.token];
+      if (HeldByCase(list, update.case_ref, entry.identifier.observed())) {
+        continue;
+      }
+      *list.add_postings() =
+          PostingOf(update.case_ref, seq, EntryRecordOf(entry, now));
+      written.insert(entry.token);
+    }
     batch.Put(entries_, keys::EntryKey(update.case_ref, seq),
-              record.SerializeAsString());
-    *list.add_postings() = PostingOf(update.case_ref, seq, record);
-    written.insert(entry.token);
+              EntryRecordOf(entry, now).SerializeAsString());
     ++seq;
-    ++added;
+    ++registration.added;
   }
   for (const std::string& token : written) {
     batch.Put(token_index_, token, postings[token].SerializeAsString());
   }
-  c.set_entry_count(c.entry_count() + added);
+  if (!awaiting.entry_seqs().empty()) {
+    awaiting.set_case_ref(update.case_ref);
+    *awaiting.mutable_queued_at() = ToTimestamp(now);
+    batch.Put(awaiting_tokens_, keys::EncodeUint64(next_awaiting_seq_),
+              awaiting.SerializeAsString());
+  }
+  c.set_entry_count(c.entry_count() + registration.added);
   batch.Put(cases_, update.case_ref, c.SerializeAsString());
   batch.Put(meta_, keys::kNextEntrySeq, keys::EncodeUint64(seq));
   if (absl::Status s = FromRocks(db_->Write(SyncedWrite(), &batch), "write");
@@ -181,7 +211,151 @@ absl::StatusOr<uint32_t> CaseStore::Register(
     return s;
   }
   next_entry_seq_ = seq;
-  return added;
+  if (!awaiting.entry_seqs().empty()) ++next_awaiting_seq_;
+  registration.awaiting_tokens =
+      static_cast<uint32_t>(awaiting.entry_seqs_size());
+  return registration;
+}
+
+absl::StatusOr<std::vector<AwaitingRegistration>>
+CaseStore::OldestAwaitingTokens(size_t limit) const {
+  std::vector<AwaitingRegistration> oldest;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), awaiting_tokens_));
+  for (it->SeekToFirst(); it->Valid() && oldest.size() < limit; it->Next()) {
+    storage::v1::AwaitingTokens record;
+    if (!record.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("awaiting-tokens record is corrupt");
+    }
+    AwaitingRegistration awaiting;
+    awaiting.key = it->key().ToString();
+    awaiting.case_ref = record.case_ref();
+    for (uint64_t entry_seq : record.entry_seqs()) {
+      absl::StatusOr<storage::v1::EntryRecord> entry =
+          ReadEntry(record.case_ref(), entry_seq);
+      if (!entry.ok()) return entry.status();
+      awaiting.entry_seqs.push_back(entry_seq);
+      awaiting.identifiers.push_back(
+          {entry->identifier().type(), entry->canonical()});
+    }
+    oldest.push_back(std::move(awaiting));
+  }
+  if (absl::Status s = FromRocks(it->status(), "read awaiting tokens");
+      !s.ok()) {
+    return s;
+  }
+  return oldest;
+}
+
+absl::Status CaseStore::AttachTokens(const AwaitingRegistration& awaiting,
+                                     const std::vector<std::string>& tokens,
+                                     FederationQueue* queue) {
+  if (tokens.size() != awaiting.entry_seqs.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tokens: ", tokens.size(), " for ",
+                     awaiting.entry_seqs.size(), " entries"));
+  }
+  absl::MutexLock lock(&write_mu_);
+  std::string unused;
+  rocksdb::Status pending =
+      db_->Get(rocksdb::ReadOptions(), awaiting_tokens_, awaiting.key, &unused);
+  if (pending.IsNotFound()) return absl::OkStatus();  // attached before
+  if (absl::Status s = FromRocks(pending, "read awaiting tokens"); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<v1::Case> c = ReadCase(awaiting.case_ref);
+  if (!c.ok()) return c.status();
+  SetCurrentState(&*c);
+  // A closed or expired case's entries stay out of the index and the
+  // federation, as they would have had they been tokenized at once.
+  const bool live = c->state() == v1::CASE_STATE_OPEN;
+
+  rocksdb::WriteBatch batch;
+  std::map<std::string, storage::v1::PostingList> postings;
+  std::set<std::string> written;
+  storage::v1::PendingLookup lookup;
+  v1::FederatedLookupRequest& request = *lookup.mutable_request();
+  request.set_purpose(v1::LOOKUP_PURPOSE_REGISTER);
+  *request.mutable_requester_contact() = c->contact();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const uint64_t entry_seq = awaiting.entry_seqs[i];
+    absl::StatusOr<storage::v1::EntryRecord> entry =
+        ReadEntry(awaiting.case_ref, entry_seq);
+    if (!entry.ok()) return entry.status();
+    entry->set_token(tokens[i]);
+    batch.Put(entries_, keys::EntryKey(awaiting.case_ref, entry_seq),
+              entry->SerializeAsString());
+    if (!live) continue;
+    if (absl::Status s = LoadPostings(tokens[i], &postings); !s.ok()) return s;
+    storage::v1::PostingList& list = postings[tokens[i]];
+    // Indexed already by a re-tokenization: only its federation is missing.
+    const bool indexed =
+        std::any_of(list.postings().begin(), list.postings().end(),
+                    [&](const storage::v1::Posting& p) {
+                      return p.case_ref() == awaiting.case_ref &&
+                             p.entry_seq() == entry_seq;
+                    });
+    if (!indexed) {
+      // The case holds it already (registered twice while awaiting, or
+      // also with a token): matched and federated once.
+      if (HeldByCase(list, awaiting.case_ref, entry->identifier().observed())) {
+        continue;
+      }
+      *list.add_postings() = PostingOf(awaiting.case_ref, entry_seq, *entry);
+      written.insert(tokens[i]);
+    }
+    v1::TokenQuery* query = request.add_queries();
+    query->set_token(tokens[i]);
+    if (IsTimeBound(entry->identifier().type())) {
+      *query->mutable_observed() = entry->identifier().observed();
+    }
+  }
+  for (const std::string& token : written) {
+    batch.Put(token_index_, token, postings[token].SerializeAsString());
+  }
+  batch.Delete(awaiting_tokens_, awaiting.key);
+  if (queue != nullptr && !request.queries().empty()) {
+    *lookup.mutable_queued_at() = ToTimestamp(clock_());
+    queue->Stage(&batch, lookup);
+  }
+  return FromRocks(db_->Write(SyncedWrite(), &batch), "write");
+}
+
+absl::Status CaseStore::LoadPostings(
+    const std::string& token,
+    std::map<std::string, storage::v1::PostingList>* postings) const {
+  if (postings->count(token)) return absl::OkStatus();
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), token_index_, token, &value);
+  storage::v1::PostingList list;
+  if (status.ok()) {
+    if (!list.ParseFromString(value)) {
+      return absl::DataLossError("token index record is corrupt");
+    }
+  } else if (!status.IsNotFound()) {
+    return FromRocks(status, "read token index");
+  }
+  postings->emplace(token, std::move(list));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<storage::v1::EntryRecord> CaseStore::ReadEntry(
+    const std::string& case_ref, uint64_t entry_seq) const {
+  std::string value;
+  rocksdb::Status read = db_->Get(rocksdb::ReadOptions(), entries_,
+                                  keys::EntryKey(case_ref, entry_seq), &value);
+  if (read.IsNotFound()) {
+    return absl::DataLossError(absl::StrCat("entry ", entry_seq, " of case ",
+                                            case_ref, " is missing"));
+  }
+  if (absl::Status s = FromRocks(read, "read entry"); !s.ok()) return s;
+  storage::v1::EntryRecord record;
+  if (!record.ParseFromString(value)) {
+    return absl::DataLossError("entry record is corrupt");
+  }
+  return record;
 }
 
 absl::StatusOr<std::vector<std::vector<IndexHit>>> CaseStore::Lookup(
@@ -272,7 +446,8 @@ absl::StatusOr<absl::Time> CaseStore::CloseCase(const std::string& case_ref,
   std::set<std::string> tokens;
   absl::Status read =
       ForEachEntry(case_ref, [&](const storage::v1::EntryRecord& record) {
-        tokens.insert(record.token());
+        // An entry still awaiting its token is in no posting.
+        if (!record.token().empty()) tokens.insert(record.token());
       });
   if (!read.ok()) return read;
   for (const std::string& token : tokens) {
@@ -384,16 +559,12 @@ absl::StatusOr<std::vector<OwnEntryRecord>> CaseStore::EntriesForToken(
   if (!hits.ok()) return hits.status();
   std::vector<OwnEntryRecord> entries;
   for (const IndexHit& hit : (*hits)[0]) {
-    std::string value;
-    rocksdb::Status read = db_->Get(
-        rocksdb::ReadOptions(), entries_,
-        keys::EntryKey(hit.owner.case_ref(), hit.posting.entry_seq()), &value);
-    if (absl::Status s = FromRocks(read, "read entry"); !s.ok()) return s;
+    absl::StatusOr<storage::v1::EntryRecord> entry =
+        ReadEntry(hit.owner.case_ref(), hit.posting.entry_seq());
+    if (!entry.ok()) return entry.status();
     OwnEntryRecord own;
     own.case_ref = hit.owner.case_ref();
-    if (!own.entry.ParseFromString(value)) {
-      return absl::DataLossError("entry record is corrupt");
-    }
+    own.entry = *std::move(entry);
     entries.push_back(std::move(own));
   }
   return entries;

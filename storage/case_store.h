@@ -4,8 +4,14 @@
 //
 // Families (storage/column_families.h; key layouts in storage/keys.h):
 // token_index (token -> postings, read by MultiGet), cases (case headers),
-// entries (the identifiers of each case as registered), and the entry
+// entries (the identifiers of each case as registered), awaiting_tokens
+// (registrations stored before their tokens could be made), and the entry
 // counter in meta.
+//
+// An entry may be stored without its token, when fewer of the token key's
+// custodians answered than its threshold: it is kept, shown in its case,
+// and matches nothing until AttachTokens gives it its token, indexes it and
+// queues its federated lookup, all in one batch.
 //
 // Durability: every mutating call is one WriteBatch, written with a synced
 // WAL before it returns OK, so an acknowledged write survives kill -9 and
@@ -18,6 +24,7 @@
 #define DECONFLICTION_STORAGE_CASE_STORE_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +37,7 @@
 #include "api/deconfliction/v1/deconfliction.pb.h"
 #include "base/clock.h"
 #include "identifiers/canonical.h"
+#include "storage/federation_queue.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -40,7 +48,8 @@ namespace deconfliction {
 
 class Database;
 
-// An identifier ready to store: as registered, canonical, and its token.
+// An identifier ready to store: as registered, canonical, and its token
+// (empty when the custodians could not make it yet).
 struct NewEntry {
   v1::Identifier identifier;
   CanonicalIdentifier canonical;
@@ -82,6 +91,22 @@ struct OwnEntryRecord {
 storage::v1::Posting PostingOf(const std::string& case_ref, uint64_t entry_seq,
                                const storage::v1::EntryRecord& record);
 
+// What Register() stored.
+struct Registration {
+  uint32_t added = 0;  // entries new to the case
+  // Of those, the entries stored without a token (NewEntry.token empty).
+  uint32_t awaiting_tokens = 0;
+};
+
+// A registration's entries stored without tokens, as OldestAwaitingTokens
+// reads them.
+struct AwaitingRegistration {
+  std::string key;  // in the awaiting_tokens family
+  std::string case_ref;
+  std::vector<uint64_t> entry_seqs;
+  std::vector<CanonicalIdentifier> identifiers;  // one per entry_seq
+};
+
 struct CasePage {
   std::vector<v1::Case> cases;
   std::string next_page_token;  // empty on the last page
@@ -96,11 +121,28 @@ class CaseStore {
       const Database& database, Clock clock);
 
   // Adds `entries` to the case (creating it if new). An entry whose token the
-  // case already holds is not stored again. Returns how many were added.
-  // INVALID_ARGUMENT for a bad case_ref or an expiry not in the future;
-  // FAILED_PRECONDITION when the case is closed.
-  absl::StatusOr<uint32_t> Register(const CaseUpdate& update,
-                                    const std::vector<NewEntry>& entries);
+  // case already holds is not stored again; an entry without a token is
+  // stored once per request (by canonical form and observation window) and
+  // recorded as awaiting its token. INVALID_ARGUMENT for a bad case_ref or
+  // an expiry not in the future; FAILED_PRECONDITION when the case is
+  // closed.
+  absl::StatusOr<Registration> Register(const CaseUpdate& update,
+                                        const std::vector<NewEntry>& entries);
+
+  // The oldest `limit` registrations awaiting tokens, with the canonical
+  // forms to make them from.
+  absl::StatusOr<std::vector<AwaitingRegistration>> OldestAwaitingTokens(
+      size_t limit) const;
+  // Gives `awaiting`'s entries their `tokens` (one per entry, in order) and,
+  // in the same batch: indexes them, unless the case is closed or expired
+  // or already holds the identifier in the same window; stages in `queue`
+  // (may be null: no federation) the federated lookup of the newly indexed
+  // ones, as a registration by the case's contact; and removes the awaiting
+  // record. OK and nothing written when it was attached before.
+  // INVALID_ARGUMENT for a count mismatch.
+  absl::Status AttachTokens(const AwaitingRegistration& awaiting,
+                            const std::vector<std::string>& tokens,
+                            FederationQueue* queue);
 
   // For each query, in order, the live entries holding its token: case not
   // closed, not expired, and (when both have one) observation windows
@@ -131,13 +173,19 @@ class CaseStore {
       const std::string& token) const;
 
  private:
-  CaseStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
-            rocksdb::ColumnFamilyHandle* token_index,
-            rocksdb::ColumnFamilyHandle* cases,
-            rocksdb::ColumnFamilyHandle* entries, Clock clock,
-            uint64_t next_entry_seq);
+  // `families`: meta, token_index, cases, entries, awaiting_tokens.
+  CaseStore(rocksdb::DB* db,
+            const std::vector<rocksdb::ColumnFamilyHandle*>& families,
+            Clock clock);
   // The case as stored, NOT_FOUND if absent.
   absl::StatusOr<v1::Case> ReadCase(const std::string& case_ref) const;
+  // The entry as stored; DATA_LOSS if absent or corrupt.
+  absl::StatusOr<storage::v1::EntryRecord> ReadEntry(
+      const std::string& case_ref, uint64_t entry_seq) const;
+  // Reads `token`'s postings into `postings` unless already there.
+  absl::Status LoadPostings(
+      const std::string& token,
+      std::map<std::string, storage::v1::PostingList>* postings) const;
   // Calls `visit` for each entry of the case, in registration order.
   absl::Status ForEachEntry(
       const std::string& case_ref,
@@ -150,9 +198,11 @@ class CaseStore {
   rocksdb::ColumnFamilyHandle* const token_index_;
   rocksdb::ColumnFamilyHandle* const cases_;
   rocksdb::ColumnFamilyHandle* const entries_;
+  rocksdb::ColumnFamilyHandle* const awaiting_tokens_;
   const Clock clock_;
   absl::Mutex write_mu_;
-  uint64_t next_entry_seq_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t next_entry_seq_ ABSL_GUARDED_BY(write_mu_) = 1;
+  uint64_t next_awaiting_seq_ ABSL_GUARDED_BY(write_mu_) = 1;
 };
 
 }  // namespace deconfliction

@@ -29,6 +29,7 @@ std::vector<FamilyDescriptor> NodeFamilies() {
       {families::kAlerts, {}},
       {families::kAudit, {}},
       {families::kFederationQueue, {}},
+      {families::kAwaitingTokens, {}},
   };
 }
 

@@ -21,6 +21,7 @@ inline constexpr char kCases[] = "cases";
 inline constexpr char kEntries[] = "entries";
 inline constexpr char kAlerts[] = "alerts";
 inline constexpr char kFederationQueue[] = "federation_queue";
+inline constexpr char kAwaitingTokens[] = "awaiting_tokens";
 // Both.
 inline constexpr char kAudit[] = "audit";
 // The hub's.

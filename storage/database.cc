@@ -117,6 +117,24 @@ absl::StatusOr<uint64_t> Database::ReadCounter(
   return *decoded;
 }
 
+absl::StatusOr<uint64_t> Database::NextSeq(
+    rocksdb::ColumnFamilyHandle* family) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), family));
+  it->SeekToLast();
+  if (absl::Status s = FromRocks(it->status(), "read the last key"); !s.ok()) {
+    return s;
+  }
+  if (!it->Valid()) return 1;
+  std::optional<uint64_t> last =
+      keys::DecodeUint64(absl::string_view(it->key().data(), it->key().size()));
+  if (!last) {
+    return absl::DataLossError(
+        absl::StrCat("a key of ", family->GetName(), " is malformed"));
+  }
+  return *last + 1;
+}
+
 Database::~Database() {
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     db_->DestroyColumnFamilyHandle(handle);

@@ -43,6 +43,9 @@ class Database {
   absl::StatusOr<uint64_t> ReadCounter(rocksdb::ColumnFamilyHandle* family,
                                        absl::string_view key,
                                        uint64_t missing) const;
+  // One past the largest key of `family`, whose keys are uint64 big-endian
+  // sequence numbers; 1 when it is empty. DATA_LOSS for a malformed key.
+  absl::StatusOr<uint64_t> NextSeq(rocksdb::ColumnFamilyHandle* family) const;
 
  private:
   Database(std::unique_ptr<rocksdb::DB> db,

@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "storage/column_families.h"
 #include "storage/database.h"
 #include "storage/keys.h"
@@ -13,22 +14,10 @@ absl::StatusOr<std::unique_ptr<FederationQueue>> FederationQueue::Open(
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> family =
       database.Family(families::kFederationQueue);
   if (!family.ok()) return family.status();
-  std::unique_ptr<rocksdb::Iterator> it(
-      database.db()->NewIterator(rocksdb::ReadOptions(), *family));
-  it->SeekToLast();
-  if (absl::Status s = FromRocks(it->status(), "read federation queue");
-      !s.ok()) {
-    return s;
-  }
-  uint64_t next_seq = 1;
-  if (it->Valid()) {
-    std::optional<uint64_t> last = keys::DecodeUint64(
-        absl::string_view(it->key().data(), it->key().size()));
-    if (!last) return absl::DataLossError("federation queue key is malformed");
-    next_seq = *last + 1;
-  }
+  absl::StatusOr<uint64_t> next_seq = database.NextSeq(*family);
+  if (!next_seq.ok()) return next_seq.status();
   return std::unique_ptr<FederationQueue>(
-      new FederationQueue(database.db(), *family, next_seq));
+      new FederationQueue(database.db(), *family, *next_seq));
 }
 
 absl::Status FederationQueue::Add(const storage::v1::PendingLookup& pending) {
@@ -39,6 +28,13 @@ absl::Status FederationQueue::Add(const storage::v1::PendingLookup& pending) {
                 "queue federated lookup");
   if (written.ok()) ++next_seq_;
   return written;
+}
+
+void FederationQueue::Stage(rocksdb::WriteBatch* batch,
+                            const storage::v1::PendingLookup& pending) {
+  absl::MutexLock lock(&mu_);
+  batch->Put(family_, keys::EncodeUint64(next_seq_++),
+             pending.SerializeAsString());
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, storage::v1::PendingLookup>>>

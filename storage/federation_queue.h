@@ -1,5 +1,6 @@
 // FederationQueue: a node's registrations whose federated check could not be
-// made yet (the hub did not answer), kept until it can (federation_queue
+// made yet (the hub did not answer, or their tokens were made late), kept
+// until it can (federation_queue
 // family; key = seq, uint64 big-endian, so the oldest comes first).
 //
 // Durability: each call is one synced write.
@@ -21,6 +22,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace deconfliction {
@@ -35,6 +37,10 @@ class FederationQueue {
       const Database& database);
 
   absl::Status Add(const storage::v1::PendingLookup& pending);
+  // Adds `pending` to `batch` under the next key: it is queued when, and
+  // only if, the batch is written (a key of an unwritten batch stays unused).
+  void Stage(rocksdb::WriteBatch* batch,
+             const storage::v1::PendingLookup& pending);
   // The oldest `limit` queued lookups with their keys.
   absl::StatusOr<
       std::vector<std::pair<std::string, storage::v1::PendingLookup>>>

@@ -362,6 +362,33 @@ TEST_F(AlertsTest, ARegistrationMadeWhileTheHubWasDownIsMatchedWhenItReturns) {
               SizeIs(1));
 }
 
+TEST_F(AlertsTest, ARegistrationMadeWhileTheCustodiansWereDownIsMatchedLater) {
+  Watcher north(federation_, "north"), south(federation_, "south");
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(federation_, "north", "N-NOTOKEN",
+                       Id(v1::IDENTIFIER_TYPE_EMAIL, "no.token@example.org"),
+                       &registered)
+                  .ok());
+  // Two of the three custodians down: south cannot make the token.
+  federation_->custodian("alpha").Terminate();
+  federation_->custodian("beta").Terminate();
+  const grpc::Status stored = Register(
+      federation_, "south", "S-NOTOKEN",
+      Id(v1::IDENTIFIER_TYPE_EMAIL, "No.Token@example.org"), &registered);
+  ASSERT_TRUE(federation_->StartCustodian("alpha"));
+  ASSERT_TRUE(federation_->StartCustodian("beta"));
+  ASSERT_TRUE(stored.ok()) << stored.error_message();
+  EXPECT_EQ(registered.awaiting_tokens(), 1u);
+  ASSERT_THAT(registered.matches(), SizeIs(1));
+  EXPECT_FALSE(registered.matches(0).complete());
+  // Once the custodians are back, south makes the token, federates the
+  // registration, and both agencies are alerted.
+  EXPECT_THAT(south.WaitFor("S-NOTOKEN", 1, std::chrono::seconds(30)),
+              SizeIs(1));
+  EXPECT_THAT(north.WaitFor("N-NOTOKEN", 1, std::chrono::seconds(30)),
+              SizeIs(1));
+}
+
 TEST_F(AlertsTest,
        AWatcherResumingFromItsCursorMissesNothingAndSeesNothingTwice) {
   v1::RegisterResponse registered;

@@ -81,7 +81,7 @@ class NodeDatabaseTest : public ::testing::Test {
 
 TEST_F(NodeDatabaseTest, RegisteredEntryIsFoundWithItsCase) {
   NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
-  ASSERT_EQ(*store_->cases().Register(Case("OPS-1"), {phone}), 1u);
+  ASSERT_EQ(store_->cases().Register(Case("OPS-1"), {phone})->added, 1u);
   auto hits = store_->cases().Lookup(
       {Query(Entry(v1::IDENTIFIER_TYPE_PHONE, "+1 (613) 555-0100")),
        Query(Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0101"))});
@@ -95,9 +95,9 @@ TEST_F(NodeDatabaseTest, RegisteredEntryIsFoundWithItsCase) {
 
 TEST_F(NodeDatabaseTest, RepeatsAreStoredOnceAndCasesShareTokens) {
   NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
-  EXPECT_EQ(*store_->cases().Register(Case("OPS-1"), {phone, phone}), 1u);
-  EXPECT_EQ(*store_->cases().Register(Case("OPS-1"), {phone}), 0u);
-  EXPECT_EQ(*store_->cases().Register(Case("OPS-2"), {phone}), 1u);
+  EXPECT_EQ(store_->cases().Register(Case("OPS-1"), {phone, phone})->added, 1u);
+  EXPECT_EQ(store_->cases().Register(Case("OPS-1"), {phone})->added, 0u);
+  EXPECT_EQ(store_->cases().Register(Case("OPS-2"), {phone})->added, 1u);
   EXPECT_EQ(Hits(phone), 2u);
   EXPECT_EQ(store_->cases().GetCase("OPS-1", true)->entries_size(), 1);
 }
@@ -163,7 +163,7 @@ TEST_F(NodeDatabaseTest, SurvivesRestart) {
   store_ = Open();
   EXPECT_EQ(Hits(phone), 1u);
   NewEntry email = Entry(v1::IDENTIFIER_TYPE_EMAIL, "b@example.com");
-  ASSERT_EQ(*store_->cases().Register(Case("OPS-1"), {email}), 1u);
+  ASSERT_EQ(store_->cases().Register(Case("OPS-1"), {email})->added, 1u);
   v1::Case c = *store_->cases().GetCase("OPS-1", true);
   EXPECT_EQ(c.entry_count(), 2u);
   ASSERT_EQ(c.entries_size(), 2);
@@ -258,6 +258,110 @@ TEST_F(NodeDatabaseTest, AlertsGetCursorsOnceAndSurviveRestart) {
   // New alerts continue after the last cursor.
   EXPECT_EQ(store_->alerts().Store({Alert("d")})->stored, 1u);
   EXPECT_EQ((*store_->alerts().After(3, 10))[0].cursor(), 4u);
+}
+
+// An entry as the node stores it when the custodians could not make its
+// token.
+NewEntry WithoutToken(NewEntry entry) {
+  entry.token.clear();
+  return entry;
+}
+
+TEST_F(NodeDatabaseTest, EntriesWithoutTokensAwaitThemThenMatchAndFederate) {
+  const NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  const NewEntry email = Entry(v1::IDENTIFIER_TYPE_EMAIL, "a@example.org");
+  const NewEntry ip = Entry(v1::IDENTIFIER_TYPE_IP_ADDRESS, "192.0.2.7",
+                            1'799'000'000, 1'799'000'600);
+  auto stored = store_->cases().Register(
+      Case("OPS-1"),
+      {WithoutToken(phone), WithoutToken(phone), WithoutToken(ip), email});
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->added, 3u);  // the repeat within the request once
+  EXPECT_EQ(stored->awaiting_tokens, 2u);
+  // Stored and shown in the case; matching nothing yet.
+  auto c = store_->cases().GetCase("OPS-1", /*with_entries=*/true);
+  ASSERT_TRUE(c.ok());
+  EXPECT_THAT(c->entries(), SizeIs(3));
+  EXPECT_EQ(Hits(phone), 0u);
+  EXPECT_EQ(Hits(email), 1u);
+
+  // Kept across a restart.
+  store_.reset();
+  store_ = Open();
+  auto awaiting = store_->cases().OldestAwaitingTokens(10);
+  ASSERT_TRUE(awaiting.ok()) << awaiting.status();
+  ASSERT_THAT(*awaiting, SizeIs(1));
+  const AwaitingRegistration registration = (*awaiting)[0];
+  EXPECT_EQ(registration.case_ref, "OPS-1");
+  ASSERT_THAT(registration.identifiers, SizeIs(2));
+  EXPECT_EQ(registration.identifiers[0].form, phone.canonical.form);
+  EXPECT_EQ(registration.identifiers[1].form, ip.canonical.form);
+
+  EXPECT_EQ(store_->cases()
+                .AttachTokens(registration, {phone.token},
+                              &store_->federation_queue())
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store_->cases()
+                  .AttachTokens(registration, {phone.token, ip.token},
+                                &store_->federation_queue())
+                  .ok());
+  EXPECT_EQ(Hits(phone), 1u);
+  EXPECT_EQ(Hits(ip), 1u);
+  // Their federated lookup is queued, as a registration by the case's
+  // contact, with the window of the time-bound one.
+  auto queued = store_->federation_queue().Oldest(10);
+  ASSERT_TRUE(queued.ok());
+  ASSERT_THAT(*queued, SizeIs(1));
+  const v1::FederatedLookupRequest& request = (*queued)[0].second.request();
+  EXPECT_EQ(request.purpose(), v1::LOOKUP_PURPOSE_REGISTER);
+  EXPECT_EQ(request.requester_contact().name(), "Det. Sgt. A. Example");
+  ASSERT_THAT(request.queries(), SizeIs(2));
+  EXPECT_EQ(request.queries(0).token(), phone.token);
+  EXPECT_FALSE(request.queries(0).has_observed());
+  EXPECT_EQ(request.queries(1).token(), ip.token);
+  EXPECT_EQ(request.queries(1).observed().start().seconds(), 1'799'000'000);
+  // Done once: attaching again writes nothing and queues nothing.
+  awaiting = store_->cases().OldestAwaitingTokens(10);
+  ASSERT_TRUE(awaiting.ok());
+  EXPECT_THAT(*awaiting, SizeIs(0));
+  ASSERT_TRUE(store_->cases()
+                  .AttachTokens(registration, {phone.token, ip.token},
+                                &store_->federation_queue())
+                  .ok());
+  EXPECT_THAT(*store_->federation_queue().Oldest(10), SizeIs(1));
+  // The case closes with them.
+  ASSERT_TRUE(store_->cases().CloseCase("OPS-1", "done").ok());
+  EXPECT_EQ(Hits(phone), 0u);
+}
+
+TEST_F(NodeDatabaseTest, AwaitedTokensOfAClosedCaseOrARepeatStayOut) {
+  const NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  const NewEntry email = Entry(v1::IDENTIFIER_TYPE_EMAIL, "a@example.org");
+  // OPS-1 holds the phone with its token already; OPS-2's email waits and
+  // OPS-2 is closed before the custodians return.
+  ASSERT_TRUE(store_->cases().Register(Case("OPS-1"), {phone}).ok());
+  ASSERT_EQ(
+      store_->cases().Register(Case("OPS-1"), {WithoutToken(phone)})->added,
+      1u);
+  ASSERT_TRUE(
+      store_->cases().Register(Case("OPS-2"), {WithoutToken(email)}).ok());
+  ASSERT_TRUE(store_->cases().CloseCase("OPS-2", "done").ok());
+  auto awaiting = store_->cases().OldestAwaitingTokens(10);
+  ASSERT_TRUE(awaiting.ok());
+  ASSERT_THAT(*awaiting, SizeIs(2));
+  ASSERT_TRUE(store_->cases()
+                  .AttachTokens((*awaiting)[0], {phone.token},
+                                &store_->federation_queue())
+                  .ok());
+  ASSERT_TRUE(store_->cases()
+                  .AttachTokens((*awaiting)[1], {email.token},
+                                &store_->federation_queue())
+                  .ok());
+  EXPECT_EQ(Hits(phone), 1u);  // matched once
+  EXPECT_EQ(Hits(email), 0u);  // closed
+  EXPECT_THAT(*store_->federation_queue().Oldest(10), SizeIs(0));
+  EXPECT_THAT(*store_->cases().OldestAwaitingTokens(10), SizeIs(0));
 }
 
 TEST_F(NodeDatabaseTest, EntriesForTokenAreTheAgencysOwn) {

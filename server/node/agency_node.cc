@@ -43,17 +43,6 @@ absl::Status ValidateContact(const v1::Contact& contact) {
   return absl::OkStatus();
 }
 
-// "custodian/a: why; custodian/b: why", each reason cut short.
-std::string DescribeOutcomes(const std::vector<v1::NodeOutcome>& outcomes) {
-  std::string described;
-  for (const v1::NodeOutcome& outcome : outcomes) {
-    if (!described.empty()) described += "; ";
-    absl::StrAppend(&described, outcome.agency_id(), ": ",
-                    outcome.message().substr(0, 200));
-  }
-  return described;
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<NewEntry>> AgencyNode::Prepare(
@@ -214,17 +203,12 @@ void AgencyNode::Register(const v1::RegisterRequest& request,
             caller, deadline, done = std::move(done)](
                const std::vector<NewEntry>& entries,
                const std::vector<v1::NodeOutcome>& unanswered) mutable {
-             if (!unanswered.empty()) {
-               return done(absl::UnavailableError(absl::StrCat(
-                   "the token key's custodians did not answer, nothing was "
-                   "registered; try again (",
-                   DescribeOutcomes(unanswered), ")")));
-             }
              // The registration is stored first: it stands whatever the
-             // federation answers.
-             absl::StatusOr<uint32_t> added =
+             // federation answers. Entries the custodians could not tokenize
+             // are stored awaiting their tokens (TokenRetry).
+             absl::StatusOr<Registration> stored =
                  database_->cases().Register(update, entries);
-             if (!added.ok()) return done(added.status());
+             if (!stored.ok()) return done(stored.status());
              absl::StatusOr<std::vector<v1::CheckResult>> local =
                  LocalResults(entries, 0, update.case_ref, unanswered);
              if (!local.ok()) return done(local.status());
@@ -233,14 +217,15 @@ void AgencyNode::Register(const v1::RegisterRequest& request,
                  contact, caller, "/deconfliction.v1.Registry/Register",
                  deadline,
                  [done = std::move(done), case_ref = update.case_ref,
-                  added = *added](const absl::Status& /*refusal*/,
-                                  std::vector<v1::CheckResult> results,
-                                  v1::CheckScope scope) {
+                  stored = *stored](const absl::Status& /*refusal*/,
+                                    std::vector<v1::CheckResult> results,
+                                    v1::CheckScope scope) {
                    // The registration stands; a refused federated check shows
                    // as an incomplete answer naming the hub.
                    v1::RegisterResponse response;
                    response.set_case_ref(case_ref);
-                   response.set_added(added);
+                   response.set_added(stored.added);
+                   response.set_awaiting_tokens(stored.awaiting_tokens);
                    response.set_scope(scope);
                    for (v1::CheckResult& result : results) {
                      *response.add_matches() = std::move(result);

@@ -7,7 +7,8 @@
 // Identifiers are validated and canonicalized here, turned into tokens with
 // the custodians (BlindTokenizer), and only then reach storage or the
 // federation. An identifier the custodians could not tokenize is answered as
-// not known, naming them (never a silent "no"). INVALID_ARGUMENT messages name
+// not known, naming them (never a silent "no"); registered, it is stored and
+// awaits its token. INVALID_ARGUMENT messages name
 // the request field (`identifiers[3]`, `contact.name`, ...) and the reason;
 // a request with any invalid part changes nothing. The node's own matches
 // come from its CaseStore; the federation's from FederatedCheck.
@@ -60,9 +61,11 @@ class AgencyNode {
   // then reports their matches in other cases of this agency and, with a
   // federation, in other agencies. INVALID_ARGUMENT for a bad case_ref,
   // contact, expiry, batch or identifier; FAILED_PRECONDITION when the case
-  // is closed; UNAVAILABLE, storing nothing, when the custodians cannot
-  // tokenize the identifiers (the message names them). Once stored, the
-  // registration stands whatever the federation answers.
+  // is closed. Once stored, the registration stands whatever the federation
+  // answers. Identifiers the custodians could not tokenize are stored too,
+  // awaiting their tokens (counted in `awaiting_tokens`, their results
+  // incomplete naming the custodians): TokenRetry indexes and federates
+  // them when the custodians return.
   void Register(const v1::RegisterRequest& request,
                 const FederationIdentity& caller, absl::Time deadline,
                 Done<v1::RegisterResponse> done);

@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "api/hits.h"
 #include "identifiers/token.h"
 #include "oprf/group.h"
@@ -161,6 +162,18 @@ void BlindTokenizer::Tokenize(
               const absl::StatusOr<v1::EvaluateResponse>& answer) {
         round->Receive(custodian, answer);
       });
+}
+
+TokenBatch BlindTokenizer::TokenizeAndWait(
+    const std::vector<CanonicalIdentifier>& identifiers, absl::Time deadline) {
+  absl::Notification done;
+  TokenBatch result;
+  Tokenize(identifiers, deadline, [&](TokenBatch batch) {
+    result = std::move(batch);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
 }
 
 absl::StatusOr<std::vector<oprf::Element>> BlindTokenizer::State::Check(

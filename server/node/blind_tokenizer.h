@@ -64,6 +64,10 @@ class BlindTokenizer {
   // batch, by `deadline` at the latest.
   void Tokenize(const std::vector<CanonicalIdentifier>& identifiers,
                 absl::Time deadline, Done done);
+  // Tokenize, waiting for the batch. Never call it on a thread that runs
+  // the custodians' answers (the node's WorkQueue).
+  TokenBatch TokenizeAndWait(
+      const std::vector<CanonicalIdentifier>& identifiers, absl::Time deadline);
 
   // The key epoch every token of this tokenizer belongs to.
   const std::string& epoch() const;

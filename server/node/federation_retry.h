@@ -3,18 +3,15 @@
 // takes each one; a taken lookup leaves the queue. Its matches are then
 // found and alerted by the hub as for any registration.
 //
-// Threading: one thread of its own, which waits on the hub's answer (at
-// most hub.timeout_ms). The destructor stops and joins it.
+// Threading: one thread of its own (Periodic), which waits on the hub's
+// answer (at most hub.timeout_ms). The destructor stops and joins it.
 #ifndef DECONFLICTION_SERVER_NODE_FEDERATION_RETRY_H_
 #define DECONFLICTION_SERVER_NODE_FEDERATION_RETRY_H_
 
-#include <thread>
-
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "base/clock.h"
+#include "base/periodic.h"
 #include "server/node/federation.h"
 #include "storage/federation_queue.h"
 
@@ -27,18 +24,16 @@ class FederationRetry {
   // Everything must outlive the retry.
   FederationRetry(const config::v1::NodeConfig* config, Federation* federation,
                   FederationQueue* queue, Clock clock);
-  ~FederationRetry();
 
  private:
-  void Run();
+  // Sends the oldest queued lookups, in order, until the hub fails one.
+  void SendOldest();
 
   const config::v1::NodeConfig* const config_;
   Federation* const federation_;
   FederationQueue* const queue_;
   const Clock clock_;
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  Periodic periodic_;  // last: stops first
 };
 
 }  // namespace deconfliction

@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "api/hits.h"
 #include "config/command_line.h"
 #include "identifiers/identifier_input.h"
 #include "rpc/lifecycle.h"
@@ -46,15 +47,12 @@ constexpr size_t kTokenizeBatch = 1000;
 bool PrintTokens(const NodeTokens& tokens,
                  const std::vector<CanonicalIdentifier>& rows,
                  absl::Duration timeout) {
-  TokenBatch batch = tokens.TokenizeAndWait(rows, timeout);
+  TokenBatch batch =
+      tokens.tokenizer().TokenizeAndWait(rows, absl::Now() + timeout);
   for (size_t i = 0; i < rows.size(); ++i) {
     if (batch.tokens[i].empty()) {
-      std::cerr << "deconflict-node: the custodians did not answer:";
-      for (const v1::NodeOutcome& custodian : batch.unanswered) {
-        std::cerr << " " << custodian.agency_id() << " (" << custodian.message()
-                  << ")";
-      }
-      std::cerr << "\n";
+      std::cerr << "deconflict-node: the custodians did not answer: "
+                << DescribeUnanswered(batch.unanswered) << "\n";
       return false;
     }
     std::cout << absl::BytesToHexString(batch.tokens[i]) << "  # "
@@ -125,15 +123,12 @@ int Retokenize(const config::v1::NodeConfig& config) {
       config.data_dir(), config.agency_id(), epoch, kTokenizeBatch,
       [&](const std::vector<CanonicalIdentifier>& identifiers)
           -> absl::StatusOr<std::vector<std::string>> {
-        TokenBatch batch = (*tokens)->TokenizeAndWait(identifiers, timeout);
+        TokenBatch batch = (*tokens)->tokenizer().TokenizeAndWait(
+            identifiers, absl::Now() + timeout);
         if (!batch.unanswered.empty()) {
-          std::string why;
-          for (const v1::NodeOutcome& custodian : batch.unanswered) {
-            absl::StrAppend(&why, " ", custodian.agency_id(), " (",
-                            custodian.message(), ")");
-          }
           return absl::UnavailableError(
-              absl::StrCat("the custodians did not answer:", why));
+              absl::StrCat("the custodians did not answer: ",
+                           DescribeUnanswered(batch.unanswered)));
         }
         return std::move(batch.tokens);
       },

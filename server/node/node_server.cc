@@ -50,6 +50,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
         &server->database_->federation_queue(), clock);
   }
   NodeDatabase* db = server->database_.get();
+  server->token_retry_ = std::make_unique<TokenRetry>(
+      &server->config_, &server->tokens_->tokenizer(), db, config.has_hub(),
+      clock);
   server->federated_ = std::make_unique<FederatedCheck>(
       &server->config_, server->hub_.get(), db, clock);
   server->node_ = std::make_unique<AgencyNode>(

@@ -1,8 +1,10 @@
 // NodeServer: a running agency node. Start() opens the database, reads the
 // token-key bundle, connects to the custodians and to the hub (when
-// configured) and serves the node's services over mutual TLS only, with the
-// authorization policy of security/authorization.h, gRPC health checking and
-// server reflection. It owns every part of the node and wires them together.
+// configured), starts the retries (registrations awaiting tokens, and
+// federated checks the hub did not take) and serves the node's services over
+// mutual TLS only, with the authorization policy of security/authorization.h,
+// gRPC health checking and server reflection. It owns every part of the node
+// and wires them together.
 //
 // Limits (from NodeConfig.limits; see config.proto for defaults):
 //   max_message_bytes            larger requests: RESOURCE_EXHAUSTED
@@ -29,6 +31,7 @@
 #include "server/node/node_services.h"
 #include "server/node/node_tokens.h"
 #include "server/node/token_lookup.h"
+#include "server/node/token_retry.h"
 #include "storage/node_database.h"
 
 namespace deconfliction {
@@ -62,6 +65,7 @@ class NodeServer {
   std::unique_ptr<NodeDatabase> database_;
   std::unique_ptr<HubClient> hub_;          // null without a hub
   std::unique_ptr<FederationRetry> retry_;  // null without a hub
+  std::unique_ptr<TokenRetry> token_retry_;
   std::unique_ptr<FederatedCheck> federated_;
   std::unique_ptr<AgencyNode> node_;
   std::unique_ptr<TokenLookup> token_lookup_;

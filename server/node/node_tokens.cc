@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "oprf/group.h"
 #include "token_key/key_files.h"
 
@@ -38,18 +37,6 @@ absl::StatusOr<std::unique_ptr<NodeTokens>> NodeTokens::Create(
   }
   tokens->tokenizer_ = *std::move(tokenizer);
   return tokens;
-}
-
-TokenBatch NodeTokens::TokenizeAndWait(
-    const std::vector<CanonicalIdentifier>& ids, absl::Duration timeout) const {
-  absl::Notification done;
-  TokenBatch result;
-  tokenizer_->Tokenize(ids, absl::Now() + timeout, [&](TokenBatch batch) {
-    result = std::move(batch);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result;
 }
 
 }  // namespace deconfliction

@@ -6,12 +6,9 @@
 #define DECONFLICTION_SERVER_NODE_NODE_TOKENS_H_
 
 #include <memory>
-#include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
-#include "identifiers/canonical.h"
 #include "rpc/work_queue.h"
 #include "server/node/blind_tokenizer.h"
 #include "server/node/custodian_clients.h"
@@ -28,10 +25,6 @@ class NodeTokens {
       const config::v1::NodeConfig& config, WorkQueue* completions);
 
   BlindTokenizer& tokenizer() const { return *tokenizer_; }
-
-  // Tokenize, waiting up to `timeout` for the custodians.
-  TokenBatch TokenizeAndWait(const std::vector<CanonicalIdentifier>& ids,
-                             absl::Duration timeout) const;
 
  private:
   NodeTokens() = default;
