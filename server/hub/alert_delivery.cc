@@ -82,15 +82,18 @@ void AlertDelivery::Schedule() {
       mu_.Lock();
       continue;
     }
-    // Woken by Notify, a finished pass or stopping; else at the next due
-    // time (the clock is re-read, so an injected clock only delays).
+    // Woken by stopping, or by an agency due now or due before `next` (set
+    // by Notify or a failed pass while waiting); else at `next`. The clock
+    // is re-read, so an injected clock only delays.
+    wake_by_ = next;
     mu_.AwaitWithTimeout(
         absl::Condition(
             +[](AlertDelivery* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
               if (self->stopping_) return true;
               for (const auto& [agency, state] : self->agencies_) {
                 if (state.wanted && !state.in_flight &&
-                    state.due <= self->clock_()) {
+                    (state.due < self->wake_by_ ||
+                     state.due <= self->clock_())) {
                   return true;
                 }
               }

@@ -70,6 +70,8 @@ class AlertDelivery {
   std::map<std::string, Agency> agencies_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // When the scheduler, waiting, next wakes unless an agency is due sooner.
+  absl::Time wake_by_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::thread scheduler_;
 };
 
