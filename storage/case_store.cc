@@ -39,6 +39,27 @@ bool HeldByCase(const storage::v1::PostingList& list,
                      });
 }
 
+// A registration's federated lookup, as a registration by `contact`.
+storage::v1::PendingLookup RegistrationLookup(const v1::Contact& contact,
+                                              absl::Time now) {
+  storage::v1::PendingLookup lookup;
+  lookup.mutable_request()->set_purpose(v1::LOOKUP_PURPOSE_REGISTER);
+  *lookup.mutable_request()->mutable_requester_contact() = contact;
+  *lookup.mutable_queued_at() = ToTimestamp(now);
+  return lookup;
+}
+
+// Asks the federation about `token`, within the identifier's observation
+// window when its type is time-bound.
+void AddQuery(storage::v1::PendingLookup* lookup, const std::string& token,
+              const v1::Identifier& identifier) {
+  v1::TokenQuery* query = lookup->mutable_request()->add_queries();
+  query->set_token(token);
+  if (IsTimeBound(identifier.type())) {
+    *query->mutable_observed() = identifier.observed();
+  }
+}
+
 }  // namespace
 
 storage::v1::Posting PostingOf(const std::string& case_ref, uint64_t entry_seq,
@@ -109,7 +130,8 @@ void CaseStore::SetCurrentState(v1::Case* c) const {
 }
 
 absl::StatusOr<Registration> CaseStore::Register(
-    const CaseUpdate& update, const std::vector<NewEntry>& entries) {
+    const CaseUpdate& update, const std::vector<NewEntry>& entries,
+    FederationQueue* queue) {
   if (absl::Status s = keys::ValidateCaseRef(update.case_ref); !s.ok()) {
     return s;
   }
@@ -168,6 +190,7 @@ absl::StatusOr<Registration> CaseStore::Register(
   std::set<std::string> written;
   storage::v1::AwaitingTokens awaiting;
   std::set<std::string> untokenized;
+  storage::v1::PendingLookup lookup = RegistrationLookup(c.contact(), now);
   for (const NewEntry& entry : entries) {
     if (entry.token.empty()) {
       // Without its token the repeat is told by the canonical form, within
@@ -188,6 +211,7 @@ absl::StatusOr<Registration> CaseStore::Register(
       *list.add_postings() =
           PostingOf(update.case_ref, seq, EntryRecordOf(entry, now));
       written.insert(entry.token);
+      AddQuery(&lookup, entry.token, entry.identifier);
     }
     batch.Put(entries_, keys::EntryKey(update.case_ref, seq),
               EntryRecordOf(entry, now).SerializeAsString());
@@ -203,11 +227,18 @@ absl::StatusOr<Registration> CaseStore::Register(
     batch.Put(awaiting_tokens_, keys::EncodeUint64(next_awaiting_seq_),
               awaiting.SerializeAsString());
   }
+  if (queue != nullptr && !lookup.request().queries().empty()) {
+    registration.federation_key =
+        queue->Stage(&batch, lookup, FederationQueue::Claim::kClaimed);
+  }
   c.set_entry_count(c.entry_count() + registration.added);
   batch.Put(cases_, update.case_ref, c.SerializeAsString());
   batch.Put(meta_, keys::kNextEntrySeq, keys::EncodeUint64(seq));
   if (absl::Status s = FromRocks(db_->Write(SyncedWrite(), &batch), "write");
       !s.ok()) {
+    if (!registration.federation_key.empty()) {
+      queue->Release(registration.federation_key);
+    }
     return s;
   }
   next_entry_seq_ = seq;
@@ -274,10 +305,8 @@ absl::Status CaseStore::AttachTokens(const AwaitingRegistration& awaiting,
   rocksdb::WriteBatch batch;
   std::map<std::string, storage::v1::PostingList> postings;
   std::set<std::string> written;
-  storage::v1::PendingLookup lookup;
-  v1::FederatedLookupRequest& request = *lookup.mutable_request();
-  request.set_purpose(v1::LOOKUP_PURPOSE_REGISTER);
-  *request.mutable_requester_contact() = c->contact();
+  storage::v1::PendingLookup lookup =
+      RegistrationLookup(c->contact(), clock_());
   for (size_t i = 0; i < tokens.size(); ++i) {
     const uint64_t entry_seq = awaiting.entry_seqs[i];
     absl::StatusOr<storage::v1::EntryRecord> entry =
@@ -305,19 +334,14 @@ absl::Status CaseStore::AttachTokens(const AwaitingRegistration& awaiting,
       *list.add_postings() = PostingOf(awaiting.case_ref, entry_seq, *entry);
       written.insert(tokens[i]);
     }
-    v1::TokenQuery* query = request.add_queries();
-    query->set_token(tokens[i]);
-    if (IsTimeBound(entry->identifier().type())) {
-      *query->mutable_observed() = entry->identifier().observed();
-    }
+    AddQuery(&lookup, tokens[i], entry->identifier());
   }
   for (const std::string& token : written) {
     batch.Put(token_index_, token, postings[token].SerializeAsString());
   }
   batch.Delete(awaiting_tokens_, awaiting.key);
-  if (queue != nullptr && !request.queries().empty()) {
-    *lookup.mutable_queued_at() = ToTimestamp(clock_());
-    queue->Stage(&batch, lookup);
+  if (queue != nullptr && !lookup.request().queries().empty()) {
+    queue->Stage(&batch, lookup, FederationQueue::Claim::kFree);
   }
   return FromRocks(db_->Write(SyncedWrite(), &batch), "write");
 }

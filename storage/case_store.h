@@ -96,6 +96,9 @@ struct Registration {
   uint32_t added = 0;  // entries new to the case
   // Of those, the entries stored without a token (NewEntry.token empty).
   uint32_t awaiting_tokens = 0;
+  // The FederationQueue key of the new entries' federated lookup, claimed
+  // by the caller; empty when none was queued.
+  std::string federation_key;
 };
 
 // A registration's entries stored without tokens, as OldestAwaitingTokens
@@ -123,11 +126,15 @@ class CaseStore {
   // Adds `entries` to the case (creating it if new). An entry whose token the
   // case already holds is not stored again; an entry without a token is
   // stored once per request (by canonical form and observation window) and
-  // recorded as awaiting its token. INVALID_ARGUMENT for a bad case_ref or
-  // an expiry not in the future; FAILED_PRECONDITION when the case is
-  // closed.
+  // recorded as awaiting its token. With a `queue` (a node with a hub), the
+  // federated lookup of the new entries that have tokens is staged in it,
+  // in the same batch, claimed by the caller (Registration.federation_key):
+  // a registration is never stored without it. INVALID_ARGUMENT for a bad
+  // case_ref or an expiry not in the future; FAILED_PRECONDITION when the
+  // case is closed.
   absl::StatusOr<Registration> Register(const CaseUpdate& update,
-                                        const std::vector<NewEntry>& entries);
+                                        const std::vector<NewEntry>& entries,
+                                        FederationQueue* queue = nullptr);
 
   // The oldest `limit` registrations awaiting tokens, with the canonical
   // forms to make them from.

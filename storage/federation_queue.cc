@@ -20,21 +20,14 @@ absl::StatusOr<std::unique_ptr<FederationQueue>> FederationQueue::Open(
       new FederationQueue(database.db(), *family, *next_seq));
 }
 
-absl::Status FederationQueue::Add(const storage::v1::PendingLookup& pending) {
+std::string FederationQueue::Stage(rocksdb::WriteBatch* batch,
+                                   const storage::v1::PendingLookup& pending,
+                                   Claim claim) {
   absl::MutexLock lock(&mu_);
-  absl::Status written =
-      FromRocks(db_->Put(SyncedWrite(), family_, keys::EncodeUint64(next_seq_),
-                         pending.SerializeAsString()),
-                "queue federated lookup");
-  if (written.ok()) ++next_seq_;
-  return written;
-}
-
-void FederationQueue::Stage(rocksdb::WriteBatch* batch,
-                            const storage::v1::PendingLookup& pending) {
-  absl::MutexLock lock(&mu_);
-  batch->Put(family_, keys::EncodeUint64(next_seq_++),
-             pending.SerializeAsString());
+  std::string key = keys::EncodeUint64(next_seq_++);
+  batch->Put(family_, key, pending.SerializeAsString());
+  if (claim == Claim::kClaimed) claimed_.insert(key);
+  return key;
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, storage::v1::PendingLookup>>>
@@ -42,7 +35,9 @@ FederationQueue::Oldest(size_t limit) const {
   std::vector<std::pair<std::string, storage::v1::PendingLookup>> pending;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), family_));
+  absl::MutexLock lock(&mu_);
   for (it->SeekToFirst(); it->Valid() && pending.size() < limit; it->Next()) {
+    if (claimed_.contains(it->key().ToString())) continue;
     storage::v1::PendingLookup lookup;
     if (!lookup.ParseFromArray(it->value().data(),
                                static_cast<int>(it->value().size()))) {
@@ -57,9 +52,16 @@ FederationQueue::Oldest(size_t limit) const {
   return pending;
 }
 
+void FederationQueue::Release(const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  claimed_.erase(key);
+}
+
 absl::Status FederationQueue::Remove(const std::string& key) {
-  return FromRocks(db_->Delete(SyncedWrite(), family_, key),
-                   "remove federated lookup");
+  absl::Status removed = FromRocks(db_->Delete(SyncedWrite(), family_, key),
+                                   "remove federated lookup");
+  Release(key);
+  return removed;
 }
 
 }  // namespace deconfliction

@@ -1,9 +1,11 @@
-// FederationQueue: a node's registrations whose federated check could not be
-// made yet (the hub did not answer, or their tokens were made late), kept
-// until it can (federation_queue
+// FederationQueue: a node's registrations whose federated lookup the hub has
+// not taken yet: each is staged in the registration's own batch (or in the
+// batch that gives it its tokens late), and leaves the queue only once the
+// hub has answered it. Kept until then (federation_queue
 // family; key = seq, uint64 big-endian, so the oldest comes first).
 //
-// Durability: each call is one synced write.
+// Durability: staged lookups are written with their batch; Remove is one
+// synced write.
 //
 // Thread safety: all methods may be called concurrently.
 #ifndef DECONFLICTION_STORAGE_FEDERATION_QUEUE_H_
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "api/deconfliction/storage/v1/records.pb.h"
@@ -36,15 +39,23 @@ class FederationQueue {
   static absl::StatusOr<std::unique_ptr<FederationQueue>> Open(
       const Database& database);
 
-  absl::Status Add(const storage::v1::PendingLookup& pending);
-  // Adds `pending` to `batch` under the next key: it is queued when, and
-  // only if, the batch is written (a key of an unwritten batch stays unused).
-  void Stage(rocksdb::WriteBatch* batch,
-             const storage::v1::PendingLookup& pending);
-  // The oldest `limit` queued lookups with their keys.
+  // Who sends a staged lookup: FederationRetry (kFree), or its own
+  // registration's federated check (kClaimed), until Release or Remove.
+  // Claims live in memory only: after a restart every lookup is free.
+  enum class Claim { kFree, kClaimed };
+
+  // Adds `pending` to `batch` under the next key, and returns the key: it
+  // is queued when, and only if, the batch is written. After a failed
+  // write, Release the key.
+  std::string Stage(rocksdb::WriteBatch* batch,
+                    const storage::v1::PendingLookup& pending, Claim claim);
+  // The oldest `limit` queued lookups that are not claimed, with their keys.
   absl::StatusOr<
       std::vector<std::pair<std::string, storage::v1::PendingLookup>>>
   Oldest(size_t limit) const;
+  // Leaves a claimed lookup to FederationRetry.
+  void Release(const std::string& key);
+  // The hub has taken the lookup: it leaves the queue (and its claim).
   absl::Status Remove(const std::string& key);
 
  private:
@@ -54,8 +65,9 @@ class FederationQueue {
 
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const family_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> claimed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace deconfliction

@@ -1,6 +1,8 @@
 // Match alerts across the federation as separate processes over mutual
 // TLS: raised for both sides, delivered durably across node and hub
 // crashes, watched from a cursor.
+#include <signal.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -359,6 +361,43 @@ TEST_F(AlertsTest, ARegistrationMadeWhileTheHubWasDownIsMatchedWhenItReturns) {
   EXPECT_THAT(south.WaitFor("S-HUBDOWN", 1, std::chrono::seconds(30)),
               SizeIs(1));
   EXPECT_THAT(north.WaitFor("N-HUBDOWN", 1, std::chrono::seconds(30)),
+              SizeIs(1));
+}
+
+TEST_F(AlertsTest, ANodeKilledWhileItsRegistrationWaitsOnTheHubFederatesIt) {
+  Watcher north(federation_, "north");
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register(federation_, "north", "N-KILLED",
+                       Id(v1::IDENTIFIER_TYPE_EMAIL, "killed.wait@example.org"),
+                       &registered)
+                  .ok());
+  // The hub hangs, so south's registration, once stored, waits on it.
+  federation_->hub().Signal(SIGSTOP);
+  std::thread registering([] {
+    // Fails when south is killed: what counts is what south stored.
+    v1::RegisterResponse unanswered;
+    Register(federation_, "south", "S-KILLED",
+             Id(v1::IDENTIFIER_TYPE_EMAIL, "Killed.Wait@example.org"),
+             &unanswered);
+  });
+  // Barrier: the case is stored at south.
+  bool stored = false;
+  for (int i = 0; i < 100 && !stored; ++i) {
+    v1::Case found;
+    stored = federation_->GetCase("south", "S-KILLED", &found).ok();
+    if (!stored) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  federation_->node("south").Kill();
+  registering.join();
+  federation_->hub().Signal(SIGCONT);
+  ASSERT_TRUE(stored);
+  ASSERT_TRUE(federation_->StartNode("south"));
+  // The lookup was queued with the registration: the restarted node sends
+  // it, and both sides are alerted.
+  Watcher south(federation_, "south");
+  EXPECT_THAT(south.WaitFor("S-KILLED", 1, std::chrono::seconds(30)),
+              SizeIs(1));
+  EXPECT_THAT(north.WaitFor("N-KILLED", 1, std::chrono::seconds(30)),
               SizeIs(1));
 }
 

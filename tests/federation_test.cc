@@ -331,15 +331,9 @@ TEST_F(FederationTest, BelowTheThresholdAnswersNameTheCustodians) {
   EXPECT_FALSE(awaiting.matches(0).complete());
   ASSERT_THAT(awaiting.matches(0).unanswered(), SizeIs(2));
   EXPECT_EQ(awaiting.matches(0).unanswered(0).agency_id(), "custodian/alpha");
-  v1::GetCaseRequest get;
-  get.set_case_ref("NORTH-CUSTODIANS-2");
   v1::Case stored;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(10));
-  ASSERT_TRUE(v1::Registry::NewStub(federation_->UserChannel("north"))
-                  ->GetCase(&context, get, &stored)
-                  .ok());
+  ASSERT_TRUE(
+      federation_->GetCase("north", "NORTH-CUSTODIANS-2", &stored).ok());
   ASSERT_THAT(stored.entries(), SizeIs(1));
 
   // With the custodians back, north makes the token and federates the

@@ -260,6 +260,54 @@ TEST_F(NodeDatabaseTest, AlertsGetCursorsOnceAndSurviveRestart) {
   EXPECT_EQ((*store_->alerts().After(3, 10))[0].cursor(), 4u);
 }
 
+TEST_F(NodeDatabaseTest, ARegistrationIsStoredWithItsFederatedLookup) {
+  const NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  const NewEntry email = Entry(v1::IDENTIFIER_TYPE_EMAIL, "a@example.org");
+  ASSERT_TRUE(store_->cases().Register(Case("OPS-1"), {phone}).ok());
+  auto stored = store_->cases().Register(Case("OPS-1"), {phone, email},
+                                         &store_->federation_queue());
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_FALSE(stored->federation_key.empty());
+  // Claimed by the registration's own federated check: not retried while
+  // it runs; released when the hub did not take it.
+  EXPECT_THAT(*store_->federation_queue().Oldest(10), SizeIs(0));
+  store_->federation_queue().Release(stored->federation_key);
+  auto queued = store_->federation_queue().Oldest(10);
+  ASSERT_TRUE(queued.ok());
+  ASSERT_THAT(*queued, SizeIs(1));
+  EXPECT_EQ((*queued)[0].first, stored->federation_key);
+  // Only the new entry: the phone was federated with the case's first
+  // registration.
+  const v1::FederatedLookupRequest& request = (*queued)[0].second.request();
+  EXPECT_EQ(request.purpose(), v1::LOOKUP_PURPOSE_REGISTER);
+  EXPECT_EQ(request.requester_contact().name(), "Det. Sgt. A. Example");
+  ASSERT_THAT(request.queries(), SizeIs(1));
+  EXPECT_EQ(request.queries(0).token(), email.token);
+  // Taken by the hub, it leaves the queue.
+  ASSERT_TRUE(store_->federation_queue().Remove(stored->federation_key).ok());
+  EXPECT_THAT(*store_->federation_queue().Oldest(10), SizeIs(0));
+  // Nothing new: nothing to federate.
+  stored = store_->cases().Register(Case("OPS-1"), {phone, email},
+                                    &store_->federation_queue());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_TRUE(stored->federation_key.empty());
+}
+
+TEST_F(NodeDatabaseTest, AClaimedLookupIsFreeAfterARestart) {
+  const NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  auto stored = store_->cases().Register(Case("OPS-1"), {phone},
+                                         &store_->federation_queue());
+  ASSERT_TRUE(stored.ok());
+  // The node dies while its registration waits on the hub: the claim dies
+  // with it, the lookup does not.
+  store_.reset();
+  store_ = Open();
+  auto queued = store_->federation_queue().Oldest(10);
+  ASSERT_TRUE(queued.ok());
+  ASSERT_THAT(*queued, SizeIs(1));
+  EXPECT_EQ((*queued)[0].second.request().queries(0).token(), phone.token);
+}
+
 // An entry as the node stores it when the custodians could not make its
 // token.
 NewEntry WithoutToken(NewEntry entry) {
@@ -402,16 +450,13 @@ class RetokenizeTest : public NodeDatabaseTest {
   // waiting for the federation; then the database is closed.
   void SetUp() override {
     NodeDatabaseTest::SetUp();
-    ASSERT_TRUE(
-        store_->cases().Register(Case("OPEN-1"), {phone_, email_}).ok());
+    ASSERT_TRUE(store_->cases()
+                    .Register(Case("OPEN-1"), {phone_, email_},
+                              &store_->federation_queue())
+                    .ok());
     ASSERT_TRUE(store_->cases().Register(Case("OPEN-2"), {phone_}).ok());
     ASSERT_TRUE(store_->cases().Register(Case("CLOSED-1"), {closed_}).ok());
     ASSERT_TRUE(store_->cases().CloseCase("CLOSED-1", "done").ok());
-    storage::v1::PendingLookup pending;
-    for (const NewEntry* entry : {&phone_, &email_}) {
-      pending.mutable_request()->add_queries()->set_token(entry->token);
-    }
-    ASSERT_TRUE(store_->federation_queue().Add(pending).ok());
     store_.reset();
   }
 

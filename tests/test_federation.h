@@ -20,6 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/deconfliction/config/v1/config.pb.h"
+#include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "google/protobuf/text_format.h"
 #include "identifiers/canonical.h"
 #include "security/identity.h"
@@ -55,6 +56,8 @@ struct FederationOptions {
   // The token key's custodians, any `threshold` of them making a token.
   std::vector<std::string> custodians = {"alpha", "beta", "gamma"};
   int threshold = 2;
+  // The nodes' token cache (token_key.cache_entries); 0: the default.
+  uint32_t token_cache_entries = 0;
 };
 
 class TestFederation {
@@ -177,6 +180,17 @@ class TestFederation {
     return Channel(NodeAddress(agency), "user-" + agency + "-analyst",
                    NodeSpiffeId(options_.federation, agency));
   }
+  // The agency's case, as its analyst reads it (within 2 s).
+  grpc::Status GetCase(const std::string& agency, const std::string& case_ref,
+                       v1::Case* found) {
+    v1::GetCaseRequest request;
+    request.set_case_ref(case_ref);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(2));
+    return v1::Registry::NewStub(UserChannel(agency))
+        ->GetCase(&context, request, found);
+  }
 
  private:
   bool Fail(const std::string& what) {
@@ -268,6 +282,10 @@ class TestFederation {
     *config.mutable_tls() = pki_.Files("node-" + agency, /*with_crl=*/true);
     config.set_data_dir(NodeDataDir(agency));
     *config.mutable_token_key() = custodians_.Connection();
+    if (options_.token_cache_entries > 0) {
+      config.mutable_token_key()->set_cache_entries(
+          options_.token_cache_entries);
+    }
     config.set_default_region("CA");
     config.mutable_hub()->set_address(HubAddress());
     config.mutable_hub()->set_timeout_ms(options_.node_timeout_ms + 1500);

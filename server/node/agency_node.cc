@@ -147,7 +147,7 @@ void AgencyNode::Check(const v1::CheckRequest& request, uint64_t first_index,
              federated_->Run(
                  entries, *std::move(local), v1::LOOKUP_PURPOSE_CHECK,
                  requester, caller, "/deconfliction.v1.Deconfliction/Check",
-                 deadline,
+                 /*queued_key=*/"", deadline,
                  [done = std::move(done)](const absl::Status& refusal,
                                           std::vector<v1::CheckResult> results,
                                           v1::CheckScope scope) {
@@ -198,41 +198,43 @@ void AgencyNode::Register(const v1::RegisterRequest& request,
   update.sharing = request.sharing();
   update.expires_at = expires_at;
   update.created_by = caller.uri;
-  Tokenize(*std::move(entries), deadline,
-           [this, update = std::move(update), contact = request.contact(),
-            caller, deadline, done = std::move(done)](
-               const std::vector<NewEntry>& entries,
-               const std::vector<v1::NodeOutcome>& unanswered) mutable {
-             // The registration is stored first: it stands whatever the
-             // federation answers. Entries the custodians could not tokenize
-             // are stored awaiting their tokens (TokenRetry).
-             absl::StatusOr<Registration> stored =
-                 database_->cases().Register(update, entries);
-             if (!stored.ok()) return done(stored.status());
-             absl::StatusOr<std::vector<v1::CheckResult>> local =
-                 LocalResults(entries, 0, update.case_ref, unanswered);
-             if (!local.ok()) return done(local.status());
-             federated_->Run(
-                 entries, *std::move(local), v1::LOOKUP_PURPOSE_REGISTER,
-                 contact, caller, "/deconfliction.v1.Registry/Register",
-                 deadline,
-                 [done = std::move(done), case_ref = update.case_ref,
-                  stored = *stored](const absl::Status& /*refusal*/,
-                                    std::vector<v1::CheckResult> results,
-                                    v1::CheckScope scope) {
-                   // The registration stands; a refused federated check shows
-                   // as an incomplete answer naming the hub.
-                   v1::RegisterResponse response;
-                   response.set_case_ref(case_ref);
-                   response.set_added(stored.added);
-                   response.set_awaiting_tokens(stored.awaiting_tokens);
-                   response.set_scope(scope);
-                   for (v1::CheckResult& result : results) {
-                     *response.add_matches() = std::move(result);
-                   }
-                   done(std::move(response));
-                 });
-           });
+  Tokenize(
+      *std::move(entries), deadline,
+      [this, update = std::move(update), contact = request.contact(), caller,
+       deadline, done = std::move(done)](
+          const std::vector<NewEntry>& entries,
+          const std::vector<v1::NodeOutcome>& unanswered) mutable {
+        // The registration is stored first, with its federated lookup
+        // queued: it stands, and reaches the hub, whatever happens next.
+        // Entries the custodians could not tokenize are stored
+        // awaiting their tokens (TokenRetry).
+        absl::StatusOr<Registration> stored = database_->cases().Register(
+            update, entries,
+            federated_->federated() ? &database_->federation_queue() : nullptr);
+        if (!stored.ok()) return done(stored.status());
+        absl::StatusOr<std::vector<v1::CheckResult>> local =
+            LocalResults(entries, 0, update.case_ref, unanswered);
+        if (!local.ok()) return done(local.status());
+        federated_->Run(entries, *std::move(local), v1::LOOKUP_PURPOSE_REGISTER,
+                        contact, caller, "/deconfliction.v1.Registry/Register",
+                        stored->federation_key, deadline,
+                        [done = std::move(done), case_ref = update.case_ref,
+                         stored = *stored](const absl::Status& /*refusal*/,
+                                           std::vector<v1::CheckResult> results,
+                                           v1::CheckScope scope) {
+                          // The registration stands; a refused federated check
+                          // shows as an incomplete answer naming the hub.
+                          v1::RegisterResponse response;
+                          response.set_case_ref(case_ref);
+                          response.set_added(stored.added);
+                          response.set_awaiting_tokens(stored.awaiting_tokens);
+                          response.set_scope(scope);
+                          for (v1::CheckResult& result : results) {
+                            *response.add_matches() = std::move(result);
+                          }
+                          done(std::move(response));
+                        });
+      });
 }
 
 absl::StatusOr<v1::CloseCaseResponse> AgencyNode::CloseCase(

@@ -23,13 +23,11 @@ absl::Status Usable(const absl::StatusOr<v1::FederatedLookupResponse>& answer,
 
 }  // namespace
 
-void FederatedCheck::Run(const std::vector<NewEntry>& entries,
-                         std::vector<v1::CheckResult> results,
-                         v1::LookupPurpose purpose,
-                         const v1::Contact& requester,
-                         const FederationIdentity& caller,
-                         const std::string& operation, absl::Time deadline,
-                         Done done) {
+void FederatedCheck::Run(
+    const std::vector<NewEntry>& entries, std::vector<v1::CheckResult> results,
+    v1::LookupPurpose purpose, const v1::Contact& requester,
+    const FederationIdentity& caller, const std::string& operation,
+    const std::string& queued_key, absl::Time deadline, Done done) {
   if (federation_ == nullptr) {
     done(absl::OkStatus(), std::move(results), v1::CHECK_SCOPE_LOCAL);
     return;
@@ -66,8 +64,8 @@ void FederatedCheck::Run(const std::vector<NewEntry>& entries,
       request,
       HopDeadline(deadline, now,
                   absl::Milliseconds(config_->hub().timeout_ms())),
-      [this, results = std::move(results), record = std::move(record), request,
-       sent = std::move(sent), done = std::move(done)](
+      [this, results = std::move(results), record = std::move(record),
+       queued_key, sent = std::move(sent), done = std::move(done)](
           absl::StatusOr<v1::FederatedLookupResponse> answer) mutable {
         const absl::Status usable = Usable(answer, sent.size());
         uint32_t hits = 0;
@@ -100,18 +98,17 @@ void FederatedCheck::Run(const std::vector<NewEntry>& entries,
           *record.mutable_unanswered() = answer->unanswered();
         }
         record.set_hits(hits);
-        // A registration must reach the federation some time: when the hub
-        // did not take it, it is queued and sent again.
-        if (!usable.ok() && !absl::IsResourceExhausted(usable) &&
-            request.purpose() == v1::LOOKUP_PURPOSE_REGISTER) {
-          storage::v1::PendingLookup pending;
-          *pending.mutable_request() = request;
-          *pending.mutable_queued_at() = ToTimestamp(clock_());
-          if (absl::Status s = database_->federation_queue().Add(pending);
-              !s.ok()) {
+        // A registration's lookup leaves the queue once the hub has taken
+        // it; else FederationRetry sends it again.
+        if (!queued_key.empty()) {
+          if (!usable.ok()) {
+            database_->federation_queue().Release(queued_key);
+          } else if (absl::Status s =
+                         database_->federation_queue().Remove(queued_key);
+                     !s.ok()) {
             std::fprintf(stderr,
-                         "deconflict-node: cannot queue a registration's "
-                         "federated check: %s\n",
+                         "deconflict-node: a federated lookup the hub took "
+                         "stays queued (it will be sent again): %s\n",
                          std::string(s.message()).c_str());
           }
         }

@@ -4,9 +4,10 @@
 // record per request. Entries without a token (the custodians could not
 // make it) are not sent; their results already say why. A hub that does
 // not answer makes every sent entry's result incomplete, naming the hub:
-// never a silent "no". A registration the hub
-// did not take (other than by a query cap) is queued in the
-// FederationQueue, for FederationRetry to send again.
+// never a silent "no". A registration's lookup, queued with it in the
+// FederationQueue, leaves the queue once the hub has answered; if the hub
+// did not (down, slow, or over the agency's query cap), FederationRetry
+// sends it again.
 //
 // Thread safety: Run may be called concurrently.
 #ifndef DECONFLICTION_SERVER_NODE_FEDERATED_CHECK_H_
@@ -44,14 +45,20 @@ class FederatedCheck {
         database_(database),
         clock_(std::move(clock)) {}
 
+  // Whether there is a hub to ask.
+  bool federated() const { return federation_ != nullptr; }
+
   // Adds the federation's answers for `entries` to `results` (one per
   // entry, in order), audits the request under `operation`, and calls
   // `done` exactly once: inline without a federation, else on the thread
-  // where the hub's answer completes.
+  // where the hub's answer completes. `queued_key` (empty for a check) is
+  // the FederationQueue key the registration claimed for its lookup:
+  // removed once the hub answers, else released to FederationRetry.
   void Run(const std::vector<NewEntry>& entries,
            std::vector<v1::CheckResult> results, v1::LookupPurpose purpose,
            const v1::Contact& requester, const FederationIdentity& caller,
-           const std::string& operation, absl::Time deadline, Done done);
+           const std::string& operation, const std::string& queued_key,
+           absl::Time deadline, Done done);
 
  private:
   const config::v1::NodeConfig* const config_;
