@@ -1,23 +1,36 @@
-// The federated check, end to end: client → agency node → hub → 3 nodes,
-// every process on this machine over mutual TLS, against a bare mutual-TLS
-// unary echo measured in the same run.
+// The federated check, end to end: client → agency node (→ 3 custodians of
+// the token key, any 2 making a token) → hub → 3 nodes, every process on
+// this machine over mutual TLS, against floors measured in the same run.
 //   echo             one small message to an in-process echo server (the
 //                    same TLS credentials, no application work)
-//   federated check  one identifier through north's node, the hub, and the
-//                    nodes of south and ccc
+//   tokenization     batches of 1000 new identifiers tokenized through the
+//                    custodians (blind, ask all 3, verify, combine the first
+//                    2, finalize) by this process as north's node would,
+//                    against the floor libsodium's scalar multiplication
+//                    rate allows on this machine's cores
+//   federated check  one identifier through north's node, the custodians,
+//                    the hub, and the nodes of south and ccc: new
+//                    identifiers (tokens made), then the same again (tokens
+//                    from the node's cache)
 // Latency: p50/p99 of sequential calls. Throughput: calls per second with
-// --concurrency callers. Bulk: --bulk identifiers through CheckBulk in
-// chunks of 1000 (identifiers/s), and the peak resident memory (VmHWM) of
-// each process afterwards.
+// --concurrency callers, new identifiers. Bulk: --bulk new identifiers
+// through CheckBulk in chunks of 1000, then the same again with their
+// tokens cached; the difference is the tokenization stage. Each run prints
+// the CPU seconds every process spent, and at the end the peak resident
+// memory (VmHWM) of each.
 //
 // Usage: federation_bench [--calls=2000] [--concurrency=8] [--bulk=1000000]
+//                         [--tokenize=20000]
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,14 +41,21 @@
 #include "absl/time/clock.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "bench/floors.h"
+#include "bench/measure.h"
+#include "oprf/group.h"
+#include "rpc/work_queue.h"
 #include "security/identity.h"
 #include "security/tls.h"
+#include "server/node/node_config.h"
+#include "server/node/node_tokens.h"
 #include "tests/temp_dir.h"
 #include "tests/test_federation.h"
 
 ABSL_FLAG(int, calls, 2000, "Sequential calls for the latency figures.");
 ABSL_FLAG(int, concurrency, 8, "Concurrent callers for throughput.");
 ABSL_FLAG(int, bulk, 1000000, "Identifiers in the bulk job (0: skip).");
+ABSL_FLAG(int, tokenize, 20000,
+          "Identifiers tokenized through the custodians (0: skip).");
 
 namespace deconfliction {
 namespace {
@@ -48,11 +68,12 @@ namespace {
 using bench::Latency;
 using bench::Percentiles;
 
-// Runs `call` sequentially `calls` times, then `calls` times spread over
-// `concurrency` threads; returns latency and calls per second.
+// Runs `call` 50 times to warm up (on -1..-50), sequentially on
+// 0..calls-1, then on calls..2*calls-1 spread over `concurrency` threads;
+// returns latency and calls per second.
 template <typename Call>
 std::pair<Latency, double> Measure(int calls, int concurrency, Call call) {
-  for (int i = 0; i < 50; ++i) call(i);  // warm-up: connections, caches
+  for (int i = 1; i <= 50; ++i) call(-i);  // connections, allocators
   std::vector<double> ms;
   for (int i = 0; i < calls; ++i) {
     absl::Time start = absl::Now();
@@ -65,7 +86,7 @@ std::pair<Latency, double> Measure(int calls, int concurrency, Call call) {
   threads.reserve(concurrency);
   for (int t = 0; t < concurrency; ++t) {
     threads.emplace_back([&] {
-      for (int i; (i = next.fetch_add(1)) < calls;) call(i);
+      for (int i; (i = next.fetch_add(1)) < calls;) call(calls + i);
     });
   }
   for (auto& thread : threads) thread.join();
@@ -82,6 +103,49 @@ int64_t PeakKib(pid_t pid) {
   return -1;
 }
 
+// CPU seconds (user + system) `pid` has used so far.
+double CpuSeconds(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  // Fields after the command name, which is in parentheses: utime and
+  // stime are the 12th and 13th of them.
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 1; i <= 13 && fields >> field; ++i) {
+    if (i >= 12) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The federation's processes by name, for CPU accounting.
+std::map<std::string, pid_t> Processes(TestFederation& federation) {
+  std::map<std::string, pid_t> processes = {{"hub", federation.hub().pid()},
+                                            {"bench", getpid()}};
+  for (const std::string& agency : federation.options().agencies) {
+    processes[agency] = federation.node(agency).pid();
+  }
+  for (const std::string& name : federation.options().custodians) {
+    processes["custodian " + name] = federation.custodian(name).pid();
+  }
+  return processes;
+}
+
+std::map<std::string, double> CpuNow(const std::map<std::string, pid_t>& pids) {
+  std::map<std::string, double> cpu;
+  for (const auto& [name, pid] : pids) cpu[name] = CpuSeconds(pid);
+  return cpu;
+}
+
+void PrintCpuSince(const std::map<std::string, pid_t>& pids,
+                   const std::map<std::string, double>& before) {
+  std::printf("  CPU seconds:");
+  for (const auto& [name, pid] : pids) {
+    std::printf(" %s %.1f;", name.c_str(), CpuSeconds(pid) - before.at(name));
+  }
+  std::printf("\n");
+}
+
 v1::Identifier Email(int i) {
   v1::Identifier identifier;
   identifier.set_type(v1::IDENTIFIER_TYPE_EMAIL);
@@ -93,8 +157,14 @@ int Main() {
   const int calls = absl::GetFlag(FLAGS_calls);
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
   const int bulk = absl::GetFlag(FLAGS_bulk);
+  const int tokenize = absl::GetFlag(FLAGS_tokenize);
+  if (absl::Status s = oprf::Init(); !s.ok()) Die(s.ToString());
   TempDir dir;
   FederationOptions options;
+  // Room for every identifier the checks and the bulk job make, so that the
+  // second bulk run finds all its tokens cached.
+  options.token_cache_entries =
+      static_cast<uint32_t>(std::max(100000, bulk + 4 * calls + 1000));
   TestFederation federation(dir.path(), options);
   if (!federation.Start()) Die("cannot start the federation");
   const std::string fed = options.federation;
@@ -130,46 +200,113 @@ int Main() {
     if (!status.ok()) Die("echo: " + status.error_message());
   });
 
+  // The floor of tokenization: libsodium's scalar multiplication, one
+  // core, this run. Per identifier, with t = 2 of n = 3 custodians, the
+  // node does 8 multiplications (blind 1, verify 2 per combined answer,
+  // combine 1 per combined answer, finalize 1) and each custodian 2
+  // (evaluate 1, its batch proof's composite about 1): 14 in all, on this
+  // machine's cores.
+  const oprf::Scalar scalar = oprf::RandomScalar();
+  const oprf::Element point = *oprf::ScalarMultGen(scalar);
+  const double mults_per_second =
+      bench::Measure("scalar multiplication", 1, [&] {
+        if (!oprf::ScalarMult(scalar, point).ok()) Die("scalar mult");
+      }).items_per_second;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  constexpr double kMultsPerIdentifier = 8 + 3 * 2;
+  const double token_floor = cores * mults_per_second / kMultsPerIdentifier;
+
+  const auto pids = Processes(federation);
+  double tokenize_rate = 0;
+  if (tokenize > 0) {
+    absl::StatusOr<config::v1::NodeConfig> node_config =
+        LoadNodeConfig(dir.path() + "/north.textproto");
+    if (!node_config.ok()) Die(node_config.status().ToString());
+    WorkQueue completions(2, 1024);
+    absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
+        NodeTokens::Create(*node_config, &completions);
+    if (!tokens.ok()) Die(tokens.status().ToString());
+    const auto before = CpuNow(pids);
+    const absl::Time start = absl::Now();
+    for (int first = 0; first < tokenize; first += 1000) {
+      std::vector<CanonicalIdentifier> batch;
+      for (int i = first; i < std::min(tokenize, first + 1000); ++i) {
+        batch.push_back({v1::IDENTIFIER_TYPE_EMAIL,
+                         absl::StrCat("token", i, "@example.org")});
+      }
+      const TokenBatch made = (*tokens)->tokenizer().TokenizeAndWait(
+          batch, absl::Now() + absl::Seconds(30));
+      if (!made.unanswered.empty()) Die("tokenize: custodians did not answer");
+    }
+    tokenize_rate = tokenize / absl::ToDoubleSeconds(absl::Now() - start);
+    std::printf(
+        "tokenization through the custodians: %d identifiers in batches of "
+        "1000, %.0f identifiers/s\n",
+        tokenize, tokenize_rate);
+    PrintCpuSince(pids, before);
+  }
+  std::printf(
+      "floor: %.0f scalar multiplications/s per core x %u cores / %.0f per "
+      "identifier = %.0f identifiers/s; tokenization / floor = %.2f\n\n",
+      mults_per_second, cores, kMultsPerIdentifier, token_floor,
+      tokenize_rate / token_floor);
+
   auto stub = v1::Deconfliction::NewStub(federation.UserChannel("north"));
   std::atomic<int> hits{0};
-  auto [check_latency, check_rate] = Measure(calls, concurrency, [&](int i) {
-    v1::CheckRequest request;
-    *request.add_identifiers() = Email(i % 2000);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(10));
-    v1::CheckResponse response;
-    grpc::Status status = stub->Check(&context, request, &response);
-    if (!status.ok()) Die("check: " + status.error_message());
-    if (!response.results(0).complete()) Die("check: incomplete answer");
-    hits += response.results(0).hits_size();
-  });
+  // Identifier `first + i`, one per call; complete answers only.
+  auto check = [&](int first) {
+    return [&, first](int i) {
+      v1::CheckRequest request;
+      *request.add_identifiers() = Email(first + i);
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(10));
+      v1::CheckResponse response;
+      grpc::Status status = stub->Check(&context, request, &response);
+      if (!status.ok()) Die("check: " + status.error_message());
+      if (!response.results(0).complete()) Die("check: incomplete answer");
+      hits += response.results(0).hits_size();
+    };
+  };
+  // New identifiers (south holds every seventh below 7000), then the same
+  // again, their tokens cached.
+  auto [check_latency, check_rate] = Measure(calls, concurrency, check(0));
+  auto [cached_latency, cached_rate] = Measure(calls, concurrency, check(0));
 
   std::printf(
-      "federated check: client -> north -> hub -> south, ccc "
+      "federated check: client -> north (-> custodians) -> hub -> south, ccc "
       "(%d calls; %d concurrent for throughput)\n",
       calls, concurrency);
-  std::printf("%-18s %9s %9s %12s\n", "path", "p50 ms", "p99 ms", "calls/s");
-  std::printf("%-18s %9.3f %9.3f %12.0f\n", "mTLS echo", echo_latency.p50_ms,
+  std::printf("%-28s %9s %9s %12s\n", "path", "p50 ms", "p99 ms", "calls/s");
+  std::printf("%-28s %9.3f %9.3f %12.0f\n", "mTLS echo", echo_latency.p50_ms,
               echo_latency.p99_ms, echo_rate);
-  std::printf("%-18s %9.3f %9.3f %12.0f\n", "federated check",
+  std::printf("%-28s %9.3f %9.3f %12.0f\n", "federated check, new token",
               check_latency.p50_ms, check_latency.p99_ms, check_rate);
-  std::printf("ratios to echo: p50 x%.1f, p99 x%.1f, throughput %.3f\n\n",
-              check_latency.p50_ms / echo_latency.p50_ms,
-              check_latency.p99_ms / echo_latency.p99_ms,
-              check_rate / echo_rate);
+  std::printf("%-28s %9.3f %9.3f %12.0f\n", "federated check, cached",
+              cached_latency.p50_ms, cached_latency.p99_ms, cached_rate);
+  std::printf(
+      "ratios to echo: new token p50 x%.1f, p99 x%.1f; cached p50 "
+      "x%.1f, p99 x%.1f\n\n",
+      check_latency.p50_ms / echo_latency.p50_ms,
+      check_latency.p99_ms / echo_latency.p99_ms,
+      cached_latency.p50_ms / echo_latency.p50_ms,
+      cached_latency.p99_ms / echo_latency.p99_ms);
 
-  if (bulk > 0) {
+  // Bulk identifiers start past every other figure's.
+  const int bulk_first = 2 * calls + 1000;
+  for (const char* run : {"new tokens", "tokens cached"}) {
+    if (bulk <= 0) break;
+    const auto before = CpuNow(pids);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(3600));
+                         std::chrono::seconds(7200));
     auto stream = stub->CheckBulk(&context);
     absl::Time start = absl::Now();
     std::thread writer([&] {
       for (int first = 0; first < bulk; first += 1000) {
         v1::CheckRequest chunk;
         for (int i = first; i < std::min(bulk, first + 1000); ++i) {
-          *chunk.add_identifiers() = Email(i);
+          *chunk.add_identifiers() = Email(bulk_first + i);
         }
         if (!stream->Write(chunk)) break;
       }
@@ -189,11 +326,12 @@ int Main() {
     if (!status.ok()) Die("bulk: " + status.error_message());
     double seconds = absl::ToDoubleSeconds(absl::Now() - start);
     std::printf(
-        "bulk: %llu identifiers in %.1f s = %.0f identifiers/s "
+        "bulk, %s: %llu identifiers in %.1f s = %.0f identifiers/s "
         "(%llu with hits, %llu incomplete)\n",
-        static_cast<unsigned long long>(answered), seconds, answered / seconds,
-        static_cast<unsigned long long>(bulk_hits),
+        run, static_cast<unsigned long long>(answered), seconds,
+        answered / seconds, static_cast<unsigned long long>(bulk_hits),
         static_cast<unsigned long long>(incomplete));
+    PrintCpuSince(pids, before);
   }
   std::printf("peak resident memory (VmHWM): hub %ld KiB",
               PeakKib(federation.hub().pid()));
