@@ -223,8 +223,9 @@ int Main() {
         LoadNodeConfig(dir.path() + "/north.textproto");
     if (!node_config.ok()) Die(node_config.status().ToString());
     WorkQueue completions(2, 1024);
+    MetricsRegistry metrics;
     absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
-        NodeTokens::Create(*node_config, &completions);
+        NodeTokens::Create(*node_config, &completions, &metrics);
     if (!tokens.ok()) Die(tokens.status().ToString());
     const auto before = CpuNow(pids);
     const absl::Time start = absl::Now();

@@ -30,6 +30,13 @@ absl::Status ValidateServerFields(const std::string& federation,
   return absl::OkStatus();
 }
 
+absl::Status ValidateMetrics(config::v1::MetricsConfig* metrics) {
+  if (metrics->listen_address().empty()) {
+    metrics->set_listen_address(kDefaultMetricsAddress);
+  }
+  return ValidateAddress(metrics->listen_address(), "metrics.listen_address");
+}
+
 std::vector<std::string*> TlsPaths(config::v1::TlsFiles* tls) {
   return {tls->mutable_cert_file(), tls->mutable_key_file(),
           tls->mutable_ca_file(), tls->mutable_crl_dir()};

@@ -1,5 +1,6 @@
-// What the node's and the hub's configurations share: the fields every
-// server of the federation has, and the bounds of the limits both enforce.
+// What the servers' configurations share: the fields every server of the
+// federation has, its metrics section, and the bounds of the limits the
+// node and the hub both enforce.
 #ifndef DECONFLICTION_CONFIG_SERVER_FIELDS_H_
 #define DECONFLICTION_CONFIG_SERVER_FIELDS_H_
 
@@ -31,6 +32,13 @@ absl::Status ValidateServerFields(const std::string& federation,
                                   const std::string& listen_address,
                                   bool has_tls, const std::string& data_dir,
                                   absl::string_view role);
+
+// A metrics section without listen_address listens here (loopback: the
+// listener has no TLS and no authentication).
+inline constexpr char kDefaultMetricsAddress[] = "127.0.0.1:9464";
+
+// Fills metrics.listen_address's default and checks it is host:port.
+absl::Status ValidateMetrics(config::v1::MetricsConfig* metrics);
 
 // The four file names of a TlsFiles block, for LoadServerConfig.
 std::vector<std::string*> TlsPaths(config::v1::TlsFiles* tls);

@@ -52,13 +52,13 @@ std::optional<Config> ConfigFromFlag(
 
 // The rest of a server program's life once its server was started: exit 1
 // with the reason when it did not start or the port file cannot be
-// written; else announces `serving(port)`, waits for SIGTERM or SIGINT
+// written; else announces `serving(server)`, waits for SIGTERM or SIGINT
 // (blocked by BlockStopSignals) and shuts down within `grace`, exit 0.
-template <typename Server>
+// `serving` is called as std::string(const Server&).
+template <typename Server, typename Announce>
 int ServeUntilStopped(absl::string_view program,
                       absl::StatusOr<std::unique_ptr<Server>> server,
-                      const std::string& port_file,
-                      const std::function<std::string(int port)>& serving,
+                      const std::string& port_file, const Announce& serving,
                       const sigset_t& stop, absl::Duration grace) {
   if (!server.ok()) {
     std::cerr << program << ": " << server.status().message() << "\n";
@@ -68,7 +68,7 @@ int ServeUntilStopped(absl::string_view program,
     std::cerr << program << ": " << s.message() << "\n";
     return 1;
   }
-  std::cerr << program << ": " << serving((*server)->port()) << "\n";
+  std::cerr << program << ": " << serving(**server) << "\n";
   std::cerr << program << ": " << AwaitStopSignal(stop) << ", shutting down\n";
   (*server)->Shutdown(grace);
   return 0;

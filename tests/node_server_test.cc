@@ -4,6 +4,7 @@
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -35,6 +36,7 @@ namespace deconfliction {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 constexpr char kFederation[] = "fed.test";
@@ -72,6 +74,7 @@ class NodeServerTest : public ::testing::Test {
                              *custodians_);
     config_.mutable_limits()->set_max_identifiers_per_request(10);
     config_.mutable_limits()->set_max_message_bytes(64 << 10);
+    config_.mutable_metrics()->set_listen_address("127.0.0.1:0");
     auto server = NodeServer::Start(config_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -191,6 +194,40 @@ TEST_F(NodeServerTest, RegisteredIdentifierFoundFromAnEquivalentSpelling) {
   ASSERT_THAT(registered.matches(), SizeIs(1));
   ASSERT_THAT(registered.matches(0).hits(), SizeIs(1));
   EXPECT_EQ(registered.matches(0).hits(0).case_ref(), "OPS-2026-001");
+}
+
+TEST_F(NodeServerTest, MetricsCountTokensAndTheCustodiansAnswers) {
+  auto alice = Channel(pki_->Files("user-agency-a-alice"));
+  v1::CheckRequest check;
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "613-555-0142");
+  v1::CheckResponse response;
+  ASSERT_TRUE(Check(alice, check, &response).ok());
+  ASSERT_TRUE(Check(alice, check, &response).ok());  // now from the cache
+  ASSERT_GT(server_->metrics_port(), 0);
+  httplib::Client scraper("127.0.0.1", server_->metrics_port());
+  scraper.set_read_timeout(5);
+  auto scraped = scraper.Get("/metrics");
+  ASSERT_TRUE(scraped);
+  ASSERT_EQ(scraped->status, 200);
+  EXPECT_THAT(scraped->body,
+              HasSubstr("\ndeconfliction_tokens_total{source=\"cache\"} 1\n"));
+  EXPECT_THAT(
+      scraped->body,
+      HasSubstr("\ndeconfliction_tokens_total{source=\"custodians\"} 1\n"));
+  // At least the threshold of custodians answered the first check validly
+  // (the third answer may still be on its way, or checked as well), and
+  // none wrongly.
+  int valid = 0;
+  for (size_t at = 0; (at = scraped->body.find("outcome=\"valid\"} 1\n", at)) !=
+                      std::string::npos;
+       ++at) {
+    ++valid;
+  }
+  EXPECT_GE(valid, 2) << scraped->body;
+  EXPECT_THAT(scraped->body, Not(HasSubstr("outcome=\"invalid\"")));
+  EXPECT_THAT(scraped->body, Not(HasSubstr("outcome=\"unanswered\"")));
+  // Counts only: never an identifier.
+  EXPECT_THAT(scraped->body, Not(HasSubstr("613")));
 }
 
 TEST_F(NodeServerTest, PlaintextClientIsRefused) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "api/deconfliction/keys/v1/keys.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -117,6 +118,8 @@ class BlindTokenizerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(oprf::Init().ok());
+    tokenizer_.reset();  // before the registry its families live in
+    metrics_ = std::make_unique<MetricsRegistry>();
     key_ = oprf::SecretScalar(oprf::RandomScalar());
     std::vector<oprf::KeyShare> shares = *oprf::SplitKey(key_.get(), 2, 3);
     bundle_.set_suite("OPRFV1-ristretto255-SHA512-threshold");
@@ -131,8 +134,8 @@ class BlindTokenizerTest : public ::testing::Test {
           oprf::Serialize(*oprf::ScalarMultGen(shares[i].secret.get())));
     }
     custodians_ = std::make_unique<FakeCustodians>(names, shares);
-    auto tokenizer = BlindTokenizer::Create(bundle_, custodians_.get(),
-                                            /*cache_entries=*/100);
+    auto tokenizer = BlindTokenizer::Create(
+        bundle_, custodians_.get(), /*cache_entries=*/100, metrics_.get());
     ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
     tokenizer_ = *std::move(tokenizer);
   }
@@ -156,9 +159,15 @@ class BlindTokenizerTest : public ::testing::Test {
     return result;
   }
 
+  // Whether the metrics exposition has the line `line`.
+  bool Exposes(const std::string& line) const {
+    return absl::StrContains(metrics_->Exposition(), "\n" + line + "\n");
+  }
+
   oprf::SecretScalar key_;
   keys::v1::TokenKeyBundle bundle_;
   std::unique_ptr<FakeCustodians> custodians_;
+  std::unique_ptr<MetricsRegistry> metrics_;
   std::unique_ptr<BlindTokenizer> tokenizer_;
 };
 
@@ -192,6 +201,12 @@ TEST_F(BlindTokenizerTest, LyingCustodiansAreCaughtAndTheOthersDecide) {
     EXPECT_THAT(batch.tokens, ElementsAre(Expected(Phone("+16135550100")),
                                           Expected(Phone("+1613555"))))
         << static_cast<int>(lie);
+    // Named in the metrics as well as the log.
+    EXPECT_TRUE(
+        Exposes("deconfliction_custodian_answers_total{custodian=\"alpha\","
+                "outcome=\"invalid\"} 1"))
+        << metrics_->Exposition();
+    EXPECT_TRUE(Exposes("deconfliction_tokens_total{source=\"custodians\"} 2"));
   }
 }
 
@@ -206,6 +221,13 @@ TEST_F(BlindTokenizerTest, BelowTheThresholdNoTokenAndTheCustodiansNamed) {
             static_cast<int>(absl::StatusCode::kUnavailable));
   EXPECT_EQ(batch.unanswered[1].agency_id(), "custodian/gamma");
   EXPECT_THAT(batch.unanswered[1].message(), HasSubstr("proof"));
+  EXPECT_TRUE(
+      Exposes("deconfliction_custodian_answers_total{custodian=\"alpha\","
+              "outcome=\"unanswered\"} 1"));
+  EXPECT_TRUE(
+      Exposes("deconfliction_custodian_answers_total{custodian=\"gamma\","
+              "outcome=\"invalid\"} 1"));
+  EXPECT_TRUE(Exposes("deconfliction_tokens_missing_total 2"));
 }
 
 TEST_F(BlindTokenizerTest, RepeatedIdentifiersComeFromTheCache) {
@@ -218,6 +240,7 @@ TEST_F(BlindTokenizerTest, RepeatedIdentifiersComeFromTheCache) {
   TokenBatch batch = Tokenize({Phone("+16135550100")});
   EXPECT_EQ(custodians_->calls(), 1);
   EXPECT_THAT(batch.tokens, ElementsAre(Expected(Phone("+16135550100"))));
+  EXPECT_TRUE(Exposes("deconfliction_tokens_total{source=\"cache\"} 1"));
 }
 
 TEST_F(BlindTokenizerTest, TheCacheIsBounded) {
@@ -239,7 +262,8 @@ TEST_F(BlindTokenizerTest, TheCacheIsBounded) {
 TEST_F(BlindTokenizerTest, ACustodianTheBundleDoesNotNameIsRefused) {
   FakeCustodians stranger({"alpha", "delta"},
                           *oprf::SplitKey(key_.get(), 2, 2));
-  auto tokenizer = BlindTokenizer::Create(bundle_, &stranger, 100);
+  MetricsRegistry metrics;
+  auto tokenizer = BlindTokenizer::Create(bundle_, &stranger, 100, &metrics);
   EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(tokenizer.status().message()), HasSubstr("delta"));
 }

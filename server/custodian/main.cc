@@ -39,8 +39,8 @@ int Main(int argc, char** argv) {
   return ServeUntilStopped(
       "deconflict-custodian", CustodianServer::Start(*config),
       config->port_file(),
-      [&](int port) {
-        return absl::StrCat(config->name(), " serving on port ", port,
+      [&](const CustodianServer& server) {
+        return absl::StrCat(config->name(), " serving on port ", server.port(),
                             " (mutual TLS) for ", config->agencies_size(),
                             " agencies");
       },

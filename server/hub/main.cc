@@ -61,9 +61,10 @@ int Main(int argc, char** argv) {
   }
   return ServeUntilStopped(
       "deconflict-hub", HubServer::Start(*config), config->port_file(),
-      [&](int port) {
-        return absl::StrCat("serving on port ", port, " (mutual TLS) for ",
-                            config->nodes_size(), " nodes");
+      [&](const HubServer& server) {
+        return absl::StrCat("serving on port ", server.port(),
+                            " (mutual TLS) for ", config->nodes_size(),
+                            " nodes");
       },
       stop, absl::GetFlag(FLAGS_shutdown_grace));
 }

@@ -26,11 +26,29 @@ struct BlindTokenizer::State {
 
   State(keys::v1::TokenKeyBundle bundle_in,
         absl::flat_hash_map<std::string, CustodianKey> keys_in,
-        size_t cache_entries_in)
+        size_t cache_entries_in, MetricsRegistry* metrics)
       : bundle(std::move(bundle_in)),
         keys(std::move(keys_in)),
         generator(*oprf::ScalarMultGen(oprf::ScalarFromInt(1))),
-        cache_entries(cache_entries_in) {}
+        cache_entries(cache_entries_in),
+        answers(metrics->AddCounterFamily(
+            "deconfliction_custodian_answers_total",
+            "Custodians' answers to this node's token requests, by outcome: "
+            "valid, invalid (a bad proof, element, size, epoch, generation "
+            "or share index: the custodian is faulty or hostile), "
+            "unanswered (an error or no answer by the deadline), late "
+            "(after the threshold was reached: not checked).",
+            {"custodian", "outcome"})),
+        tokens(metrics->AddCounterFamily(
+            "deconfliction_tokens_total",
+            "Tokens this node made, by source: custodians or cache.",
+            {"source"})),
+        missing(&metrics
+                     ->AddCounterFamily(
+                         "deconfliction_tokens_missing_total",
+                         "Identifiers left without a token: fewer "
+                         "custodians than the threshold answered validly.")
+                     ->WithLabels({})) {}
 
   // The evaluated elements of a valid answer to `blinded`, else why it is
   // not valid.
@@ -63,6 +81,9 @@ struct BlindTokenizer::State {
   const absl::flat_hash_map<std::string, CustodianKey> keys;
   const oprf::Element generator;
   const size_t cache_entries;
+  CounterFamily* const answers;
+  CounterFamily* const tokens;
+  Counter* const missing;
   mutable absl::Mutex cache_mu;
   absl::flat_hash_map<std::string, std::string> cache ABSL_GUARDED_BY(cache_mu);
   std::deque<std::string> cache_order ABSL_GUARDED_BY(cache_mu);
@@ -95,7 +116,7 @@ struct BlindTokenizer::Round {
 
 absl::StatusOr<std::unique_ptr<BlindTokenizer>> BlindTokenizer::Create(
     const keys::v1::TokenKeyBundle& bundle, Custodians* custodians,
-    size_t cache_entries) {
+    size_t cache_entries, MetricsRegistry* metrics) {
   absl::flat_hash_map<std::string, State::CustodianKey> keys;
   for (const std::string& name : custodians->names()) {
     const keys::v1::CustodianKey* found = nullptr;
@@ -112,7 +133,7 @@ absl::StatusOr<std::unique_ptr<BlindTokenizer>> BlindTokenizer::Create(
     keys[name] = State::CustodianKey{found->index(), *share};
   }
   return std::unique_ptr<BlindTokenizer>(new BlindTokenizer(
-      std::make_shared<State>(bundle, std::move(keys), cache_entries),
+      std::make_shared<State>(bundle, std::move(keys), cache_entries, metrics),
       custodians));
 }
 
@@ -127,9 +148,13 @@ void BlindTokenizer::Tokenize(
   round->state = state_;
   round->batch.tokens.resize(identifiers.size());
   round->done = std::move(done);
+  uint64_t cached = 0;
   for (size_t i = 0; i < identifiers.size(); ++i) {
     std::string input = TokenInput(identifiers[i]);
-    if (state_->CachedToken(input, &round->batch.tokens[i])) continue;
+    if (state_->CachedToken(input, &round->batch.tokens[i])) {
+      ++cached;
+      continue;
+    }
     oprf::SecretScalar blind(oprf::RandomScalar());
     absl::StatusOr<oprf::Element> blinded =
         oprf::Blind(oprf::Mode::kVoprf, input, blind.get());
@@ -141,6 +166,7 @@ void BlindTokenizer::Tokenize(
     round->blinds.push_back(blind);
     round->blinded.push_back(*blinded);
   }
+  state_->tokens->WithLabels({"cache"}).Increment(cached);
   if (round->positions.empty()) {
     round->done(std::move(round->batch));
     return;
@@ -231,19 +257,24 @@ void BlindTokenizer::Round::Receive(
     absl::MutexLock lock(&mu);
     if (decided) {
       --waiting;
-      return;  // decided by the others: not even checked
+      // Decided by the others: not even checked.
+      state->answers->WithLabels({custodian, "late"}).Increment();
+      return;
     }
   }
   absl::StatusOr<std::vector<oprf::Element>> evaluated =
       state->Check(custodian, answer, blinded);
+  const char* outcome = evaluated.ok() ? "valid" : "unanswered";
   if (!evaluated.ok() && answer.ok()) {
     // A custodian that answers wrongly is faulty or hostile: said loudly.
+    outcome = "invalid";
     std::fprintf(stderr,
                  "deconflict-node: custodian %s gave an invalid answer, "
                  "ignored: %s\n",
                  custodian.c_str(),
                  std::string(evaluated.status().message()).c_str());
   }
+  state->answers->WithLabels({custodian, outcome}).Increment();
   std::vector<oprf::ShareEvaluations> combine;
   bool fail = false;
   {
@@ -263,6 +294,7 @@ void BlindTokenizer::Round::Receive(
     } else if (waiting == 0) {
       decided = fail = true;
       batch.unanswered = failed;
+      state->missing->Increment(positions.size());
     }
   }
   if (!combine.empty()) Finish(combine);
@@ -279,6 +311,7 @@ void BlindTokenizer::Round::Finish(
     batch.unanswered.push_back(Unanswered("custodians", combined.status()));
     return;
   }
+  uint64_t made = 0;
   for (size_t j = 0; j < positions.size(); ++j) {
     absl::StatusOr<std::string> output =
         oprf::Finalize(inputs[j], blinds[j].get(), (*combined)[j]);
@@ -286,7 +319,9 @@ void BlindTokenizer::Round::Finish(
     std::string token = output->substr(0, kTokenBytes);
     state->CacheToken(inputs[j], token);
     batch.tokens[positions[j]] = std::move(token);
+    ++made;
   }
+  state->tokens->WithLabels({"custodians"}).Increment(made);
 }
 
 }  // namespace deconfliction

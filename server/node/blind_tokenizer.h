@@ -20,6 +20,11 @@
 // repeated identifiers without the custodians; the oldest entries leave
 // first.
 //
+// Metrics (registered by Create): deconfliction_custodian_answers_total
+// {custodian, outcome} (valid, invalid, unanswered, late),
+// deconfliction_tokens_total{source} (custodians, cache) and
+// deconfliction_tokens_missing_total.
+//
 // Thread safety: Tokenize may be called concurrently.
 #ifndef DECONFLICTION_SERVER_NODE_BLIND_TOKENIZER_H_
 #define DECONFLICTION_SERVER_NODE_BLIND_TOKENIZER_H_
@@ -35,6 +40,7 @@
 #include "api/deconfliction/keys/v1/keys.pb.h"
 #include "api/deconfliction/v1/deconfliction.pb.h"
 #include "identifiers/canonical.h"
+#include "metrics/metrics.h"
 #include "server/node/custodians.h"
 
 namespace deconfliction {
@@ -53,11 +59,13 @@ class BlindTokenizer {
   using Done = std::function<void(TokenBatch)>;
 
   // `bundle` must have passed ValidateBundle; `custodians` must name at
-  // least its threshold of its custodians and outlive the tokenizer.
-  // INVALID_ARGUMENT for a custodian the bundle does not name.
+  // least its threshold of its custodians and outlive the tokenizer, as
+  // must `metrics` (the tokenizer's families are added to it: one
+  // tokenizer per registry). INVALID_ARGUMENT for a custodian the bundle
+  // does not name.
   static absl::StatusOr<std::unique_ptr<BlindTokenizer>> Create(
       const keys::v1::TokenKeyBundle& bundle, Custodians* custodians,
-      size_t cache_entries);
+      size_t cache_entries, MetricsRegistry* metrics);
 
   // Tokens for `identifiers`. `done` runs exactly once: inline when every
   // token is cached, else on the thread of the answer that completes the

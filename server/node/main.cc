@@ -66,8 +66,9 @@ bool PrintTokens(const NodeTokens& tokens,
 // no share of the token key).
 int Tokenize(const config::v1::NodeConfig& config, const std::string& path) {
   WorkQueue completions(1, 16);
+  MetricsRegistry unserved;
   absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
-      NodeTokens::Create(config, &completions);
+      NodeTokens::Create(config, &completions, &unserved);
   if (!tokens.ok()) {
     std::cerr << "deconflict-node: " << tokens.status().message() << "\n";
     return 1;
@@ -108,8 +109,9 @@ int Tokenize(const config::v1::NodeConfig& config, const std::string& path) {
 // --retokenize: the node's database, to the bundle's epoch.
 int Retokenize(const config::v1::NodeConfig& config) {
   WorkQueue completions(2, 16);
+  MetricsRegistry unserved;
   absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
-      NodeTokens::Create(config, &completions);
+      NodeTokens::Create(config, &completions, &unserved);
   if (!tokens.ok()) {
     std::cerr << "deconflict-node: " << tokens.status().message() << "\n";
     return 1;
@@ -172,14 +174,20 @@ int Main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_retokenize)) return Retokenize(*config);
   return ServeUntilStopped(
       "deconflict-node", NodeServer::Start(*config), config->port_file(),
-      [&](int port) {
+      [&](const NodeServer& server) {
+        const std::string& metrics = config->metrics().listen_address();
         return absl::StrCat(
-            "agency ", config->agency_id(), " serving on port ", port,
+            "agency ", config->agency_id(), " serving on port ", server.port(),
             " (mutual TLS",
             config->has_hub()
                 ? absl::StrCat(", federated through ", config->hub().address())
                 : std::string(", local only"),
-            ")");
+            ")",
+            config->has_metrics()
+                ? absl::StrCat("; metrics on http://",
+                               metrics.substr(0, metrics.rfind(':')), ":",
+                               server.metrics_port(), "/metrics")
+                : std::string());
       },
       stop, absl::GetFlag(FLAGS_shutdown_grace));
 }

@@ -105,6 +105,11 @@ absl::Status ValidateNodeConfig(config::v1::NodeConfig* config) {
     }
     config->mutable_hub()->set_timeout_ms(timeout);
   }
+  if (config->has_metrics()) {
+    if (absl::Status s = ValidateMetrics(config->mutable_metrics()); !s.ok()) {
+      return s;
+    }
+  }
   config::v1::NodeLimits* limits = config->mutable_limits();
   using Limits = config::v1::NodeLimits;
   const LimitRule<Limits> kLimits[] = {

@@ -31,8 +31,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   const auto& limits = config.limits();
   server->queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
                                                limits.max_queued_requests());
+  server->metrics_ = std::make_unique<MetricsRegistry>();
   absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
-      NodeTokens::Create(config, server->queue_.get());
+      NodeTokens::Create(config, server->queue_.get(), server->metrics_.get());
   if (!tokens.ok()) return tokens.status();
   server->tokens_ = *std::move(tokens);
   absl::StatusOr<std::unique_ptr<NodeDatabase>> database =
@@ -74,6 +75,14 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       server->queue_.get());
   server->alerts_ = std::make_unique<AlertsService>(server->alert_intake_.get(),
                                                     server->queue_.get());
+
+  if (config.has_metrics()) {
+    absl::StatusOr<std::unique_ptr<MetricsListener>> listener =
+        MetricsListener::Start(config.metrics().listen_address(),
+                               server->metrics_.get());
+    if (!listener.ok()) return listener.status();
+    server->metrics_listener_ = *std::move(listener);
+  }
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -1,7 +1,8 @@
 // NodeServer: a running agency node. Start() opens the database, reads the
 // token-key bundle, connects to the custodians and to the hub (when
 // configured), starts the retries (registrations awaiting tokens, and
-// federated checks the hub did not take) and serves the node's services over
+// federated checks the hub did not take), starts the metrics listener (with
+// a `metrics` section) and serves the node's services over
 // mutual TLS only, with the authorization policy of security/authorization.h,
 // gRPC health checking and server reflection. It owns every part of the node
 // and wires them together.
@@ -21,6 +22,8 @@
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "base/clock.h"
+#include "metrics/metrics.h"
+#include "metrics/metrics_listener.h"
 #include "rpc/serving.h"
 #include "rpc/work_queue.h"
 #include "server/node/agency_node.h"
@@ -49,6 +52,10 @@ class NodeServer {
 
   // The port actually bound (useful with port 0).
   int port() const { return serving_.port(); }
+  // The metrics listener's port; 0 without a metrics section.
+  int metrics_port() const {
+    return metrics_listener_ == nullptr ? 0 : metrics_listener_->port();
+  }
 
   // Stops accepting calls, lets calls in progress finish for up to `grace`,
   // then cancels the rest. Idempotent.
@@ -60,6 +67,7 @@ class NodeServer {
   // Destroyed in reverse order: the server first, then what it calls into.
   // The queue outlives the hub client, whose completions run on it.
   config::v1::NodeConfig config_;
+  std::unique_ptr<MetricsRegistry> metrics_;
   std::unique_ptr<WorkQueue> queue_;
   std::unique_ptr<NodeTokens> tokens_;
   std::unique_ptr<NodeDatabase> database_;
@@ -75,6 +83,7 @@ class NodeServer {
   std::unique_ptr<DeconflictionService> deconfliction_;
   std::unique_ptr<NodeFederationService> federation_;
   std::unique_ptr<AlertsService> alerts_;
+  std::unique_ptr<MetricsListener> metrics_listener_;  // null without one
   Serving serving_;  // last: stopped before the rest is destroyed
 };
 

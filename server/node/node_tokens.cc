@@ -9,7 +9,8 @@
 namespace deconfliction {
 
 absl::StatusOr<std::unique_ptr<NodeTokens>> NodeTokens::Create(
-    const config::v1::NodeConfig& config, WorkQueue* completions) {
+    const config::v1::NodeConfig& config, WorkQueue* completions,
+    MetricsRegistry* metrics) {
   if (absl::Status s = oprf::Init(); !s.ok()) return s;
   absl::StatusOr<keys::v1::TokenKeyBundle> bundle =
       LoadBundle(config.token_key().bundle_file());
@@ -30,7 +31,7 @@ absl::StatusOr<std::unique_ptr<NodeTokens>> NodeTokens::Create(
   tokens->custodians_ = *std::move(custodians);
   absl::StatusOr<std::unique_ptr<BlindTokenizer>> tokenizer =
       BlindTokenizer::Create(*bundle, tokens->custodians_.get(),
-                             config.token_key().cache_entries());
+                             config.token_key().cache_entries(), metrics);
   if (!tokenizer.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("token_key.custodians: ", tokenizer.status().message()));

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/deconfliction/config/v1/config.pb.h"
+#include "metrics/metrics.h"
 #include "rpc/work_queue.h"
 #include "server/node/blind_tokenizer.h"
 #include "server/node/custodian_clients.h"
@@ -17,12 +18,13 @@ namespace deconfliction {
 
 class NodeTokens {
  public:
-  // `config` must have passed ValidateNodeConfig; `completions` must
-  // outlive the result. FAILED_PRECONDITION naming the field for an
-  // unreadable or invalid bundle, fewer custodians than its threshold, a
+  // `config` must have passed ValidateNodeConfig; `completions` and
+  // `metrics` must outlive the result. FAILED_PRECONDITION naming the field for
+  // an unreadable or invalid bundle, fewer custodians than its threshold, a
   // custodian it does not name, or unreadable certificate files.
   static absl::StatusOr<std::unique_ptr<NodeTokens>> Create(
-      const config::v1::NodeConfig& config, WorkQueue* completions);
+      const config::v1::NodeConfig& config, WorkQueue* completions,
+      MetricsRegistry* metrics);
 
   BlindTokenizer& tokenizer() const { return *tokenizer_; }
 

@@ -1,0 +1,101 @@
+// Metrics: the counters and gauges a server exposes, and their Prometheus
+// text exposition (format version 0.0.4), served by MetricsListener
+// (metrics/metrics_listener.h).
+//
+// A family (name, help, label names) is registered once, at start; its
+// series are found by label values. Names follow Prometheus' rules
+// ([a-zA-Z_:][a-zA-Z0-9_:]*; counters end in _total) and every family name
+// starts with "deconfliction_". Label values are escaped on output; they
+// must never carry an identifier, a contact or a token.
+//
+// Thread safety: everything may be called concurrently. Counters are
+// lock-free; finding a series takes the family's lock.
+#ifndef DECONFLICTION_METRICS_METRICS_H_
+#define DECONFLICTION_METRICS_METRICS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace deconfliction {
+
+class Counter {
+ public:
+  void Increment(uint64_t by = 1) {
+    value_.fetch_add(by, std::memory_order_relaxed);
+  }
+  uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+// The series of one counter family, by label values.
+class CounterFamily {
+ public:
+  CounterFamily(std::string name, std::string help,
+                std::vector<std::string> label_names);
+
+  // The series for `label_values` (one per label name), created at zero on
+  // first use. The reference stays valid for the family's lifetime.
+  Counter& WithLabels(const std::vector<std::string>& label_values);
+
+  // This family's lines of the exposition.
+  void AppendTo(std::string* out) const;
+
+ private:
+  const std::string name_;
+  const std::string help_;
+  const std::vector<std::string> label_names_;
+  mutable absl::Mutex mu_;
+  std::map<std::vector<std::string>, std::unique_ptr<Counter>> series_
+      ABSL_GUARDED_BY(mu_);
+};
+
+class MetricsRegistry {
+ public:
+  // Registers a counter family; the pointer stays valid for the registry's
+  // lifetime. A name registered twice is a defect: the process aborts.
+  CounterFamily* AddCounterFamily(const std::string& name,
+                                  const std::string& help,
+                                  std::vector<std::string> label_names = {});
+  // A gauge read at each exposition. `read` must be safe to call from any
+  // thread for the registry's lifetime.
+  void AddGauge(const std::string& name, const std::string& help,
+                std::function<double()> read);
+  // A gauge of constant value 1 whose labels describe the build or setup
+  // (for example deconfliction_build_info{version="..."}).
+  void AddInfo(const std::string& name, const std::string& help,
+               const std::vector<std::pair<std::string, std::string>>& labels);
+
+  // Every family, in name order, in Prometheus text format.
+  std::string Exposition() const;
+
+ private:
+  struct Gauge {
+    std::string help;
+    std::function<double()> read;
+    std::string labels;  // already formatted, "" or {a="b",...}
+  };
+  // Aborts if `name` is malformed or taken.
+  void Claim(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::unique_ptr<CounterFamily>> counters_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Gauge> gauges_ ABSL_GUARDED_BY(mu_);
+};
+
+// `value` escaped for a label value: backslash, double quote and newline.
+std::string EscapeLabelValue(const std::string& value);
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_METRICS_METRICS_H_

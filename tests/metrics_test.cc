@@ -1,0 +1,133 @@
+// The metrics registry's Prometheus text exposition, parsed back line by
+// line, and the listener that serves it.
+#include "metrics/metrics.h"
+
+#include <httplib.h>
+
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "metrics/metrics_listener.h"
+
+namespace deconfliction {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A parsed exposition: each sample's value by its full series name
+// (name{labels}), and each family's TYPE.
+struct Parsed {
+  std::map<std::string, double> samples;
+  std::map<std::string, std::string> types;
+  std::vector<std::string> malformed;
+};
+
+// Parses Prometheus text format 0.0.4 as a scraper reads it: comments
+// (HELP, TYPE), then samples `name{label="value",...} value`.
+Parsed Parse(const std::string& text) {
+  static const std::regex kSample(
+      R"re(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*",?)*\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf))re");
+  static const std::regex kHelp(R"re(# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*)re");
+  static const std::regex kType(
+      R"re(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))re");
+  Parsed parsed;
+  std::istringstream lines(text);
+  std::string line;
+  std::smatch match;
+  while (std::getline(lines, line)) {
+    if (std::regex_match(line, match, kType)) {
+      parsed.types[match[1]] = match[2];
+    } else if (std::regex_match(line, kHelp)) {
+      continue;
+    } else if (std::regex_match(line, match, kSample)) {
+      const std::string value = match[match.size() - 1];
+      parsed.samples[line.substr(0, line.rfind(' '))] = std::stod(value);
+    } else {
+      parsed.malformed.push_back(line);
+    }
+  }
+  return parsed;
+}
+
+TEST(MetricsTest, TheExpositionParsesBackWithEveryFamilyTyped) {
+  MetricsRegistry registry;
+  CounterFamily* answers = registry.AddCounterFamily(
+      "deconfliction_custodian_answers_total", "Answers.\nBy outcome.",
+      {"custodian", "outcome"});
+  answers->WithLabels({"alpha", "valid"}).Increment(3);
+  answers->WithLabels({"beta", "invalid"}).Increment();
+  // Hostile label text is escaped, never breaking the line.
+  answers->WithLabels({"q\"uo\\te\nnew", "valid"}).Increment();
+  registry.AddCounterFamily("deconfliction_plain_total", "Unlabelled.");
+  registry.AddGauge("deconfliction_queue_depth", "Depth.", [] { return 7.5; });
+  registry.AddInfo("deconfliction_build_info", "Build.",
+                   {{"version", "1.2.3"}});
+
+  const std::string text = registry.Exposition();
+  const Parsed parsed = Parse(text);
+  EXPECT_THAT(parsed.malformed, ::testing::IsEmpty()) << text;
+  EXPECT_EQ(parsed.types.at("deconfliction_custodian_answers_total"),
+            "counter");
+  EXPECT_EQ(parsed.types.at("deconfliction_queue_depth"), "gauge");
+  EXPECT_EQ(parsed.samples.at("deconfliction_custodian_answers_total{"
+                              "custodian=\"alpha\",outcome=\"valid\"}"),
+            3);
+  EXPECT_EQ(parsed.samples.at("deconfliction_custodian_answers_total{"
+                              "custodian=\"beta\",outcome=\"invalid\"}"),
+            1);
+  EXPECT_EQ(parsed.samples.at("deconfliction_custodian_answers_total{"
+                              "custodian=\"q\\\"uo\\\\te\\nnew\",outcome="
+                              "\"valid\"}"),
+            1);
+  EXPECT_EQ(parsed.samples.at("deconfliction_plain_total"), 0);
+  EXPECT_EQ(parsed.samples.at("deconfliction_queue_depth"), 7.5);
+  EXPECT_EQ(parsed.samples.at("deconfliction_build_info{version=\"1.2.3\"}"),
+            1);
+  // The HELP text's newline is escaped too.
+  EXPECT_THAT(text, HasSubstr("# HELP deconfliction_custodian_answers_total "
+                              "Answers.\\nBy outcome.\n"));
+}
+
+TEST(MetricsTest, TheListenerServesTheExpositionAndNothingElse) {
+  MetricsRegistry registry;
+  registry.AddCounterFamily("deconfliction_requests_total", "Requests.")
+      ->WithLabels({})
+      .Increment(2);
+  auto listener = MetricsListener::Start("127.0.0.1:0", &registry);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  ASSERT_GT((*listener)->port(), 0);
+  httplib::Client client("127.0.0.1", (*listener)->port());
+  client.set_connection_timeout(5);
+  client.set_read_timeout(5);
+  auto scraped = client.Get("/metrics");
+  ASSERT_TRUE(scraped);
+  EXPECT_EQ(scraped->status, 200);
+  EXPECT_THAT(scraped->get_header_value("Content-Type"),
+              HasSubstr("version=0.0.4"));
+  EXPECT_EQ(Parse(scraped->body).samples.at("deconfliction_requests_total"), 2);
+  auto other = client.Get("/");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 404);
+  auto posted = client.Post("/metrics", "x", "text/plain");
+  ASSERT_TRUE(posted);
+  EXPECT_NE(posted->status, 200);
+}
+
+TEST(MetricsTest, AMalformedOrTakenAddressIsRefused) {
+  MetricsRegistry registry;
+  EXPECT_EQ(MetricsListener::Start("no-port", &registry).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto first = MetricsListener::Start("127.0.0.1:0", &registry);
+  ASSERT_TRUE(first.ok());
+  const std::string taken = "127.0.0.1:" + std::to_string((*first)->port());
+  EXPECT_EQ(MetricsListener::Start(taken, &registry).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace deconfliction
