@@ -504,6 +504,61 @@ TEST_F(FederationTest, CappedAgencyGetsResourceExhausted) {
   EXPECT_TRUE(Check("north", six, &response).ok());
 }
 
+TEST_F(FederationTest, ACapRefusedRegistrationIsFederatedInTheNextMinute) {
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(
+      Register("south", "SOUTH-CAP-1",
+               {Id(v1::IDENTIFIER_TYPE_EMAIL, "capped.later@example.org")},
+               &registered)
+          .ok());
+  // Alerts at south from now on.
+  grpc::ClientContext watching;
+  watching.set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(100));
+  v1::WatchRequest watch;
+  auto alerts = v1::Alerts::NewStub(federation_->UserChannel("south"))
+                    ->Watch(&watching, watch);
+  // capped fills its minute (5 identifiers), then registers one more: the
+  // hub refuses its federated lookup. (Should the calendar minute turn in
+  // between, the registration is simply taken; try again.)
+  bool refused = false;
+  for (int attempt = 0; attempt < 2 && !refused; ++attempt) {
+    std::vector<v1::Identifier> five;
+    five.reserve(5);
+    for (int i = 0; i < 5; ++i) {
+      five.push_back(
+          Id(v1::IDENTIFIER_TYPE_PHONE,
+             absl::StrFormat("+1613555%04d", 8000 + 10 * attempt + i)));
+    }
+    v1::CheckResponse filled;
+    if (!Check("capped", five, &filled).ok()) continue;
+    ASSERT_TRUE(
+        Register("capped", absl::StrCat("CAPPED-LATER-", attempt),
+                 {Id(v1::IDENTIFIER_TYPE_EMAIL, "Capped.Later@example.org")},
+                 &registered)
+            .ok());  // the registration stands
+    ASSERT_THAT(registered.matches(), SizeIs(1));
+    refused = !registered.matches(0).complete();
+  }
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(registered.matches(0).unanswered(0).agency_id(), "hub");
+  EXPECT_EQ(registered.matches(0).unanswered(0).code(),
+            static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  // Queued, it is sent again and taken in the next minute: south is
+  // alerted about its case.
+  v1::Alert alert;
+  bool matched = false;
+  while (!matched && alerts->Read(&alert)) {
+    for (const v1::OwnEntry& entry : alert.own_entries()) {
+      matched |= entry.case_ref() == "SOUTH-CAP-1" &&
+                 alert.other_agency_id() == "capped";
+    }
+  }
+  watching.TryCancel();
+  alerts->Finish();
+  EXPECT_TRUE(matched);
+}
+
 // Every identifier of a bulk check is tokenized with the custodians (about
 // 20 group operations each across the processes of this test, about 2 ms
 // on this test's two cores), so CI checks 10,000 in 10 chunks;
