@@ -4,7 +4,6 @@
 #include <iostream>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "api/json_line.h"
 #include "config/command_line.h"
@@ -20,7 +19,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 chain verified, 1 chain broken (records up to the break "
       "are printed), 2 no audit trail in DIR.",
       __FILE__);
-  absl::ParseCommandLine(argc, argv);
+  deconfliction::ParseCommandLine(argc, argv);
   const std::string dir = absl::GetFlag(FLAGS_data_dir);
   if (dir.empty()) {
     std::cerr << "deconflict-audit: --data_dir is required (see --help)\n";

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -133,7 +132,7 @@ namespace {
 
 int Main(int argc, char** argv) {
   SetUsage(kUsage, __FILE__);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> positional = ParseCommandLine(argc, argv);
   CommandIo io{std::cout, std::cerr};
   if (positional.size() < 2 || std::string(positional[1]) == "help") {
     std::cerr << kUsage << "\n\nRun deconflict --help for every flag.\n";

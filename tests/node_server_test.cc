@@ -476,7 +476,9 @@ TEST_F(NodeServerTest, AnHmacEraDatabaseIsRefusedUntilRetokenized) {
   EXPECT_THAT(std::string(refused.status().message()),
               HasSubstr("--retokenize"));
 
-  // The command the message names, with the custodians.
+  // The command the message names, with the custodians (given time: on a
+  // loaded machine they share its cores with everything else).
+  config_.mutable_token_key()->set_timeout_ms(10000);
   const std::string config_file = data_.path() + "/node.textproto";
   std::string text;
   ASSERT_TRUE(google::protobuf::TextFormat::PrintToString(config_, &text));

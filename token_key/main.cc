@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -186,7 +185,7 @@ int Main(int argc, char** argv) {
       "Exit codes: 0 written, 1 failed (nothing usable written), 2 bad "
       "arguments.",
       __FILE__);
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> args = ParseCommandLine(argc, argv);
   if (absl::Status s = oprf::Init(); !s.ok()) return Fail(s);
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   if (args.size() != 2 || out_dir.empty()) {

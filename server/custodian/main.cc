@@ -1,7 +1,6 @@
 // deconflict-custodian: one custodian of the federation's token key.
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -30,7 +29,7 @@ int Main(int argc, char** argv) {
       "configuration.",
       __FILE__);
   sigset_t stop = BlockStopSignals();
-  absl::ParseCommandLine(argc, argv);
+  ParseCommandLine(argc, argv);
   std::optional<config::v1::CustodianConfig> config =
       ConfigFromFlag<config::v1::CustodianConfig>("deconflict-custodian",
                                                   absl::GetFlag(FLAGS_config),

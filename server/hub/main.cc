@@ -2,7 +2,6 @@
 #include <iostream>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -34,7 +33,7 @@ int Main(int argc, char** argv) {
       "Usage: deconflict-hub --config=hub.textproto",
       __FILE__);
   sigset_t stop = BlockStopSignals();
-  absl::ParseCommandLine(argc, argv);
+  ParseCommandLine(argc, argv);
   std::optional<config::v1::HubConfig> config =
       ConfigFromFlag<config::v1::HubConfig>(
           "deconflict-hub", absl::GetFlag(FLAGS_config), LoadHubConfig);

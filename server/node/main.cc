@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -163,7 +162,7 @@ int Main(int argc, char** argv) {
       "       deconflict-node --config=node.textproto --retokenize",
       __FILE__);
   sigset_t stop = BlockStopSignals();
-  absl::ParseCommandLine(argc, argv);
+  ParseCommandLine(argc, argv);
   std::optional<config::v1::NodeConfig> config =
       ConfigFromFlag<config::v1::NodeConfig>(
           "deconflict-node", absl::GetFlag(FLAGS_config), LoadNodeConfig);
