@@ -11,8 +11,17 @@
 #   dev-pki.sh user    DIR AGENCY NAME    DIR/user-AGENCY-NAME.pem (+ .key.pem)
 #   dev-pki.sh custodian DIR NAME         DIR/custodian-NAME.pem (+ .key.pem)
 #   dev-pki.sh revoke  DIR CERT_NAME      revoke DIR/CERT_NAME.pem, e.g.
-#                                         user-agency-a-mallory; refreshes
-#                                         the CRL in DIR/crl/
+#                                         user-agency-a-mallory; renews the
+#                                         CRL in DIR/crl/
+#   dev-pki.sh crl     DIR [DAYS]         renew the CRL in DIR/crl/, valid
+#                                         for DAYS (default 30); run it from
+#                                         cron well before it expires
+#   dev-pki.sh cert    DIR NAME SANS START END
+#                                         for tests of refusals: DIR/NAME.pem
+#                                         with subjectAltName SANS (e.g.
+#                                         "URI:spiffe://f/hub,URI:x", or ""
+#                                         for none), valid from START to END
+#                                         (YYYYMMDDHHMMSSZ)
 #   dev-pki.sh token-key DIR EPOCH THRESHOLD NAME...
 #                                         the token key's ceremony
 #                                         (deconflict-keys generate): each
@@ -25,7 +34,7 @@
 # committed.
 set -euo pipefail
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [[ $# -ge 2 ]] || usage
 command=$1
 dir=$2
@@ -42,6 +51,13 @@ certificate = $dir/ca.pem
 private_key = $dir/ca.key.pem
 default_md = sha256
 default_crl_days = 30
+new_certs_dir = $dir/issued
+serial = $dir/ca.srl
+unique_subject = no
+policy = any_subject
+[any_subject]
+organizationName = optional
+commonName = supplied
 CNF
 }
 
@@ -70,13 +86,22 @@ issue() {
   echo "$dir/$name.pem  $id"
 }
 
+# refresh_crl [DAYS]: a new CRL, replacing the old one in DIR/crl/ in one
+# rename so that a server never reads a half-written file.
 refresh_crl() {
+  local days=${1:-30} validity
+  validity=(-crldays "$days")
+  # 0 days: valid for one second (for tests of an expired CRL).
+  [[ "$days" == 0 ]] && validity=(-crlsec 1)
   mkdir -p "$dir/crl"
-  openssl ca -config "$dir/ca.cnf" -gencrl -out "$dir/crl.pem" 2>/dev/null
-  rm -f "$dir"/crl/*
-  # gRPC reads CRLs from a directory by OpenSSL subject hash.
-  cp "$dir/crl.pem" "$dir/crl/$(openssl crl -in "$dir/crl.pem" -hash -noout).r0"
-  chmod 644 "$dir/crl.pem" "$dir"/crl/*
+  openssl ca -config "$dir/ca.cnf" -gencrl "${validity[@]}" \
+    -out "$dir/crl.pem" 2>/dev/null
+  # Named by OpenSSL subject hash, as `openssl rehash` would.
+  local name
+  name="$(openssl crl -in "$dir/crl.pem" -hash -noout).r0"
+  cp "$dir/crl.pem" "$dir/crl/.$name.new"
+  chmod 644 "$dir/crl.pem" "$dir/crl/.$name.new"
+  mv -f "$dir/crl/.$name.new" "$dir/crl/$name"
 }
 
 case "$command" in
@@ -120,6 +145,33 @@ case "$command" in
     openssl ca -config "$dir/ca.cnf" -revoke "$dir/$3.pem" 2>/dev/null
     refresh_crl
     echo "revoked $dir/$3.pem; CRL in $dir/crl/"
+    ;;
+  crl)
+    [[ $# -eq 2 || $# -eq 3 ]] || usage
+    refresh_crl "${3:-30}"
+    echo "renewed the CRL in $dir/crl/ for ${3:-30} days"
+    ;;
+  cert)
+    [[ $# -eq 6 ]] || usage
+    name=$3 sans=$4
+    mkdir -p "$dir/issued"
+    # A random serial: `openssl x509` (issue) writes the last one it used.
+    openssl rand -hex 16 > "$dir/ca.srl"
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+      -out "$dir/$name.key.pem" 2>/dev/null
+    openssl req -new -key "$dir/$name.key.pem" \
+      -subj "/O=$(federation)/CN=$name" -out "$dir/$name.csr" 2>/dev/null
+    extensions=("basicConstraints=critical,CA:FALSE"
+      "keyUsage=critical,digitalSignature,keyEncipherment"
+      "extendedKeyUsage=serverAuth,clientAuth")
+    [[ -n "$sans" ]] && extensions+=("subjectAltName=$sans")
+    openssl ca -batch -notext -config "$dir/ca.cnf" -in "$dir/$name.csr" \
+      -startdate "$5" -enddate "$6" -out "$dir/$name.pem" \
+      -extfile <(printf '%s\n' "${extensions[@]}") 2>/dev/null
+    rm -f "$dir/$name.csr"
+    chmod 600 "$dir/$name.key.pem"
+    chmod 644 "$dir/$name.pem"
+    echo "$dir/$name.pem  ${sans:-no subjectAltName}"
     ;;
   token-key)
     [[ $# -ge 6 ]] || usage

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "api/json_line.h"
 #include "api/timestamps.h"
+#include "base/untrusted_text.h"
 #include "client/render.h"
 #include "google/protobuf/struct.pb.h"
 #include "identifiers/canonical.h"
@@ -18,9 +19,10 @@
 namespace deconfliction {
 namespace {
 
-// Errors are one line on stderr; the exit code carries the class.
+// Errors are one line on stderr; the exit code carries the class. A node's
+// message is escaped: it may repeat text of another agency or of the input.
 ExitCode Fail(const absl::Status& status, CommandIo io) {
-  io.err << "deconflict: " << status.message() << "\n";
+  io.err << "deconflict: " << EscapeForTerminal(status.message()) << "\n";
   return ExitCodeFor(status);
 }
 
@@ -170,7 +172,7 @@ ExitCode RunRegister(NodeClient& node, const CliOptions& options,
   } else {
     io.out << "registered " << response->added() << " new identifier"
            << (response->added() == 1 ? "" : "s") << " in case "
-           << response->case_ref() << "\n";
+           << EscapeForTerminal(response->case_ref()) << "\n";
     for (const v1::CheckResult& match : response->matches()) {
       if (match.hits_size() > 0 || !match.complete()) {
         RenderResult(args[match.index()], match, io.out);
@@ -286,7 +288,9 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
     if (error.ok()) error = ValidateRow(row, options.region);
     if (!error.ok()) {
       rejected_lines.push_back(row.line);
-      if (++rejected <= 20) io.err << "deconflict: " << error.message() << "\n";
+      if (++rejected <= 20) {
+        io.err << "deconflict: " << EscapeForTerminal(error.message()) << "\n";
+      }
     }
   }
   if (rejected > 20) {
@@ -484,7 +488,8 @@ ExitCode RunWatch(NodeClient& node, const CliOptions& options,
     if (options.max_alerts > 0 && seen >= options.max_alerts) break;
     if (!status.ok()) {
       if (ExitCodeFor(status) == kExitNotAuthorized) return Fail(status, io);
-      io.err << "deconflict: watch interrupted (" << status.message()
+      io.err << "deconflict: watch interrupted ("
+             << EscapeForTerminal(status.message())
              << "); reconnecting after cursor " << cursor << "\n";
       absl::SleepFor(std::min(backoff, end - absl::Now()));
       backoff = std::min(backoff * 2, absl::Seconds(30));
@@ -505,7 +510,7 @@ ExitCode RunAcknowledge(NodeClient& node, const CliOptions& options,
   } else {
     io.out << "acknowledged " << response->acknowledged() << "\n";
     for (const std::string& id : response->unknown_ids()) {
-      io.out << "unknown alert id " << id << "\n";
+      io.out << "unknown alert id " << EscapeForTerminal(id) << "\n";
     }
   }
   return response->unknown_ids().empty() ? kExitOk : kExitNotFoundOrClosed;

@@ -106,8 +106,10 @@ Identifier types: phone, email, ip, username (platform:handle), crypto
 
 Exit codes: 0 no hit (every node answered) or done; 1 hit; 2 usage error;
 3 input rejected; 4 answer incomplete (no hit among the nodes that
-answered); 5 not authorized; 6 node unavailable or timed out; 7 case not
-found or closed.
+answered); 5 not authorized (this certificate is refused: not permitted,
+revoked, expired, or of another CA); 6 node unavailable or timed out; 7
+case not found or closed. Text from the node is printed with control
+characters escaped (\x1b).
 
 Connection settings come from a profile (--profile) and these flags.)";
 
@@ -204,7 +206,11 @@ int Main(int argc, char** argv) {
         NodeClient::Connect(profile);
     if (!node.ok()) {
       std::cerr << "deconflict: " << node.status().message() << "\n";
-      return kExitUsage;
+      // A certificate no node would accept is "not authorized"; other
+      // faults of the profile's files are usage errors.
+      return ExitCodeFor(node.status()) == kExitNotAuthorized
+                 ? kExitNotAuthorized
+                 : kExitUsage;
     }
     return run(**node, options, args, io);
   }

@@ -5,6 +5,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "rpc/grpc_status.h"
 #include "security/identity.h"
@@ -12,6 +13,25 @@
 
 namespace deconfliction {
 namespace {
+
+// The status of a failed call, as the CLI reports it. A node that refuses
+// the client's certificate (revoked at the handshake, expired, or from
+// another CA) closes the connection during the TLS handshake, which gRPC
+// reports as UNAVAILABLE "Socket closed" or "Ssl handshake failed": that is
+// a refusal of this certificate (exit 5), not an outage.
+absl::Status NodeStatus(const grpc::Status& status) {
+  const std::string& message = status.error_message();
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      (absl::StrContains(message, "Socket closed") ||
+       absl::StrContains(message, "Ssl handshake failed"))) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the node closed the connection during the TLS handshake: it does "
+        "not accept this certificate (revoked, expired, or issued by another "
+        "CA?) or does not speak TLS; check the profile's tls files (",
+        message.substr(0, 200), ")"));
+  }
+  return FromGrpcStatus(status);
+}
 
 template <typename Stub, typename Request, typename Response>
 absl::StatusOr<Response> Unary(
@@ -21,7 +41,7 @@ absl::StatusOr<Response> Unary(
     grpc::ClientContext* context, const Request& request) {
   Response response;
   grpc::Status status = (stub->*method)(context, request, &response);
-  if (!status.ok()) return FromGrpcStatus(status);
+  if (!status.ok()) return NodeStatus(status);
   return response;
 }
 
@@ -158,7 +178,7 @@ absl::Status NodeClient::Watch(
                   absl::Now() >= deadline)) {
     return absl::OkStatus();
   }
-  return FromGrpcStatus(status);
+  return NodeStatus(status);
 }
 
 absl::Status NodeClient::CheckBulk(
@@ -182,7 +202,7 @@ absl::Status NodeClient::CheckBulk(
   while (stream->Read(&answer)) on_answer(answer);
   // A failed call makes pending writes fail, so the writer ends either way.
   writer.join();
-  return FromGrpcStatus(stream->Finish());
+  return NodeStatus(stream->Finish());
 }
 
 }  // namespace deconfliction

@@ -5,6 +5,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "api/timestamps.h"
+#include "base/untrusted_text.h"
 #include "identifiers/canonical.h"
 
 namespace deconfliction {
@@ -16,11 +17,15 @@ std::string When(const google::protobuf::Timestamp& timestamp) {
                           absl::UTCTimeZone());
 }
 
+// Every string a node sent (its own or another agency's text) is printed
+// through Shown: a control character in it would act on the terminal.
+std::string Shown(const std::string& text) { return EscapeForTerminal(text); }
+
 std::string ContactLine(const v1::Contact& contact) {
   std::vector<std::string> parts;
   for (const std::string* part :
        {&contact.name(), &contact.unit(), &contact.phone(), &contact.email()}) {
-    if (!part->empty()) parts.push_back(*part);
+    if (!part->empty()) parts.push_back(Shown(*part));
   }
   return absl::StrJoin(parts, ", ");
 }
@@ -54,25 +59,25 @@ void RenderResult(const std::string& label, const v1::CheckResult& result,
   const char* verdict = result.hits_size() > 0 ? "HIT"
                         : result.complete()    ? "no hit"
                                                : "UNKNOWN";
-  out << absl::StrFormat("%-8s %s", verdict, label);
+  out << absl::StrFormat("%-8s %s", verdict, Shown(label));
   if (!result.canonical().empty() && result.canonical() != label) {
-    out << "  [" << result.canonical() << "]";
+    out << "  [" << Shown(result.canonical()) << "]";
   }
   out << "\n";
   for (const v1::Hit& hit : result.hits()) {
-    out << "         " << hit.agency_id() << ": " << ContactLine(hit.contact())
-        << "\n";
+    out << "         " << Shown(hit.agency_id()) << ": "
+        << ContactLine(hit.contact()) << "\n";
     if (!hit.caveat().empty()) {
-      out << "           caveat: " << hit.caveat() << "\n";
+      out << "           caveat: " << Shown(hit.caveat()) << "\n";
     }
     if (!hit.case_ref().empty()) {
-      out << "           case: " << hit.case_ref() << "  registered "
+      out << "           case: " << Shown(hit.case_ref()) << "  registered "
           << When(hit.registered_at()) << "\n";
     }
   }
   for (const v1::NodeOutcome& node : result.unanswered()) {
-    out << "         not answered by " << node.agency_id() << ": "
-        << node.message() << "\n";
+    out << "         not answered by " << Shown(node.agency_id()) << ": "
+        << Shown(node.message()) << "\n";
   }
 }
 
@@ -89,28 +94,28 @@ void RenderTally(const ResultTally& tally, v1::CheckScope scope,
 }
 
 void RenderCaseLine(const v1::Case& c, std::ostream& out) {
-  out << absl::StrFormat("%-24s %-8s %7d  %-30s %s\n", c.case_ref(),
+  out << absl::StrFormat("%-24s %-8s %7d  %-30s %s\n", Shown(c.case_ref()),
                          StateName(c.state()), c.entry_count(),
-                         c.contact().name(), When(c.expires_at()));
+                         Shown(c.contact().name()), When(c.expires_at()));
 }
 
 void RenderCase(const v1::Case& c, std::ostream& out) {
-  out << "case " << c.case_ref() << " (" << StateName(c.state()) << ")\n"
+  out << "case " << Shown(c.case_ref()) << " (" << StateName(c.state()) << ")\n"
       << "  contact:  " << ContactLine(c.contact()) << "\n";
-  if (!c.caveat().empty()) out << "  caveat:   " << c.caveat() << "\n";
+  if (!c.caveat().empty()) out << "  caveat:   " << Shown(c.caveat()) << "\n";
   out << "  sharing:  " << v1::Sharing_Name(c.sharing()) << "\n"
-      << "  created:  " << When(c.created_at()) << " by " << c.created_by()
-      << "\n"
+      << "  created:  " << When(c.created_at()) << " by "
+      << Shown(c.created_by()) << "\n"
       << "  expires:  " << When(c.expires_at()) << "\n";
   if (c.state() == v1::CASE_STATE_CLOSED) {
-    out << "  closed:   " << When(c.closed_at()) << "  " << c.close_reason()
-        << "\n";
+    out << "  closed:   " << When(c.closed_at()) << "  "
+        << Shown(c.close_reason()) << "\n";
   }
   out << "  entries:  " << c.entry_count() << "\n";
   for (const v1::Entry& entry : c.entries()) {
     out << absl::StrFormat("    %-15s %s\n",
                            IdentifierTypeName(entry.identifier().type()),
-                           entry.canonical());
+                           Shown(entry.canonical()));
   }
 }
 
@@ -132,26 +137,26 @@ void RenderAlert(const v1::Alert& alert, std::ostream& out) {
   out << "ALERT #" << alert.cursor() << "  " << When(alert.raised_at()) << "  "
       << what << "\n";
   for (const v1::OwnEntry& own : alert.own_entries()) {
-    out << "  yours:  case " << own.case_ref() << "  "
-        << IdentifierTypeName(alert.identifier_type()) << " " << own.canonical()
-        << "\n";
+    out << "  yours:  case " << Shown(own.case_ref()) << "  "
+        << IdentifierTypeName(alert.identifier_type()) << " "
+        << Shown(own.canonical()) << "\n";
   }
   if (alert.own_entries().empty()) {
     out << "  yours:  (no open case of yours holds it any longer)\n";
   }
-  out << "  other:  " << alert.other_agency_id() << ": "
+  out << "  other:  " << Shown(alert.other_agency_id()) << ": "
       << ContactLine(alert.other_contact()) << "\n";
   if (!alert.other_caveat().empty()) {
-    out << "          caveat: " << alert.other_caveat() << "\n";
+    out << "          caveat: " << Shown(alert.other_caveat()) << "\n";
   }
   if (!alert.other_case_ref().empty()) {
-    out << "          case: " << alert.other_case_ref() << "\n";
+    out << "          case: " << Shown(alert.other_case_ref()) << "\n";
   }
   if (!alert.silent_owner_agency_id().empty()) {
-    out << "  silent owner: " << alert.silent_owner_agency_id() << ": "
+    out << "  silent owner: " << Shown(alert.silent_owner_agency_id()) << ": "
         << ContactLine(alert.silent_owner_contact()) << "\n";
   }
-  out << "  id: " << alert.alert_id() << "\n";
+  out << "  id: " << Shown(alert.alert_id()) << "\n";
 }
 
 }  // namespace deconfliction

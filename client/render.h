@@ -1,5 +1,8 @@
 // How the CLI shows answers: aligned human-readable text, or JSON in
-// protobuf's JSON mapping (field names as in the .proto) for scripts.
+// protobuf's JSON mapping (field names as in the .proto) for scripts. Text
+// the CLI did not write itself (answers, the user's input) is shown with
+// control characters escaped (base/untrusted_text.h), so that no answer can
+// act on the terminal.
 #ifndef DECONFLICTION_CLIENT_RENDER_H_
 #define DECONFLICTION_CLIENT_RENDER_H_
 

@@ -4,10 +4,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/untrusted_text.h"
 #include "google/protobuf/util/time_util.h"
 #include "identifiers/type_rules.h"
 
@@ -114,7 +114,7 @@ absl::StatusOr<v1::IdentifierType> ParseIdentifierType(absl::string_view name) {
   }
   for (const TypeAlias& alias : kAliases) accepted.push_back(alias.name);
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown identifier type \"", name,
+      absl::StrCat("unknown identifier type \"", EchoForError(name),
                    "\"; expected one of: ", absl::StrJoin(accepted, ", ")));
 }
 
@@ -135,10 +135,9 @@ absl::StatusOr<CanonicalIdentifier> Canonicalize(
     const v1::Identifier& identifier, const CanonicalizeOptions& options) {
   const std::string type_name = IdentifierTypeName(identifier.type());
   auto fail = [&](const absl::Status& status) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        type_name, " \"",
-        absl::Utf8SafeCHexEscape(identifier.value().substr(0, 80)),
-        identifier.value().size() > 80 ? "..." : "", "\": ", status.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(type_name, " \"", EchoForError(identifier.value()),
+                     "\": ", status.message()));
   };
   if (identifier.value().size() > kMaxValueBytes) {
     return fail(absl::InvalidArgumentError(

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/digest.h"
+#include "base/untrusted_text.h"
 #include "cryptopp/keccak.h"
 #include "identifiers/text.h"
 #include "identifiers/type_rules.h"
@@ -245,7 +246,7 @@ absl::StatusOr<std::string> CryptoAddress(absl::string_view value) {
   if (chain == "eth" || chain == "ethereum") return EthereumAddress(address);
   if (chain == "sol" || chain == "solana") return SolanaAddress(address);
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown chain \"", chain,
+      absl::StrCat("unknown chain \"", EchoForError(chain),
                    "\"; supported: btc, ltc, doge, trx, eth, sol"));
 }
 

@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/untrusted_text.h"
 #include "identifiers/text.h"
 #include "identifiers/type_rules.h"
 
@@ -121,9 +122,9 @@ absl::StatusOr<std::string> FileHash(absl::string_view value) {
   if (!algorithm.empty() && algorithm != by_length &&
       !(algorithm == "sha-1" && by_length == "sha1") &&
       !(algorithm == "sha-256" && by_length == "sha256")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("prefix \"", algorithm, ":\" does not fit a digest of ",
-                     text.size(), " hex digits"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "prefix \"", EchoForError(algorithm), ":\" does not fit a digest of ",
+        text.size(), " hex digits"));
   }
   return absl::StrCat(by_length, ":", text);
 }

@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/untrusted_text.h"
 #include "identifiers/type_rules.h"
 #include "phonenumbers/phonenumber.pb.h"
 #include "phonenumbers/phonenumberutil.h"
@@ -53,8 +54,9 @@ absl::StatusOr<std::string> Phone(absl::string_view value,
   std::string region_code = absl::AsciiStrToUpper(region);
   if (!region_code.empty() && region_code != "ZZ" &&
       util.GetCountryCodeForRegion(region_code) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "default region \"", region, "\" is not an ISO 3166-1 alpha-2 region"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("default region \"", EchoForError(region),
+                     "\" is not an ISO 3166-1 alpha-2 region"));
   }
   if (region_code.empty()) region_code = "ZZ";  // libphonenumber's "unknown"
   PhoneNumber number;

@@ -16,6 +16,9 @@ absl::StatusOr<Serving> StartServing(
   int port = 0;
   builder->AddListeningPort(listen_address, credentials, &port);
   builder->SetMaxReceiveMessageSize(static_cast<int>(max_message_bytes));
+  // gRPC binds with SO_REUSEPORT by default, which lets a second server
+  // start on a port already served and take half of the new connections.
+  builder->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // FederationChannel peers ping every 30 s, also without calls.
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder->AddChannelArgument(

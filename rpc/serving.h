@@ -40,7 +40,8 @@ class Serving {
 
 // Starts the server `builder` describes (its services and any extra
 // arguments already added) on `listen_address` (port 0: any free port).
-// UNAVAILABLE naming listen_address when it cannot listen.
+// UNAVAILABLE naming listen_address when it cannot listen, also when another
+// server already listens there (SO_REUSEPORT is off).
 absl::StatusOr<Serving> StartServing(
     grpc::ServerBuilder* builder, const std::string& listen_address,
     const std::shared_ptr<grpc::ServerCredentials>& credentials,

@@ -1,5 +1,9 @@
 #include "security/authorization.h"
 
+#include <grpc/grpc_security_constants.h>
+
+#include <vector>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -7,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "security/identity.h"
+#include "security/revocation.h"
 #include "security/tls.h"
 
 namespace deconfliction {
@@ -56,7 +61,9 @@ absl::Status CheckPatterns(const Rule& rule) {
 
 class Enforcer final : public grpc::AuthMetadataProcessor {
  public:
-  explicit Enforcer(AuthorizationEngine engine) : engine_(std::move(engine)) {}
+  Enforcer(AuthorizationEngine engine,
+           std::shared_ptr<const RevocationList> revocations)
+      : engine_(std::move(engine)), revocations_(std::move(revocations)) {}
 
   // Evaluation is a few string comparisons: run it inline on gRPC's thread.
   bool IsBlocking() const override { return false; }
@@ -70,6 +77,14 @@ class Enforcer final : public grpc::AuthMetadataProcessor {
                           "call without a method path");
     }
     absl::StatusOr<FederationIdentity> peer = PeerIdentity(*context);
+    if (revocations_ != nullptr) {
+      absl::Status revoked = CheckRevocation(*context);
+      if (!revoked.ok()) {
+        return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                            absl::StrCat(peer.ok() ? peer->uri : "the caller",
+                                         ": ", revoked.message()));
+      }
+    }
     absl::Status allowed = engine_.Authorize(
         peer.ok() ? peer->uri : "",
         absl::string_view(path->second.data(), path->second.size()));
@@ -79,7 +94,18 @@ class Enforcer final : public grpc::AuthMetadataProcessor {
   }
 
  private:
+  absl::Status CheckRevocation(const grpc::AuthContext& context) const {
+    std::vector<grpc::string_ref> pem =
+        context.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+    if (pem.size() != 1) {
+      return absl::UnauthenticatedError("no client certificate");
+    }
+    return revocations_->CheckCertificate(
+        absl::string_view(pem[0].data(), pem[0].size()));
+  }
+
   const AuthorizationEngine engine_;
+  const std::shared_ptr<const RevocationList> revocations_;
 };
 
 }  // namespace
@@ -206,8 +232,9 @@ absl::Status AuthorizationEngine::Authorize(absl::string_view principal,
 }
 
 std::shared_ptr<grpc::AuthMetadataProcessor> EnforceAuthorization(
-    AuthorizationEngine engine) {
-  return std::make_shared<Enforcer>(std::move(engine));
+    AuthorizationEngine engine,
+    std::shared_ptr<const RevocationList> revocations) {
+  return std::make_shared<Enforcer>(std::move(engine), std::move(revocations));
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
@@ -227,8 +254,12 @@ FederationServerCredentials(const config::v1::TlsFiles& tls,
   absl::StatusOr<AuthorizationEngine> policy =
       AuthorizationEngine::FromJson(policy_json);
   if (!policy.ok()) return policy.status();
+  absl::StatusOr<std::shared_ptr<RevocationList>> revocations =
+      RevocationList::Watch(tls, "tls");
+  if (!revocations.ok()) return revocations.status();
   (*credentials)
-      ->SetAuthMetadataProcessor(EnforceAuthorization(*std::move(policy)));
+      ->SetAuthMetadataProcessor(
+          EnforceAuthorization(*std::move(policy), *std::move(revocations)));
   return credentials;
 }
 

@@ -42,6 +42,8 @@
 
 namespace deconfliction {
 
+class RevocationList;
+
 // The node's policy, as JSON.
 std::string NodeAuthorizationPolicy(absl::string_view federation,
                                     absl::string_view agency_id);
@@ -74,15 +76,20 @@ class AuthorizationEngine {
 };
 
 // A processor for grpc::ServerCredentials::SetAuthMetadataProcessor that
-// enforces `engine` on every call.
+// enforces `engine` on every call, after refusing with UNAUTHENTICATED the
+// calls of a peer whose certificate `revocations` revokes (checked per call
+// against the current list, so a revocation holds within
+// kRevocationPollInterval on connections already open; no check when
+// nullptr).
 std::shared_ptr<grpc::AuthMetadataProcessor> EnforceAuthorization(
-    AuthorizationEngine engine);
+    AuthorizationEngine engine,
+    std::shared_ptr<const RevocationList> revocations);
 
 // A federation server's credentials: mutual TLS from `tls`
 // (MutualTlsServerCredentials), whose certificate must name `own_id`, with
-// `policy_json` enforced on every call. FAILED_PRECONDITION for bad files or
-// a certificate of another identity (naming both); INVALID_ARGUMENT for a
-// bad policy.
+// `policy_json` and tls.crl_dir's revocations (RevocationList::Watch)
+// enforced on every call. FAILED_PRECONDITION for bad files or a certificate
+// of another identity (naming both); INVALID_ARGUMENT for a bad policy.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
 FederationServerCredentials(const config::v1::TlsFiles& tls,
                             const std::string& own_id,

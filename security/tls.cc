@@ -16,6 +16,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "security/certificates.h"
+#include "security/revocation.h"
 
 namespace deconfliction {
 namespace {
@@ -41,16 +43,29 @@ absl::Status CheckReadable(const std::string& path, absl::string_view field,
   return absl::OkStatus();
 }
 
-// Accepts only a server presenting the expected SPIFFE ID. Runs after gRPC
-// has verified the chain against the federation CA.
+// Accepts only a server presenting the expected SPIFFE ID, in a certificate
+// that `revocations` (if any) does not revoke. Runs after gRPC has verified
+// the chain against the federation CA.
 class SpiffeIdVerifier final : public ExternalCertificateVerifier {
  public:
-  explicit SpiffeIdVerifier(std::string expected)
-      : expected_(std::move(expected)) {}
+  SpiffeIdVerifier(std::string expected,
+                   std::shared_ptr<const RevocationList> revocations)
+      : expected_(std::move(expected)), revocations_(std::move(revocations)) {}
 
   bool Verify(TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)> /*callback*/,
               grpc::Status* sync_status) override {
+    if (revocations_ != nullptr) {
+      const grpc::string_ref pem = request->peer_cert();
+      absl::Status revoked = revocations_->CheckCertificate(
+          absl::string_view(pem.data(), pem.size()));
+      if (!revoked.ok()) {
+        *sync_status = grpc::Status(
+            grpc::StatusCode::UNAUTHENTICATED,
+            absl::StrCat("server ", expected_, ": ", revoked.message()));
+        return true;
+      }
+    }
     std::vector<std::string> seen;
     for (const grpc::string_ref& uri : request->uri_names()) {
       seen.emplace_back(uri.data(), uri.size());
@@ -70,7 +85,89 @@ class SpiffeIdVerifier final : public ExternalCertificateVerifier {
 
  private:
   const std::string expected_;
+  const std::shared_ptr<const RevocationList> revocations_;
 };
+
+std::string SubjectOf(const X509* cert) {
+  char buffer[256];
+  X509_NAME_oneline(X509_get_subject_name(cert), buffer, sizeof(buffer));
+  return buffer;
+}
+
+// The own certificate and key make a usable identity: the key is the
+// certificate's, the certificate is within its validity dates and chains to
+// a CA certificate of ca_file.
+absl::Status CheckCertificateAndKey(const config::v1::TlsFiles& files,
+                                    absl::string_view field) {
+  auto failed = [&](absl::string_view name, absl::string_view why) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(field, ".", name, ": ", why));
+  };
+  // No peer would accept this certificate.
+  auto refused = [&](absl::string_view why) {
+    return absl::UnauthenticatedError(
+        absl::StrCat(field, ".cert_file: ", files.cert_file(), why));
+  };
+  std::vector<X509Ptr> chain = ReadCertificates(files.cert_file());
+  if (chain.empty()) {
+    return failed("cert_file",
+                  absl::StrCat(files.cert_file(), " holds no PEM certificate"));
+  }
+  X509* leaf = chain.front().get();
+  FILE* key_file = std::fopen(files.key_file().c_str(), "r");
+  EVP_PKEY* key = key_file == nullptr ? nullptr
+                                      : PEM_read_PrivateKey(key_file, nullptr,
+                                                            nullptr, nullptr);
+  if (key_file != nullptr) std::fclose(key_file);
+  if (key == nullptr) {
+    return failed("key_file",
+                  absl::StrCat(files.key_file(), " holds no PEM private key"));
+  }
+  const bool matches = X509_check_private_key(leaf, key) == 1;
+  EVP_PKEY_free(key);
+  if (!matches) {
+    return failed("key_file",
+                  absl::StrCat(files.key_file(), " is not the key of ",
+                               files.cert_file()));
+  }
+  if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
+    return refused(" has expired");
+  }
+  if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
+    return refused(" is not valid yet");
+  }
+  std::vector<X509Ptr> cas = ReadCertificates(files.ca_file());
+  if (cas.empty()) {
+    return failed("ca_file",
+                  absl::StrCat(files.ca_file(), " holds no PEM certificate"));
+  }
+  X509_STORE* store = X509_STORE_new();
+  for (const X509Ptr& ca : cas) {
+    if (X509_check_ca(ca.get()) == 0) {
+      X509_STORE_free(store);
+      return failed("ca_file", absl::StrCat(files.ca_file(), " holds ",
+                                            SubjectOf(ca.get()),
+                                            ", which is not a CA certificate"));
+    }
+    X509_STORE_add_cert(store, ca.get());
+  }
+  STACK_OF(X509)* intermediates = sk_X509_new_null();
+  for (size_t i = 1; i < chain.size(); ++i) {
+    sk_X509_push(intermediates, chain[i].get());
+  }
+  X509_STORE_CTX* context = X509_STORE_CTX_new();
+  X509_STORE_CTX_init(context, store, leaf, intermediates);
+  const bool chains = X509_verify_cert(context) == 1;
+  const int error = X509_STORE_CTX_get_error(context);
+  X509_STORE_CTX_free(context);
+  sk_X509_free(intermediates);
+  X509_STORE_free(store);
+  if (!chains) {
+    return refused(absl::StrCat(" does not chain to ", files.ca_file(), " (",
+                                X509_verify_cert_error_string(error), ")"));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -84,12 +181,14 @@ absl::Status CheckTlsFiles(const config::v1::TlsFiles& files,
         CheckReadable(*path, absl::StrCat(field, ".", name), is_key);
     if (!status.ok()) return status;
   }
+  if (absl::Status status = CheckCertificateAndKey(files, field);
+      !status.ok()) {
+    return status;
+  }
   if (!files.crl_dir().empty()) {
-    struct stat info;
-    if (stat(files.crl_dir().c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          field, ".crl_dir: ", files.crl_dir(), " is not a directory"));
-    }
+    absl::StatusOr<RevokedCertificates> revocations =
+        ReadRevocations(files.crl_dir(), files.ca_file(), field);
+    if (!revocations.ok()) return revocations.status();
   }
   absl::StatusOr<std::string> id = CertificateSpiffeId(files.cert_file());
   if (!id.ok()) {
@@ -145,7 +244,6 @@ MutualTlsServerCredentials(const config::v1::TlsFiles& files,
   options.watch_identity_key_cert_pairs();
   options.set_cert_request_type(
       GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  if (!files.crl_dir().empty()) options.set_crl_directory(files.crl_dir());
   return grpc::experimental::TlsServerCredentials(options);
 }
 
@@ -156,6 +254,9 @@ MutualTlsChannelCredentials(const config::v1::TlsFiles& files,
   if (absl::Status status = CheckTlsFiles(files, field); !status.ok()) {
     return status;
   }
+  absl::StatusOr<std::shared_ptr<RevocationList>> revocations =
+      RevocationList::Watch(files, field);
+  if (!revocations.ok()) return revocations.status();
   auto provider = std::make_shared<FileWatcherCertificateProvider>(
       files.key_file(), files.cert_file(), files.ca_file(),
       kCertificateRefreshSeconds);
@@ -167,8 +268,7 @@ MutualTlsChannelCredentials(const config::v1::TlsFiles& files,
   options.set_check_call_host(false);
   options.set_certificate_verifier(
       ExternalCertificateVerifier::Create<SpiffeIdVerifier>(
-          expected_server_id));
-  if (!files.crl_dir().empty()) options.set_crl_directory(files.crl_dir());
+          expected_server_id, *std::move(revocations)));
   return grpc::experimental::TlsCredentials(options);
 }
 

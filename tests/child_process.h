@@ -79,15 +79,16 @@ class ChildProcess {
   pid_t pid_ = -1;
 };
 
-// A loopback port chosen by the kernel and held (SO_REUSEPORT, not
-// listening) so that nobody else takes it before the server that will use
-// it has started; gRPC servers bind with SO_REUSEPORT too.
+// A loopback port chosen by the kernel and held (bound with SO_REUSEADDR,
+// not listening) so that no other port-0 bind takes it before the server
+// that will use it has started: Linux lets a server that also sets
+// SO_REUSEADDR, as gRPC does, bind and listen there while no socket
+// listens on it.
 class ReservedPort {
  public:
   ReservedPort() {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     sockaddr_in address{};
     address.sin_family = AF_INET;

@@ -6,9 +6,12 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/render.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/node/node_server.h"
@@ -154,6 +157,54 @@ TEST_F(CliTest, OtherAgencysUserIsNotAuthorized) {
   CliRun wrong_node = Cli("check phone:6135550100",
                           WriteProfile("user-agency-a-alice", "agency-b"));
   EXPECT_EQ(wrong_node.exit_code, 6) << wrong_node.output;
+}
+
+TEST_F(CliTest, ARevokedExpiredOrForeignCertificateIsNotAuthorized) {
+  ASSERT_TRUE(pki_->User("agency-a", "mallory"));
+  ASSERT_TRUE(pki_->Revoke("user-agency-a-mallory"));
+  // The node sees the new CRL within its poll interval.
+  const std::string profile = WriteProfile("user-agency-a-mallory", "agency-a");
+  CliRun revoked = Cli("check phone:6135550100", profile);
+  for (int i = 0; i < 30 && revoked.exit_code != 5; ++i) {
+    absl::SleepFor(absl::Milliseconds(500));
+    revoked = Cli("check phone:6135550100", profile);
+  }
+  EXPECT_EQ(revoked.exit_code, 5) << revoked.output;
+  EXPECT_THAT(revoked.output, HasSubstr("is revoked"));
+
+  ASSERT_TRUE(pki_->Certificate(
+      "user-agency-a-old", "URI:spiffe://fed.test/agency/agency-a/user/old",
+      "20200101000000Z", "20210101000000Z"));
+  CliRun expired = Cli("check phone:6135550100",
+                       WriteProfile("user-agency-a-old", "agency-a"));
+  EXPECT_EQ(expired.exit_code, 5) << expired.output;
+  EXPECT_THAT(expired.output, HasSubstr("has expired"));
+}
+
+TEST(CliRenderTest, AnotherAgencysTextCannotActOnTheTerminal) {
+  v1::CheckResult result;
+  result.set_canonical("+16135550100");
+  v1::Hit* hit = result.add_hits();
+  hit->set_agency_id("agency-b");
+  hit->mutable_contact()->set_name("Det. X\x1b[2J\x1b[H");
+  hit->mutable_contact()->set_phone("+1\r\nno hit   phone:6135550100");
+  hit->set_caveat(
+      "\xe2\x80\xae"
+      "tca ton od");
+  std::ostringstream out;
+  RenderResult("phone:6135550100", result, out);
+  EXPECT_THAT(out.str(), Not(HasSubstr("\x1b")));
+  EXPECT_THAT(out.str(), Not(HasSubstr("\r")));
+  EXPECT_THAT(out.str(), Not(HasSubstr("\xe2\x80\xae")));
+  EXPECT_THAT(out.str(), HasSubstr("Det. X\\x1b[2J"));
+  EXPECT_THAT(out.str(), HasSubstr("\\x0d\\x0ano hit"));
+
+  v1::Alert alert;
+  alert.set_other_agency_id("agency-b");
+  alert.set_other_caveat("\a\a\a");
+  out.str("");
+  RenderAlert(alert, out);
+  EXPECT_THAT(out.str(), Not(HasSubstr("\a")));
 }
 
 TEST_F(CliTest, ImportValidatesEveryRowBeforeSendingAny) {

@@ -208,15 +208,21 @@ TEST_F(CustodianTest, OnlyTheConfiguredAgenciesNodesMayAsk) {
       {"the hub", pki_->Files("hub"), grpc::StatusCode::PERMISSION_DENIED},
       {"another custodian", pki_->Files("custodian-beta"),
        grpc::StatusCode::PERMISSION_DENIED},
-      {"another CA's node", foreign, grpc::StatusCode::UNAVAILABLE},
       {"a revoked node", pki_->Files("node-revoked"),
-       grpc::StatusCode::UNAVAILABLE},
+       grpc::StatusCode::UNAUTHENTICATED},
   };
   for (const Caller& caller : callers) {
     EXPECT_EQ(Evaluate(*Stub(caller.files), request, &response).error_code(),
               caller.expected)
         << caller.what;
   }
+  // Another CA's node, which this project's own credentials would not even
+  // present: no handshake.
+  auto stranger = v1::TokenIssuer::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                          UncheckedTlsCredentials(foreign)));
+  EXPECT_EQ(Evaluate(*stranger, request, &response).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
   // No certificate at all: no handshake.
   auto plaintext = v1::TokenIssuer::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),

@@ -8,18 +8,22 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "security/identity.h"
+#include "security/revocation.h"
 #include "security/tls.h"
 #include "server/node/node_config.h"
 #include "tests/hmac_era.h"
@@ -226,6 +230,9 @@ TEST_F(NodeServerTest, MetricsCountTokensAndTheCustodiansAnswers) {
   EXPECT_GE(valid, 2) << scraped->body;
   EXPECT_THAT(scraped->body, Not(HasSubstr("outcome=\"invalid\"")));
   EXPECT_THAT(scraped->body, Not(HasSubstr("outcome=\"unanswered\"")));
+  // The CRL's expiry, for an alert before it lapses.
+  EXPECT_THAT(scraped->body,
+              HasSubstr("\ndeconfliction_crl_next_update_timestamp_seconds "));
   // Counts only: never an identifier.
   EXPECT_THAT(scraped->body, Not(HasSubstr("613")));
 }
@@ -241,12 +248,15 @@ TEST_F(NodeServerTest, PlaintextClientIsRefused) {
 }
 
 TEST_F(NodeServerTest, ClientCertificateFromAnotherCaIsRefused) {
+  // Eve trusts the real CA itself; this project's own credentials would not
+  // even present her certificate (it does not chain to that CA).
   config::v1::TlsFiles eve = other_pki_->Files("user-agency-a-eve");
-  eve.set_ca_file(pki_->dir() + "/ca.pem");  // trusts the real CA itself
+  eve.set_ca_file(pki_->dir() + "/ca.pem");
+  auto channel = grpc::CreateChannel(Address(), UncheckedTlsCredentials(eve));
   v1::CheckRequest check;
   *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
   v1::CheckResponse response;
-  EXPECT_EQ(Check(Channel(eve), check, &response).error_code(),
+  EXPECT_EQ(Check(channel, check, &response).error_code(),
             grpc::StatusCode::UNAVAILABLE);
 }
 
@@ -254,10 +264,37 @@ TEST_F(NodeServerTest, RevokedClientCertificateIsRefused) {
   v1::CheckRequest check;
   *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
   v1::CheckResponse response;
-  EXPECT_EQ(
-      Check(Channel(pki_->Files("user-agency-a-mallory")), check, &response)
-          .error_code(),
-      grpc::StatusCode::UNAVAILABLE);
+  grpc::Status status =
+      Check(Channel(pki_->Files("user-agency-a-mallory")), check, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(status.error_message(), HasSubstr("mallory"));
+  EXPECT_THAT(status.error_message(), HasSubstr("is revoked"));
+}
+
+TEST_F(NodeServerTest, ACertificateRevokedWhileServingIsRefusedAtOnce) {
+  ASSERT_TRUE(pki_->User("agency-a", "trudy"));
+  auto trudy = Channel(pki_->Files("user-agency-a-trudy"));
+  v1::CheckRequest check;
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550100");
+  v1::CheckResponse response;
+  ASSERT_TRUE(Check(trudy, check, &response).ok());
+  ASSERT_TRUE(pki_->Revoke("user-agency-a-trudy"));
+  // On the connection already open, within the poll interval, with no
+  // restart.
+  const absl::Time revoked = absl::Now();
+  grpc::Status status;
+  while (absl::Now() - revoked < 3 * kRevocationPollInterval) {
+    status = Check(trudy, check, &response);
+    if (!status.ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("is revoked"));
+  // The others are still served.
+  EXPECT_TRUE(
+      Check(Channel(pki_->Files("user-agency-a-alice")), check, &response)
+          .ok());
 }
 
 TEST_F(NodeServerTest, ClientRefusesANodeWithTheWrongIdentity) {
@@ -335,6 +372,67 @@ TEST_F(NodeServerTest, BadIdentifierIsRejectedWithItsFieldAndNothingIsWritten) {
   status = Register(alice, registration, &registered);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("contact.name"));
+}
+
+TEST_F(NodeServerTest, ControlCharactersInFreeTextAreRefusedNamingTheField) {
+  auto alice = Channel(pki_->Files("user-agency-a-alice"));
+  struct Hostile {
+    const char* field;
+    std::function<void(v1::RegisterRequest*)> set;
+  };
+  const std::vector<Hostile> cases = {
+      {"contact.name",
+       [](v1::RegisterRequest* r) {
+         r->mutable_contact()->set_name("Det. X\x1b[2J\x1b[H");
+       }},
+      {"contact.unit",
+       [](v1::RegisterRequest* r) { r->mutable_contact()->set_unit("a\ab"); }},
+      {"caveat",
+       [](v1::RegisterRequest* r) { r->set_caveat("ok\nno hit   phone:1"); }},
+      {"contact.email",
+       [](v1::RegisterRequest* r) {
+         r->mutable_contact()->set_email(std::string("x@y\0z", 5));
+       }},
+      {"caveat",
+       [](v1::RegisterRequest* r) {
+         r->set_caveat(
+             "\xe2\x80\xae"
+             "evil");
+       }},
+  };
+  for (const Hostile& hostile : cases) {
+    v1::RegisterRequest registration = Registration("OPS-HOSTILE");
+    *registration.add_identifiers() =
+        Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550177");
+    hostile.set(&registration);
+    v1::RegisterResponse registered;
+    grpc::Status status = Register(alice, registration, &registered);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << hostile.field;
+    EXPECT_THAT(status.error_message(),
+                HasSubstr(std::string(hostile.field) + ": control character"));
+  }
+  v1::Case c;
+  EXPECT_EQ(GetCase("OPS-HOSTILE", &c).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(NodeServerTest, AHugeDefaultRegionIsRefusedWithAShortEcho) {
+  auto alice = Channel(pki_->Files("user-agency-a-alice"));
+  v1::CheckRequest check;
+  *check.add_identifiers() = Id(v1::IDENTIFIER_TYPE_PHONE, "6135550100");
+  check.set_default_region(std::string(60000, 'Q'));  // under the 64 KiB limit
+  v1::CheckResponse response;
+  grpc::Status status = Check(alice, check, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("default_region"));
+  EXPECT_LT(status.error_message().size(), 200u);
+  check.set_default_region("\x1b[2J");
+  status = Check(alice, check, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), Not(HasSubstr("\x1b")));
+  check.set_default_region("ca");
+  EXPECT_TRUE(Check(alice, check, &response).ok());
 }
 
 TEST_F(NodeServerTest, OversizedBatchIsRejectedAndNothingIsWritten) {
@@ -459,6 +557,16 @@ TEST_F(NodeServerTest, StartRefusesACertificateOfAnotherNode) {
   EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(server.status().message()),
               HasSubstr("tls.cert_file"));
+}
+
+TEST_F(NodeServerTest, ASecondNodeOnAServedPortIsRefused) {
+  config::v1::NodeConfig config = config_;
+  config.set_listen_address(Address());
+  config.set_data_dir(data_.path() + "/db2");
+  auto impostor = NodeServer::Start(config);
+  EXPECT_EQ(impostor.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(impostor.status().message()),
+              HasSubstr("listen_address"));
 }
 
 TEST_F(NodeServerTest, AnHmacEraDatabaseIsRefusedUntilRetokenized) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -236,7 +237,10 @@ class TestFederation {
         absl::StrCat(DECONFLICTION_NODE_BINARY, " --config=", dir_, "/",
                      options_.centre, ".textproto --tokenize_csv=", csv, " > ",
                      CommonTokensFile(), " 2>> ", dir_, "/tokenize.log");
-    return std::system(command.c_str()) == 0;
+    if (std::system(command.c_str()) == 0) return true;
+    std::ifstream log(dir_ + "/tokenize.log");
+    std::cerr << "test federation: tokenize_csv said: " << log.rdbuf() << "\n";
+    return false;
   }
 
   bool WriteCustodianConfig(const std::string& name) {

@@ -3,7 +3,12 @@
 #ifndef DECONFLICTION_TESTS_TEST_PKI_H_
 #define DECONFLICTION_TESTS_TEST_PKI_H_
 
+#include <grpcpp/security/credentials.h>
+
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -44,6 +49,15 @@ class TestPki {
   bool Revoke(const std::string& cert_name) {
     return Run(absl::StrCat("revoke ", dir_, " ", cert_name));
   }
+  // Renews the CRL for `days` (0: it expires at once).
+  bool RenewCrl(int days) { return Run(absl::StrCat("crl ", dir_, " ", days)); }
+  // A certificate for refusal tests: any subjectAltName (`sans` as openssl
+  // writes it, "" for none), valid from `start` to `end` (YYYYMMDDHHMMSSZ).
+  bool Certificate(const std::string& name, const std::string& sans,
+                   const std::string& start, const std::string& end) {
+    return Run(absl::StrCat("cert ", dir_, " ", name, " '", sans, "' ", start,
+                            " ", end));
+  }
   // The token key's ceremony: `custodians` (space-separated names) share a
   // new key of `epoch`, any `threshold` of them making a token. Writes
   // TokenKeyDir()/<name>.share.textproto and token-key-bundle.textproto.
@@ -78,6 +92,23 @@ class TestPki {
   std::string federation_;
   bool ok_ = false;
 };
+
+// gRPC's plain TLS credentials over `files` (with their ca_file as the
+// roots, and host-name checks): a caller that this project's own
+// credentials would refuse to be (a certificate of another CA, expired...),
+// to test that servers refuse it too.
+inline std::shared_ptr<grpc::ChannelCredentials> UncheckedTlsCredentials(
+    const config::v1::TlsFiles& files) {
+  auto contents = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = contents(files.ca_file());
+  options.pem_private_key = contents(files.key_file());
+  options.pem_cert_chain = contents(files.cert_file());
+  return grpc::SslCredentials(options);
+}
 
 }  // namespace deconfliction
 

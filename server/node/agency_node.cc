@@ -3,9 +3,11 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/hits.h"
 #include "api/timestamps.h"
+#include "base/untrusted_text.h"
 #include "rpc/deadlines.h"
 #include "server/node/token_lookup.h"
 #include "storage/keys.h"
@@ -17,12 +19,20 @@ constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 500;
 constexpr size_t kMaxTextField = 512;
 
+// Free text is shown to other agencies' investigators: printable text only.
 absl::Status CheckText(const std::string& value, absl::string_view field) {
-  if (value.size() > kMaxTextField) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": longer than ", kMaxTextField, " bytes"));
+  return CheckFreeText(value, field, kMaxTextField);
+}
+
+// A request's default_region: empty (the node's own) or two ASCII letters.
+absl::Status CheckRegion(const std::string& region) {
+  if (region.empty() || (region.size() == 2 && absl::ascii_isalpha(region[0]) &&
+                         absl::ascii_isalpha(region[1]))) {
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "default_region: \"", EchoForError(region),
+      "\" is not two letters (an ISO 3166-1 alpha-2 code, e.g. CA)"));
 }
 
 absl::Status ValidateContact(const v1::Contact& contact) {
@@ -57,6 +67,7 @@ absl::StatusOr<std::vector<NewEntry>> AgencyNode::Prepare(
         "identifiers: ", identifiers.size(), " exceeds the limit of ", limit,
         " per request (send large jobs through CheckBulk or in batches)"));
   }
+  if (absl::Status s = CheckRegion(region); !s.ok()) return s;
   CanonicalizeOptions options{region.empty() ? config_->default_region()
                                              : region};
   std::vector<NewEntry> prepared;

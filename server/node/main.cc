@@ -64,8 +64,10 @@ bool PrintTokens(const NodeTokens& tokens,
 // identifiers into tokens, with the custodians (the hub cannot: it holds
 // no share of the token key).
 int Tokenize(const config::v1::NodeConfig& config, const std::string& path) {
-  WorkQueue completions(1, 16);
+  // The registry outlives the queue: a custodian's late answer, run on the
+  // queue while it drains, still counts into it.
   MetricsRegistry unserved;
+  WorkQueue completions(1, 16);
   absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
       NodeTokens::Create(config, &completions, &unserved);
   if (!tokens.ok()) {
@@ -107,8 +109,8 @@ int Tokenize(const config::v1::NodeConfig& config, const std::string& path) {
 
 // --retokenize: the node's database, to the bundle's epoch.
 int Retokenize(const config::v1::NodeConfig& config) {
+  MetricsRegistry unserved;  // outlives the queue, as in Tokenize
   WorkQueue completions(2, 16);
-  MetricsRegistry unserved;
   absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
       NodeTokens::Create(config, &completions, &unserved);
   if (!tokens.ok()) {

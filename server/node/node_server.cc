@@ -10,6 +10,7 @@
 #include "rpc/serving.h"
 #include "security/authorization.h"
 #include "security/identity.h"
+#include "security/revocation.h"
 #include "security/tls.h"
 
 namespace deconfliction {
@@ -32,6 +33,19 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   server->queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
                                                limits.max_queued_requests());
   server->metrics_ = std::make_unique<MetricsRegistry>();
+  absl::StatusOr<std::shared_ptr<RevocationList>> revocations =
+      RevocationList::Watch(config.tls(), "tls");
+  if (!revocations.ok()) return revocations.status();
+  if (*revocations != nullptr) {
+    server->metrics_->AddGauge(
+        "deconfliction_crl_next_update_timestamp_seconds",
+        "When the earliest CRL of tls.crl_dir expires (nextUpdate, Unix "
+        "seconds); alert well before it: an expired CRL is still enforced "
+        "but no longer current.",
+        [list = *std::move(revocations)] {
+          return absl::ToDoubleSeconds(list->next_update() - absl::UnixEpoch());
+        });
+  }
   absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
       NodeTokens::Create(config, server->queue_.get(), server->metrics_.get());
   if (!tokens.ok()) return tokens.status();
