@@ -534,6 +534,11 @@ ExitCode RunAlerts(NodeClient& node, const CliOptions& options,
       io.out << ", oldest waiting " << status->oldest_pending_seconds() << " s";
     }
     io.out << "\n";
+    if (status->set_aside_at_hub() > 0) {
+      io.out << "WARNING: " << status->set_aside_at_hub()
+             << " alert(s) for this agency were refused by this node and set "
+                "aside at the hub: ask the coordination centre\n";
+    }
   } else {
     io.out << "hub outbox: not known (the hub did not answer, or this node "
               "is not federated)\n";

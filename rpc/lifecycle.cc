@@ -1,6 +1,7 @@
 #include "rpc/lifecycle.h"
 
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
@@ -17,6 +18,8 @@ sigset_t BlockStopSignals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
 }
+
+void KeepCreatedFilesPrivate() { umask(077); }
 
 std::string AwaitStopSignal(const sigset_t& signals) {
   int signal_number = 0;

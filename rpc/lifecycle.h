@@ -23,6 +23,11 @@ namespace deconfliction {
 // starts afterwards; call first thing in main, before any server starts.
 sigset_t BlockStopSignals();
 
+// Makes every file and directory the process creates from now on private to
+// its user (umask 077): databases, audit trails, keys, port files. They hold
+// contacts, caveats and tokens of investigations. Call first thing in main.
+void KeepCreatedFilesPrivate();
+
 // Waits for SIGTERM or SIGINT (blocked by BlockStopSignals); returns its
 // name.
 std::string AwaitStopSignal(const sigset_t& signals);

@@ -42,14 +42,15 @@ absl::StatusOr<std::vector<AlertOutbox::Queued<Record>>> ReadQueue(
 absl::StatusOr<std::unique_ptr<AlertOutbox>> AlertOutbox::Open(
     const Database& database) {
   absl::StatusOr<std::vector<rocksdb::ColumnFamilyHandle*>> handles =
-      database.Families(
-          {families::kMeta, families::kOutbox, families::kRechecks});
+      database.Families({families::kMeta, families::kOutbox,
+                         families::kRechecks, families::kSetAside});
   if (!handles.ok()) return handles.status();
   absl::StatusOr<uint64_t> next_seq =
       database.ReadCounter((*handles)[0], keys::kNextOutboxSeq, 1);
   if (!next_seq.ok()) return next_seq.status();
-  return std::unique_ptr<AlertOutbox>(new AlertOutbox(
-      database.db(), (*handles)[0], (*handles)[1], (*handles)[2], *next_seq));
+  return std::unique_ptr<AlertOutbox>(
+      new AlertOutbox(database.db(), (*handles)[0], (*handles)[1],
+                      (*handles)[2], (*handles)[3], *next_seq));
 }
 
 absl::StatusOr<std::unique_ptr<HubDatabase>> HubDatabase::Open(
@@ -150,7 +151,32 @@ absl::StatusOr<AlertOutbox::Backlog> AlertOutbox::BacklogFor(
       PendingRechecks(agency, SIZE_MAX);
   if (!rechecks.ok()) return rechecks.status();
   backlog.rechecks = rechecks->size();
+  absl::StatusOr<std::vector<Queued<storage::v1::OutboxRecord>>> set_aside =
+      ReadQueue<storage::v1::OutboxRecord>(db_, set_aside_, agency, SIZE_MAX);
+  if (!set_aside.ok()) return set_aside.status();
+  backlog.set_aside = set_aside->size();
   return backlog;
+}
+
+absl::Status AlertOutbox::SetAside(const std::string& key,
+                                   const std::string& reason, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  std::string value;
+  rocksdb::Status read = db_->Get(rocksdb::ReadOptions(), outbox_, key, &value);
+  if (read.IsNotFound()) {
+    return absl::NotFoundError("the alert is no longer pending");
+  }
+  if (absl::Status s = FromRocks(read, "read outbox"); !s.ok()) return s;
+  storage::v1::OutboxRecord record;
+  if (!record.ParseFromString(value)) {
+    return absl::DataLossError("queued record is corrupt");
+  }
+  record.set_set_aside_reason(reason);
+  *record.mutable_set_aside_at() = ToTimestamp(now);
+  rocksdb::WriteBatch batch;
+  batch.Delete(outbox_, key);
+  batch.Put(set_aside_, key, record.SerializeAsString());
+  return FromRocks(db_->Write(SyncedWrite(), &batch), "set an alert aside");
 }
 
 absl::StatusOr<std::map<std::string, AlertOutbox::Backlog>> ReadBacklog(
@@ -159,9 +185,12 @@ absl::StatusOr<std::map<std::string, AlertOutbox::Backlog>> ReadBacklog(
       Database::OpenReadOnly(dir);
   if (!database.ok()) return database.status();
   std::map<std::string, AlertOutbox::Backlog> backlog;
-  for (const char* name : {families::kOutbox, families::kRechecks}) {
+  for (const char* name :
+       {families::kOutbox, families::kRechecks, families::kSetAside}) {
     absl::StatusOr<rocksdb::ColumnFamilyHandle*> family =
         (*database)->Family(name);
+    // A database last opened before alerts could be set aside has none.
+    if (!family.ok() && name == families::kSetAside) continue;
     if (!family.ok()) {
       return absl::NotFoundError(absl::StrCat(dir, " is not a hub database"));
     }
@@ -172,6 +201,10 @@ absl::StatusOr<std::map<std::string, AlertOutbox::Backlog>> ReadBacklog(
       AlertOutbox::Backlog& agency = backlog[key.substr(0, key.find('\0'))];
       if (name == families::kRechecks) {
         ++agency.rechecks;
+        continue;
+      }
+      if (name == families::kSetAside) {
+        ++agency.set_aside;
         continue;
       }
       ++agency.alerts;

@@ -4,11 +4,13 @@
 // the match's token, both sides' contacts and caveats, and a case reference
 // where the owner shares it) and rechecks (registrations some node could
 // not be asked about yet, as tokens and the registrant's contact). It holds
-// no identifier in plaintext. Column families: default (meta), audit,
-// outbox, rechecks; key layouts in storage/keys.h.
+// no identifier in plaintext. Alerts a recipient's node keeps refusing are
+// set aside (kept, counted, no longer in the way of the others). Column
+// families: default (meta), audit, outbox, rechecks, set_aside; key layouts
+// in storage/keys.h.
 //
-// Durability: Enqueue, RemoveAlerts and CompleteRecheck are each one
-// WriteBatch with a synced WAL.
+// Durability: Enqueue, RemoveAlerts, CompleteRecheck and SetAside are each
+// one WriteBatch with a synced WAL.
 //
 // Thread safety: all methods may be called concurrently.
 #ifndef DECONFLICTION_STORAGE_ALERT_OUTBOX_H_
@@ -58,6 +60,10 @@ class AlertOutbox {
       const std::string& agency, size_t limit) const;
   // Deletes delivered alerts.
   absl::Status RemoveAlerts(const std::vector<std::string>& keys);
+  // Moves the pending alert `key` to the set-aside alerts, with `reason` and
+  // `now`. NOT_FOUND when it is not pending.
+  absl::Status SetAside(const std::string& key, const std::string& reason,
+                        absl::Time now);
   // The oldest `limit` rechecks waiting for `agency`'s node.
   absl::StatusOr<std::vector<Queued<storage::v1::RecheckRecord>>>
   PendingRechecks(const std::string& agency, size_t limit) const;
@@ -69,6 +75,7 @@ class AlertOutbox {
   struct Backlog {
     uint64_t alerts = 0;
     uint64_t rechecks = 0;
+    uint64_t set_aside = 0;  // alerts no longer tried
     // raised_at of the oldest pending alert (InfiniteFuture if none).
     absl::Time oldest_alert = absl::InfiniteFuture();
   };
@@ -77,11 +84,13 @@ class AlertOutbox {
  private:
   AlertOutbox(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
               rocksdb::ColumnFamilyHandle* outbox,
-              rocksdb::ColumnFamilyHandle* rechecks, uint64_t next_seq)
+              rocksdb::ColumnFamilyHandle* rechecks,
+              rocksdb::ColumnFamilyHandle* set_aside, uint64_t next_seq)
       : db_(db),
         meta_(meta),
         outbox_(outbox),
         rechecks_(rechecks),
+        set_aside_(set_aside),
         next_seq_(next_seq) {}
   // Adds `alerts` to `batch` under fresh keys.
   void AddAlerts(const std::vector<storage::v1::OutboxRecord>& alerts,
@@ -93,6 +102,7 @@ class AlertOutbox {
   rocksdb::ColumnFamilyHandle* const meta_;
   rocksdb::ColumnFamilyHandle* const outbox_;
   rocksdb::ColumnFamilyHandle* const rechecks_;
+  rocksdb::ColumnFamilyHandle* const set_aside_;
   absl::Mutex mu_;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_);
   uint64_t batch_seq_ ABSL_GUARDED_BY(mu_) = 0;  // next_seq_ while batching

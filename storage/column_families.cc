@@ -39,6 +39,7 @@ std::vector<FamilyDescriptor> HubFamilies() {
       {families::kAudit, {}},
       {families::kOutbox, {}},
       {families::kRechecks, {}},
+      {families::kSetAside, {}},
   };
 }
 

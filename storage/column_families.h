@@ -27,6 +27,7 @@ inline constexpr char kAudit[] = "audit";
 // The hub's.
 inline constexpr char kOutbox[] = "outbox";
 inline constexpr char kRechecks[] = "rechecks";
+inline constexpr char kSetAside[] = "set_aside";
 }  // namespace families
 
 struct FamilyDescriptor {

@@ -1,5 +1,8 @@
 #include "storage/database.h"
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <filesystem>
 
 #include "absl/status/status.h"
@@ -33,6 +36,13 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   if (error) {
     return absl::UnavailableError(
         absl::StrCat("data_dir: cannot create ", dir, ": ", error.message()));
+  }
+  struct stat info;
+  if (stat(dir.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
+    std::fprintf(stderr,
+                 "WARNING data_dir %s is open to other users (mode %03o): it "
+                 "holds investigations' contacts and tokens; chmod 700 it\n",
+                 dir.c_str(), static_cast<unsigned>(info.st_mode & 0777));
   }
   rocksdb::DBOptions options;
   options.create_if_missing = true;

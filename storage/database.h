@@ -20,7 +20,8 @@ class Database {
  public:
   // Opens (creating if missing) `dir` with exactly `families`; the first
   // must be "default". UNAVAILABLE when RocksDB cannot open it (e.g. another
-  // process holds its lock).
+  // process holds its lock). Warns on stderr when `dir` is open to other
+  // users (the servers create it, and every file in it, private: umask 077).
   static absl::StatusOr<std::unique_ptr<Database>> Open(
       const std::string& dir, const std::vector<FamilyDescriptor>& families);
   // Opens an existing database read-only with whatever families it has,

@@ -470,6 +470,32 @@ TEST_F(FederationTest, CommonIdentifiersAreNeverHits) {
   EXPECT_THAT(response.results(0).hits(), IsEmpty());
 }
 
+TEST_F(FederationTest, DataAtRestIsPrivateToTheServersUser) {
+  // A registration makes sure every store has written files.
+  v1::RegisterResponse registered;
+  ASSERT_TRUE(Register("north", "NORTH-PRIVATE",
+                       {Id(v1::IDENTIFIER_TYPE_PHONE, "+16135550142")},
+                       &registered)
+                  .ok());
+  for (const std::string& dir :
+       {federation_->NodeDataDir("north"), federation_->HubDataDir()}) {
+    int checked = 0;
+    EXPECT_EQ(std::filesystem::status(dir).permissions() &
+                  std::filesystem::perms::others_all,
+              std::filesystem::perms::none)
+        << dir;
+    for (const auto& entry :
+         std::filesystem::recursive_directory_iterator(dir)) {
+      const auto open =
+          entry.status().permissions() & (std::filesystem::perms::group_all |
+                                          std::filesystem::perms::others_all);
+      EXPECT_EQ(open, std::filesystem::perms::none) << entry.path();
+      ++checked;
+    }
+    EXPECT_GT(checked, 3) << dir;
+  }
+}
+
 TEST_F(FederationTest, NodeTokenizesTheListOfCommonIdentifiers) {
   // The coordination centre makes the hub's list at its own node, with the
   // custodians (the hub holds no share); the tokens are the ones the hub

@@ -67,6 +67,11 @@ class FakeNodes final : public NodeLinks {
         return done(absl::UnavailableError("node down"));
       }
       for (const v1::AlertDelivery& alert : request.alerts()) {
+        if (rejected_[agency].count(alert.token())) {
+          return done(absl::InvalidArgumentError("alerts[0].kind: unknown"));
+        }
+      }
+      for (const v1::AlertDelivery& alert : request.alerts()) {
         delivered_[agency].push_back(alert.alert_id());
       }
     }
@@ -80,6 +85,18 @@ class FakeNodes final : public NodeLinks {
     hit.mutable_contact()->set_name(contact_name);
     hit.set_sharing(v1::SHARING_POINTER);
     held_[agency][token] = hit;
+  }
+  // `agency` answers `token` with `hit` as it is (a hostile node).
+  void HoldAsIs(const std::string& agency, const std::string& token,
+                const v1::TokenHit& hit) {
+    absl::MutexLock lock(&mu_);
+    held_[agency][token] = hit;
+  }
+  // `agency`'s node refuses every delivery holding an alert of `token`, as
+  // a node refuses a malformed alert.
+  void RejectAlertsOf(const std::string& agency, const std::string& token) {
+    absl::MutexLock lock(&mu_);
+    rejected_[agency].insert(token);
   }
   // A node that is down fails every call.
   void SetDown(const std::string& agency, bool down) {
@@ -117,6 +134,7 @@ class FakeNodes final : public NodeLinks {
       ABSL_GUARDED_BY(mu_);
   std::set<std::string> down_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> refusing_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::set<std::string>> rejected_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::vector<std::string>> delivered_
       ABSL_GUARDED_BY(mu_);
 };
@@ -166,6 +184,11 @@ class HubCoreTest : public ::testing::Test {
     for (const std::string& token : tokens) {
       request.add_queries()->set_token(token);
     }
+    return Send(requester, request);
+  }
+
+  absl::StatusOr<v1::FederatedLookupResponse> Send(
+      const std::string& requester, const v1::FederatedLookupRequest& request) {
     FederationIdentity caller;
     caller.agency_id = requester;
     caller.uri = "spiffe://fed.test/agency/" + requester + "/node";
@@ -251,6 +274,92 @@ TEST_F(HubCoreTest, AMalformedTokenIsRefusedNamingTheField) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(refused.status().message()),
               ::testing::HasSubstr("queries[0].token"));
+}
+
+TEST_F(HubCoreTest, ALookupIsCheckedWholeBeforeAnyNodeIsAsked) {
+  v1::FederatedLookupRequest request;
+  request.set_purpose(v1::LOOKUP_PURPOSE_REGISTER);
+  request.mutable_requester_contact()->set_name(std::string(3 << 20, 'M'));
+  request.add_queries()->set_token(Token('m'));
+  auto refused = Send("south", request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("requester_contact.name: longer than 512"));
+  EXPECT_LT(refused.status().message().size(), 200u);
+
+  request.mutable_requester_contact()->set_name("Det. South\a\a");
+  EXPECT_THAT(std::string(Send("south", request).status().message()),
+              ::testing::HasSubstr("requester_contact.name: control"));
+
+  request.mutable_requester_contact()->set_name("Det. South");
+  request.set_purpose(v1::LOOKUP_PURPOSE_UNSPECIFIED);
+  EXPECT_THAT(std::string(Send("south", request).status().message()),
+              ::testing::HasSubstr("purpose"));
+
+  request.set_purpose(v1::LOOKUP_PURPOSE_CHECK);
+  request.mutable_queries(0)->mutable_observed()->mutable_start()->set_seconds(
+      -99999999999);
+  EXPECT_THAT(std::string(Send("south", request).status().message()),
+              ::testing::HasSubstr("queries[0].observed.start"));
+  // Nothing was queued for anyone.
+  EXPECT_EQ(database_->outbox().BacklogFor("north")->alerts, 0u);
+}
+
+TEST_F(HubCoreTest, AHostileNodesAnswerIsRefusedWholeAndNamed) {
+  v1::TokenHit hostile;
+  hostile.mutable_contact()->set_name("Det. X\x1b[2J\x1b[Hno hit");
+  hostile.set_sharing(v1::SHARING_POINTER);
+  nodes_.HoldAsIs("south", Token('h'), hostile);
+  nodes_.Hold("ccc", Token('h'), "Det. Centre");
+  auto answer = Lookup("north", {Token('h')}, v1::LOOKUP_PURPOSE_REGISTER);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  // ccc's hit stands; south's answer is refused and south named.
+  ASSERT_THAT(answer->answers(0).hits(), SizeIs(1));
+  EXPECT_EQ(answer->answers(0).hits(0).agency_id(), "ccc");
+  ASSERT_THAT(answer->unanswered(), SizeIs(1));
+  EXPECT_EQ(answer->unanswered(0).agency_id(), "south");
+  EXPECT_THAT(answer->unanswered(0).message(), ::testing::HasSubstr("refused"));
+  EXPECT_THAT(answer->unanswered(0).message(),
+              ::testing::Not(::testing::HasSubstr("\x1b")));
+
+  hostile.set_sharing(static_cast<v1::Sharing>(42));
+  hostile.mutable_contact()->set_name("Det. X");
+  nodes_.HoldAsIs("south", Token('h'), hostile);
+  answer = Lookup("north", {Token('h')});
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  ASSERT_THAT(answer->unanswered(), SizeIs(1));
+  EXPECT_THAT(answer->unanswered(0).message(), ::testing::HasSubstr("sharing"));
+}
+
+TEST_F(HubCoreTest, AnAlertItsNodeKeepsRefusingIsSetAsideAndTheRestFlow) {
+  nodes_.RejectAlertsOf("north", Token('y'));
+  for (char token : {'x', 'y', 'z'}) {
+    nodes_.Hold("north", Token(token), "Det. North");
+    ASSERT_TRUE(
+        Lookup("south", {Token(token)}, v1::LOOKUP_PURPOSE_REGISTER).ok());
+  }
+  // x and z reach north; y, refused every time, is set aside.
+  std::vector<std::string> at_north = nodes_.AwaitDelivered("north", 2);
+  EXPECT_THAT(at_north, SizeIs(2));
+  EXPECT_TRUE(OutboxEmptiesFor("north"));
+  auto backlog = database_->outbox().BacklogFor("north");
+  ASSERT_TRUE(backlog.ok());
+  EXPECT_EQ(backlog->set_aside, 1u);
+  // The asking agency sees it in its delivery status.
+  FederationIdentity north;
+  north.agency_id = "north";
+  north.uri = "spiffe://fed.test/agency/north/node";
+  absl::Notification finished;
+  absl::StatusOr<v1::DeliveryStatusResponse> status;
+  coordinator_->DeliveryStatus(
+      north, [&](absl::StatusOr<v1::DeliveryStatusResponse> r) {
+        status = std::move(r);
+        finished.Notify();
+      });
+  finished.WaitForNotification();
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->set_aside(), 1u);
+  EXPECT_EQ(status->pending(), 0u);
 }
 
 TEST_F(HubCoreTest, AlertsReachBothSidesInOrderAndWaitForANodeThatFails) {

@@ -324,6 +324,59 @@ TEST_F(NodeServerTest, AnotherAgencysUserIsDenied) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_F(NodeServerTest, MalformedAlertsFromTheHubAreRefusedNamingTheField) {
+  auto deliver = [&](const v1::AlertDelivery& alert) {
+    v1::DeliverAlertsRequest request;
+    *request.add_alerts() = alert;
+    grpc::ClientContext context;
+    WithDeadline(&context);
+    v1::DeliverAlertsResponse response;
+    return v1::NodeFederation::NewStub(Channel(pki_->Files("hub")))
+        ->DeliverAlerts(&context, request, &response);
+  };
+  v1::AlertDelivery sound;
+  sound.set_alert_id("hub-test-1");
+  sound.set_kind(v1::ALERT_KIND_REGISTRATION_MATCH);
+  sound.set_token(std::string(32, 'q'));
+  sound.set_other_agency_id("agency-b");
+  sound.mutable_other_contact()->set_name("Det. B");
+  struct Bad {
+    const char* field;
+    std::function<void(v1::AlertDelivery*)> spoil;
+  };
+  const std::vector<Bad> bad = {
+      {"alerts[0].kind",
+       [](v1::AlertDelivery* a) { a->set_kind(v1::ALERT_KIND_UNSPECIFIED); }},
+      {"alerts[0].kind",
+       [](v1::AlertDelivery* a) {
+         a->set_kind(static_cast<v1::AlertKind>(77));
+       }},
+      {"alerts[0].token",
+       [](v1::AlertDelivery* a) { a->set_token(std::string(31, 'q')); }},
+      {"alerts[0].other_caveat: control character",
+       [](v1::AlertDelivery* a) { a->set_other_caveat("\x1b[2Jno hit"); }},
+      {"alerts[0].other_contact.name: longer than 512",
+       [](v1::AlertDelivery* a) {
+         a->mutable_other_contact()->set_name(std::string(3000, 'n'));
+       }},
+      {"alerts[0].alert_id", [](v1::AlertDelivery* a) { a->clear_alert_id(); }},
+      {"alerts[0].observed",
+       [](v1::AlertDelivery* a) {
+         a->mutable_observed()->mutable_start()->set_seconds(100);
+         a->mutable_observed()->mutable_end()->set_seconds(50);
+       }},
+  };
+  for (const Bad& spoiled : bad) {
+    v1::AlertDelivery alert = sound;
+    spoiled.spoil(&alert);
+    grpc::Status status = deliver(alert);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << spoiled.field;
+    EXPECT_THAT(status.error_message(), HasSubstr(spoiled.field));
+  }
+  EXPECT_TRUE(deliver(sound).ok());
+}
+
 TEST_F(NodeServerTest, OnlyTheHubLooksUpTokens) {
   v1::TokenLookupRequest request;
   request.add_queries()->set_token(std::string(32, 'x'));

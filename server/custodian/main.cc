@@ -29,6 +29,7 @@ int Main(int argc, char** argv) {
       "configuration.",
       __FILE__);
   sigset_t stop = BlockStopSignals();
+  KeepCreatedFilesPrivate();
   ParseCommandLine(argc, argv);
   std::optional<config::v1::CustodianConfig> config =
       ConfigFromFlag<config::v1::CustodianConfig>("deconflict-custodian",

@@ -1,17 +1,34 @@
 #include "server/hub/alert_delivery.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/federation_checks.h"
 #include "server/hub/match_alerts.h"
 
 namespace deconfliction {
 namespace {
 
 constexpr size_t kDeliveryBatch = 100;
+// Bytes of alerts per delivery: well under the smallest message a node may
+// accept (64 KiB); every field of an alert is bounded
+// (api/federation_checks.h), so one alert always fits.
+constexpr size_t kMaxDeliveryBytes = size_t{48} << 10;
+// Refusals of one alert, in a row, before it is set aside.
+constexpr int kMaxRefusals = 3;
+
+// A failure that will not go away by trying again: the node checked the
+// alert and refused it, or it cannot take a message that large.
+bool IsRefusal(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kInvalidArgument ||
+         (status.code() == absl::StatusCode::kResourceExhausted &&
+          absl::StrContains(status.message(), "larger than max"));
+}
 constexpr absl::Duration kCallTimeout = absl::Seconds(10);
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(250);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(10);
@@ -119,9 +136,12 @@ void AlertDelivery::NextRecheck(const std::string& agency) {
         storage_->RunOrInline([this, agency, recheck,
                                answer = std::move(answer)] {
           if (!answer.ok()) return PassDone(agency, answer.status());
-          if (answer->answers_size() != recheck->record.queries_size()) {
-            return PassDone(agency, absl::InternalError(
-                                        "recheck answer has the wrong size"));
+          if (absl::Status s = CheckTokenLookupResponse(
+                  *answer, recheck->record.queries_size());
+              !s.ok()) {
+            return PassDone(agency,
+                            absl::InternalError(absl::StrCat(
+                                "recheck answer refused: ", s.message())));
           }
           const MatchRequest match{
               v1::LOOKUP_PURPOSE_REGISTER, recheck->record.requester(),
@@ -148,13 +168,25 @@ void AlertDelivery::NextRecheck(const std::string& agency) {
 }
 
 void AlertDelivery::NextDelivery(const std::string& agency) {
-  auto pending = outbox_->PendingAlerts(agency, kDeliveryBatch);
+  size_t limit = kDeliveryBatch;
+  {
+    absl::MutexLock lock(&mu_);
+    if (agencies_[agency].one_at_a_time) limit = 1;
+  }
+  auto pending = outbox_->PendingAlerts(agency, limit);
   if (!pending.ok()) return PassDone(agency, pending.status());
   if (pending->empty()) return PassDone(agency, absl::OkStatus());
-  const bool more = pending->size() == kDeliveryBatch;
+  bool more = pending->size() == limit;
   v1::DeliverAlertsRequest request;
   auto keys = std::make_shared<std::vector<std::string>>();
+  size_t bytes = 0;
   for (auto& queued : *pending) {
+    const size_t size = queued.record.alert().ByteSizeLong();
+    if (!keys->empty() && bytes + size > kMaxDeliveryBytes) {
+      more = true;
+      break;
+    }
+    bytes += size;
     *request.add_alerts() = std::move(*queued.record.mutable_alert());
     keys->push_back(std::move(queued.key));
   }
@@ -164,14 +196,59 @@ void AlertDelivery::NextDelivery(const std::string& agency) {
        more](const absl::StatusOr<v1::DeliverAlertsResponse>& delivered) {
         storage_->RunOrInline(
             [this, agency, keys, more, status = delivered.status()] {
+              if (IsRefusal(status)) return Refused(agency, *keys, status);
               if (!status.ok()) return PassDone(agency, status);
               if (absl::Status s = outbox_->RemoveAlerts(*keys); !s.ok()) {
                 return PassDone(agency, s);
+              }
+              {
+                absl::MutexLock lock(&mu_);
+                Agency& state = agencies_[agency];
+                state.one_at_a_time = false;
+                state.refusals = 0;
               }
               if (more) return NextDelivery(agency);
               PassDone(agency, absl::OkStatus());
             });
       });
+}
+
+void AlertDelivery::Refused(const std::string& agency,
+                            const std::vector<std::string>& keys,
+                            const absl::Status& status) {
+  bool set_aside = false;
+  {
+    absl::MutexLock lock(&mu_);
+    Agency& state = agencies_[agency];
+    if (keys.size() > 1) {
+      state.one_at_a_time = true;
+    } else {
+      state.refusals = state.refused_key == keys[0] ? state.refusals + 1 : 1;
+      state.refused_key = keys[0];
+      set_aside = state.refusals >= kMaxRefusals;
+      if (set_aside) {
+        state.refusals = 0;
+        state.refused_key.clear();
+      }
+    }
+  }
+  std::fprintf(stderr,
+               "WARNING deconflict-hub: %s's node refused %zu alert(s): %s\n",
+               agency.c_str(), keys.size(),
+               std::string(status.message().substr(0, 200)).c_str());
+  if (!set_aside) return PassDone(agency, status);
+  const std::string reason =
+      absl::StrCat("refused ", kMaxRefusals, " times: ", status.message());
+  if (absl::Status s = outbox_->SetAside(keys[0], reason, clock_()); !s.ok()) {
+    return PassDone(agency, s);
+  }
+  std::fprintf(stderr,
+               "ERROR deconflict-hub: an alert for %s was set aside after %d "
+               "refusals by its node; it stays in the hub's database and is "
+               "counted in DeliveryStatus.set_aside\n",
+               agency.c_str(), kMaxRefusals);
+  // The rest keep flowing, in this pass.
+  NextDelivery(agency);
 }
 
 void AlertDelivery::PassDone(const std::string& agency,

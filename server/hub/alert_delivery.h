@@ -54,11 +54,19 @@ class AlertDelivery {
     bool in_flight = false;
     absl::Time due = absl::InfinitePast();
     absl::Duration backoff;
+    // After the node refused a batch: alerts go one at a time until one is
+    // delivered, to find the one it refuses.
+    bool one_at_a_time = false;
+    std::string refused_key;  // the single alert last refused
+    int refusals = 0;         // times in a row
   };
   void Schedule();
   // The steps of a pass, each on the storage queue.
   void NextRecheck(const std::string& agency);
   void NextDelivery(const std::string& agency);
+  // The node refused the alerts under `keys` (not a transient failure).
+  void Refused(const std::string& agency, const std::vector<std::string>& keys,
+               const absl::Status& status);
   void PassDone(const std::string& agency, const absl::Status& status);
 
   const config::v1::HubConfig* const config_;

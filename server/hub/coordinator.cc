@@ -1,13 +1,14 @@
 #include "server/hub/coordinator.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "api/federation_checks.h"
 #include "api/hits.h"
 #include "api/timestamps.h"
-#include "identifiers/token.h"
 #include "rpc/deadlines.h"
 #include "server/hub/match_alerts.h"
 
@@ -21,14 +22,7 @@ absl::Status ValidateLookup(const v1::FederatedLookupRequest& request,
         absl::StrCat("queries: ", request.queries_size(),
                      " exceeds the limit of ", limit, " per request"));
   }
-  for (int i = 0; i < request.queries_size(); ++i) {
-    if (request.queries(i).token().size() != kTokenBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "queries[", i, "].token: ", request.queries(i).token().size(),
-          " bytes; expected ", kTokenBytes));
-    }
-  }
-  return absl::OkStatus();
+  return CheckFederatedLookup(request);
 }
 
 }  // namespace
@@ -94,13 +88,24 @@ void Coordinator::Merge(const MatchRequest& match,
                         Queued* queued) const {
   uint32_t hits = 0;
   for (const NodeAnswer& node : answers) {
-    const bool usable = node.status.ok() && node.response.answers_size() ==
-                                                static_cast<int>(asked.size());
-    if (!usable) {
-      const v1::NodeOutcome outcome = Unanswered(
-          node.agency_id, node.status.ok()
-                              ? absl::InternalError("answer has the wrong size")
-                              : node.status);
+    absl::Status answer = node.status;
+    if (answer.ok()) {
+      // A node is trusted to be who its certificate says, not to answer
+      // well: a malformed answer is refused whole, and said so.
+      answer = CheckTokenLookupResponse(node.response,
+                                        static_cast<int>(asked.size()));
+      if (!answer.ok()) {
+        std::fprintf(stderr,
+                     "WARNING deconflict-hub: refused the answer of %s's "
+                     "node: %s\n",
+                     node.agency_id.c_str(),
+                     std::string(answer.message()).c_str());
+        answer = absl::InternalError(
+            absl::StrCat("its answer was refused: ", answer.message()));
+      }
+    }
+    if (!answer.ok()) {
+      const v1::NodeOutcome outcome = Unanswered(node.agency_id, answer);
       *response->add_unanswered() = outcome;
       *record->add_unanswered() = outcome;
       // A registration this node could not be asked about is asked again
@@ -184,6 +189,7 @@ void Coordinator::DeliveryStatus(const FederationIdentity& caller,
     if (!backlog.ok()) return (*shared)(backlog.status());
     v1::DeliveryStatusResponse response;
     response.set_pending(backlog->alerts);
+    response.set_set_aside(backlog->set_aside);
     if (backlog->alerts > 0) {
       response.set_oldest_pending_seconds(
           static_cast<uint64_t>(std::max<int64_t>(

@@ -33,6 +33,7 @@ int Main(int argc, char** argv) {
       "Usage: deconflict-hub --config=hub.textproto",
       __FILE__);
   sigset_t stop = BlockStopSignals();
+  KeepCreatedFilesPrivate();
   ParseCommandLine(argc, argv);
   std::optional<config::v1::HubConfig> config =
       ConfigFromFlag<config::v1::HubConfig>(
@@ -45,16 +46,17 @@ int Main(int argc, char** argv) {
       std::cerr << "deconflict-hub: " << backlog.status().message() << "\n";
       return 1;
     }
-    std::cout << absl::StrFormat("%-24s %10s %12s %10s\n", "AGENCY", "PENDING",
-                                 "OLDEST (s)", "RECHECKS");
+    std::cout << absl::StrFormat("%-24s %10s %12s %10s %10s\n", "AGENCY",
+                                 "PENDING", "OLDEST (s)", "RECHECKS",
+                                 "SET ASIDE");
     for (const auto& node : config->nodes()) {
       AlertOutbox::Backlog agency = (*backlog)[node.agency_id()];
       std::cout << absl::StrFormat(
-          "%-24s %10d %12s %10d\n", node.agency_id(), agency.alerts,
+          "%-24s %10d %12s %10d %10d\n", node.agency_id(), agency.alerts,
           agency.alerts == 0 ? std::string("-")
                              : absl::StrCat(absl::ToInt64Seconds(
                                    absl::Now() - agency.oldest_alert)),
-          agency.rechecks);
+          agency.rechecks, agency.set_aside);
     }
     return 0;
   }

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "api/federation_checks.h"
 #include "api/hits.h"
 #include "api/timestamps.h"
 #include "base/untrusted_text.h"
@@ -17,11 +18,10 @@ namespace {
 
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 500;
-constexpr size_t kMaxTextField = 512;
 
 // Free text is shown to other agencies' investigators: printable text only.
 absl::Status CheckText(const std::string& value, absl::string_view field) {
-  return CheckFreeText(value, field, kMaxTextField);
+  return CheckFreeText(value, field, kMaxTextFieldBytes);
 }
 
 // A request's default_region: empty (the node's own) or two ASCII letters.
@@ -44,13 +44,7 @@ absl::Status ValidateContact(const v1::Contact& contact) {
     return absl::InvalidArgumentError(
         "contact: a phone or an email is required");
   }
-  for (auto [value, field] : {std::pair(&contact.name(), "contact.name"),
-                              std::pair(&contact.phone(), "contact.phone"),
-                              std::pair(&contact.email(), "contact.email"),
-                              std::pair(&contact.unit(), "contact.unit")}) {
-    if (absl::Status s = CheckText(*value, field); !s.ok()) return s;
-  }
-  return absl::OkStatus();
+  return CheckContact(contact, "contact");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "api/federation_checks.h"
 #include "rpc/deadlines.h"
 
 namespace deconfliction {
@@ -18,9 +19,10 @@ absl::StatusOr<v1::DeliverAlertsResponse> AlertIntake::Deliver(
   alerts.reserve(request.alerts_size());
   for (int i = 0; i < request.alerts_size(); ++i) {
     const v1::AlertDelivery& delivery = request.alerts(i);
-    if (delivery.alert_id().empty() || delivery.alert_id().size() > 128) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("alerts[", i, "].alert_id: empty or too long"));
+    if (absl::Status s =
+            CheckAlertDelivery(delivery, absl::StrCat("alerts[", i, "]"));
+        !s.ok()) {
+      return s;
     }
     v1::Alert alert;
     alert.set_alert_id(delivery.alert_id());
@@ -101,6 +103,7 @@ void AlertIntake::Status(
           response.set_hub_answered(true);
           response.set_pending_at_hub(hub->pending());
           response.set_oldest_pending_seconds(hub->oldest_pending_seconds());
+          response.set_set_aside_at_hub(hub->set_aside());
         }
         done(std::move(response));
       });

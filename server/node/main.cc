@@ -164,6 +164,7 @@ int Main(int argc, char** argv) {
       "       deconflict-node --config=node.textproto --retokenize",
       __FILE__);
   sigset_t stop = BlockStopSignals();
+  KeepCreatedFilesPrivate();
   ParseCommandLine(argc, argv);
   std::optional<config::v1::NodeConfig> config =
       ConfigFromFlag<config::v1::NodeConfig>(
