@@ -40,8 +40,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   struct stat info;
   if (stat(dir.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
     std::fprintf(stderr,
-                 "WARNING data_dir %s is open to other users (mode %03o): it "
-                 "holds investigations' contacts and tokens; chmod 700 it\n",
+                 "WARNING data_dir %s is open to other users (mode %03o): "
+                 "chmod 700 it (it holds this server's records)\n",
                  dir.c_str(), static_cast<unsigned>(info.st_mode & 0777));
   }
   rocksdb::DBOptions options;

@@ -85,6 +85,9 @@ class TestCustodians {
   void Stop(const std::string& name) {
     servers_.at(name)->Shutdown(absl::ZeroDuration());
   }
+  std::string Address(const std::string& name) const {
+    return addresses_.at(name);
+  }
   void SetAddress(const std::string& name, const std::string& address) {
     addresses_[name] = address;
   }
