@@ -101,7 +101,7 @@ Commands:
 
 Identifier types: phone, email, ip, username (platform:handle), crypto
 (chain:address), hash, imei, mac, p2p, person (name;YYYY-MM-DD), plate
-(jurisdiction:plate). Example:
+(jurisdiction:plate, the jurisdiction an ISO 3166 code: GB, CA-ON). Example:
   deconflict check phone:"613 555 0100" email:someone@example.com
 
 Exit codes: 0 no hit (every node answered) or done; 1 hit; 2 usage error;

@@ -182,6 +182,11 @@ const std::vector<Rejection>& Rejections() {
       {kPerson, " - ;1962-07-13", "name is empty"},
       {kPlate, "ABCD123", "jurisdiction:plate"},
       {kPlate, "Ontario:ABCD123", "ISO 3166"},
+      // Shaped like a code, but no country or subdivision: refused, with
+      // the likely full code suggested (it would never match CA-ON).
+      {kPlate, "ON:ABCD 123", "did you mean CA-ON (Ontario)"},
+      {kPlate, "CA-ONT:ABCD 123", "did you mean CA-ON (Ontario)"},
+      {kPlate, "XQ:ABCD 123", "not an ISO 3166-1 country"},
       {kPlate, "CA-ON:AB#CD", "only Latin letters"},
       {v1::IDENTIFIER_TYPE_UNSPECIFIED, "x", "type is not set"},
   };
@@ -205,6 +210,15 @@ TEST(CanonicalizeTest, UnequalPairsDiffer) {
     ASSERT_TRUE(a.ok()) << Describe(c) << ": " << a.status();
     ASSERT_TRUE(b.ok()) << Describe(c) << ": " << b.status();
     EXPECT_NE(a->form, b->form) << Describe(c);
+  }
+}
+
+TEST(CanonicalizeTest, PlatesOfEveryCountryAndSubdivisionAreAccepted) {
+  for (const char* plate :
+       {"GB:AB12 CDE", "US-NY:ABC 1234", "DE:B AB 123", "FR-75:AB-123-CD",
+        "CA-QC:123 ABC", "AU-NSW:ABC12D"}) {
+    EXPECT_TRUE(Canon(kPlate, plate).ok())
+        << plate << ": " << Canon(kPlate, plate).status();
   }
 }
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "rpc/grpc_status.h"
 #include "rpc/serving.h"
+#include "identifiers/jurisdictions.h"
 #include "security/authorization.h"
 #include "security/identity.h"
 #include "security/revocation.h"
@@ -22,6 +23,11 @@ constexpr int kMaxStreamsPerConnection = 100;
 
 absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     const config::v1::NodeConfig& config, const Clock& clock) {
+  // Plates are checked against ISO 3166: without the tables every plate
+  // would be refused, so the node does not start.
+  if (absl::Status tables = CheckJurisdictionTables(); !tables.ok()) {
+    return tables;
+  }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       FederationServerCredentials(
           config.tls(), NodeSpiffeId(config.federation(), config.agency_id()),

@@ -44,9 +44,10 @@ class NodeServer {
   // `config` must have passed ValidateNodeConfig. FAILED_PRECONDITION for a
   // bad bundle or certificate file (naming the field), fewer custodians than
   // the bundle's threshold or one it does not name, a certificate whose
-  // identity is not this node's, or a database whose tokens are not of the
-  // bundle's epoch (NodeDatabase::Open); UNAVAILABLE when the port or the
-  // database cannot be had.
+  // identity is not this node's, a database whose tokens are not of the
+  // bundle's epoch (NodeDatabase::Open), or no ISO 3166 tables (identifiers/
+  // jurisdictions.h); UNAVAILABLE when the port or the database cannot be
+  // had.
   static absl::StatusOr<std::unique_ptr<NodeServer>> Start(
       const config::v1::NodeConfig& config, const Clock& clock = absl::Now);
 
