@@ -3,6 +3,7 @@
 // enforced, with certificates made for each test.
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -12,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "security/revocation.h"
+#include "security/staged_tls_files.h"
 #include "security/tls.h"
 #include "tests/temp_dir.h"
 #include "tests/test_pki.h"
@@ -174,6 +176,65 @@ TEST_F(SecurityTest, OneListIsSharedPerDirectory) {
   auto second = RevocationList::Watch(pki_.Files("node-agency-b", true), "tls");
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_EQ(first->get(), second->get());
+}
+
+TEST_F(SecurityTest, ACertificateChangeIsServedOnlyOnceItPassesTheChecks) {
+  // The configured files live where an operator would replace them.
+  const std::string etc = dir_.path() + "/etc";
+  std::filesystem::create_directories(etc);
+  auto install = [&](const std::string& name) {
+    for (const auto& [from, to] :
+         {std::pair(pki_.Files(name).cert_file(), etc + "/node.pem"),
+          std::pair(pki_.Files(name).key_file(), etc + "/node.key.pem")}) {
+      std::filesystem::copy_file(
+          from, to + ".tmp", std::filesystem::copy_options::overwrite_existing);
+      std::filesystem::rename(to + ".tmp", to);
+    }
+  };
+  install("node-agency-a");
+  config::v1::TlsFiles configured = pki_.Files("node-agency-a", true);
+  configured.set_cert_file(etc + "/node.pem");
+  configured.set_key_file(etc + "/node.key.pem");
+  const std::string own = "spiffe://fed.test/agency/agency-a/node";
+
+  // Another agency's certificate is refused at start...
+  install("node-agency-b");
+  auto refused =
+      StagedTlsFiles::Stage(configured, own, dir_.path() + "/staged", "tls");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("but this server is"));
+
+  install("node-agency-a");
+  auto staged =
+      StagedTlsFiles::Stage(configured, own, dir_.path() + "/staged", "tls");
+  ASSERT_TRUE(staged.ok()) << staged.status();
+  const std::string served = (*staged)->files().cert_file();
+  EXPECT_EQ(Contents(served), Pem("node-agency-a"));
+  EXPECT_TRUE(CheckTlsFiles((*staged)->files(), "tls").ok());
+
+  // ...and on a change: the old files stay in force.
+  install("node-agency-b");
+  absl::Status restaged = (*staged)->Restage();
+  EXPECT_EQ(restaged.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(restaged.message(), HasSubstr("still serving with the previous"));
+  EXPECT_EQ(Contents(served), Pem("node-agency-a"));
+
+  // An expired certificate of the right identity: refused too.
+  ASSERT_TRUE(pki_.Certificate("old-a", "URI:" + own, "20200101000000Z",
+                               "20210101000000Z"));
+  install("old-a");
+  absl::Status expired = (*staged)->Restage();
+  EXPECT_EQ(expired.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(expired.message(), HasSubstr("has expired"));
+  EXPECT_EQ(Contents(served), Pem("node-agency-a"));
+
+  // A renewed certificate of this node is served.
+  ASSERT_TRUE(pki_.Node("agency-a"));
+  install("node-agency-a");
+  EXPECT_TRUE((*staged)->Restage().ok());
+  EXPECT_EQ(Contents(served), Pem("node-agency-a"));
+  EXPECT_EQ(Contents((*staged)->files().key_file()),
+            Contents(pki_.Files("node-agency-a").key_file()));
 }
 
 }  // namespace

@@ -15,7 +15,16 @@
 namespace deconfliction {
 
 absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
-    const config::v1::CustodianConfig& config, const Clock& clock) {
+    const config::v1::CustodianConfig& configured, const Clock& clock) {
+  // The custodian serves with checked copies of its certificate files.
+  absl::StatusOr<std::unique_ptr<StagedTlsFiles>> tls_files =
+      StagedTlsFiles::Stage(
+          configured.tls(),
+          CustodianSpiffeId(configured.federation(), configured.name()),
+          configured.data_dir() + "/tls", "tls");
+  if (!tls_files.ok()) return tls_files.status();
+  config::v1::CustodianConfig config = configured;
+  *config.mutable_tls() = (*tls_files)->files();
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       FederationServerCredentials(
           config.tls(), CustodianSpiffeId(config.federation(), config.name()),
@@ -35,6 +44,7 @@ absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
   }
 
   std::unique_ptr<CustodianServer> server(new CustodianServer());
+  server->tls_files_ = *std::move(tls_files);
   server->config_ = config;
   absl::StatusOr<std::unique_ptr<AuditDatabase>> database =
       AuditDatabase::Open(config.data_dir());

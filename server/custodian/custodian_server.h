@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "rpc/serving.h"
 #include "rpc/work_queue.h"
+#include "security/staged_tls_files.h"
 #include "server/caps/query_caps.h"
 #include "server/custodian/custodian.h"
 #include "server/custodian/token_issuer_service.h"
@@ -46,6 +47,7 @@ class CustodianServer {
   CustodianServer() = default;
 
   // Destroyed in reverse order: the server first, then what it calls into.
+  std::unique_ptr<StagedTlsFiles> tls_files_;  // the files served with
   config::v1::CustodianConfig config_;
   std::unique_ptr<AuditDatabase> database_;
   std::unique_ptr<QueryCaps> caps_;

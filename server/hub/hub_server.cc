@@ -13,7 +13,15 @@
 namespace deconfliction {
 
 absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(
-    const config::v1::HubConfig& config, Clock clock) {
+    const config::v1::HubConfig& configured, Clock clock) {
+  // The hub serves with checked copies of its certificate files.
+  absl::StatusOr<std::unique_ptr<StagedTlsFiles>> tls_files =
+      StagedTlsFiles::Stage(configured.tls(),
+                            HubSpiffeId(configured.federation()),
+                            configured.data_dir() + "/tls", "tls");
+  if (!tls_files.ok()) return tls_files.status();
+  config::v1::HubConfig config = configured;
+  *config.mutable_tls() = (*tls_files)->files();
   std::vector<std::string> agencies;
   for (const auto& node : config.nodes()) agencies.push_back(node.agency_id());
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
@@ -23,6 +31,7 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(
   if (!credentials.ok()) return credentials.status();
 
   std::unique_ptr<HubServer> hub(new HubServer());
+  hub->tls_files_ = *std::move(tls_files);
   hub->config_ = config;
   if (!config.policy().common_identifiers_file().empty()) {
     absl::StatusOr<CommonIdentifiers> common =

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "rpc/serving.h"
 #include "rpc/work_queue.h"
+#include "security/staged_tls_files.h"
 #include "server/caps/query_caps.h"
 #include "server/hub/alert_delivery.h"
 #include "server/hub/coordinator.h"
@@ -47,6 +48,7 @@ class HubServer {
   HubServer() = default;
 
   // Destroyed in reverse order: the server first, then what it calls into.
+  std::unique_ptr<StagedTlsFiles> tls_files_;  // the files served with
   config::v1::HubConfig config_;
   std::unique_ptr<HubDatabase> database_;
   std::unique_ptr<NodeChannels> nodes_;

@@ -1,5 +1,6 @@
 #include "server/node/blind_tokenizer.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <utility>
@@ -293,6 +294,11 @@ void BlindTokenizer::Round::Receive(
       combine = std::move(valid);
     } else if (waiting == 0) {
       decided = fail = true;
+      // In custodian order, whichever failed first.
+      std::sort(failed.begin(), failed.end(),
+                [](const v1::NodeOutcome& a, const v1::NodeOutcome& b) {
+                  return a.agency_id() < b.agency_id();
+                });
       batch.unanswered = failed;
       state->missing->Increment(positions.size());
     }

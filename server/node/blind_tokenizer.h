@@ -50,7 +50,7 @@ struct TokenBatch {
   // custodians did not make it.
   std::vector<std::string> tokens;
   // When a token is missing: each custodian that gave no valid answer, as
-  // "custodian/<name>", with why.
+  // "custodian/<name>", with why, in name order.
   std::vector<v1::NodeOutcome> unanswered;
 };
 

@@ -6,12 +6,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "identifiers/jurisdictions.h"
 #include "rpc/grpc_status.h"
 #include "rpc/serving.h"
-#include "identifiers/jurisdictions.h"
 #include "security/authorization.h"
 #include "security/identity.h"
 #include "security/revocation.h"
+#include "security/staged_tls_files.h"
 #include "security/tls.h"
 
 namespace deconfliction {
@@ -22,7 +23,16 @@ constexpr int kMaxStreamsPerConnection = 100;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
-    const config::v1::NodeConfig& config, const Clock& clock) {
+    const config::v1::NodeConfig& configured, const Clock& clock) {
+  // The node serves with checked copies of its certificate files.
+  absl::StatusOr<std::unique_ptr<StagedTlsFiles>> tls_files =
+      StagedTlsFiles::Stage(
+          configured.tls(),
+          NodeSpiffeId(configured.federation(), configured.agency_id()),
+          configured.data_dir() + "/tls", "tls");
+  if (!tls_files.ok()) return tls_files.status();
+  config::v1::NodeConfig config = configured;
+  *config.mutable_tls() = (*tls_files)->files();
   // Plates are checked against ISO 3166: without the tables every plate
   // would be refused, so the node does not start.
   if (absl::Status tables = CheckJurisdictionTables(); !tables.ok()) {
@@ -34,6 +44,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
           NodeAuthorizationPolicy(config.federation(), config.agency_id()));
   if (!credentials.ok()) return credentials.status();
   std::unique_ptr<NodeServer> server(new NodeServer());
+  server->tls_files_ = *std::move(tls_files);
   server->config_ = config;
   const auto& limits = config.limits();
   server->queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),

@@ -26,6 +26,7 @@
 #include "metrics/metrics_listener.h"
 #include "rpc/serving.h"
 #include "rpc/work_queue.h"
+#include "security/staged_tls_files.h"
 #include "server/node/agency_node.h"
 #include "server/node/alert_intake.h"
 #include "server/node/federated_check.h"
@@ -67,6 +68,7 @@ class NodeServer {
 
   // Destroyed in reverse order: the server first, then what it calls into.
   // The queue outlives the hub client, whose completions run on it.
+  std::unique_ptr<StagedTlsFiles> tls_files_;  // the files served with
   config::v1::NodeConfig config_;
   std::unique_ptr<MetricsRegistry> metrics_;
   std::unique_ptr<WorkQueue> queue_;
