@@ -3,8 +3,11 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <chrono>
+#include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "rpc/unparsable_calls.h"
 
 namespace deconfliction {
 
@@ -19,6 +22,11 @@ absl::StatusOr<Serving> StartServing(
   // gRPC binds with SO_REUSEPORT by default, which lets a second server
   // start on a port already served and take half of the new connections.
   builder->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(LogUnparsableCalls());
+  builder->experimental().SetInterceptorCreators(std::move(interceptors));
   // FederationChannel peers ping every 30 s, also without calls.
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder->AddChannelArgument(

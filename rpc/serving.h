@@ -1,7 +1,9 @@
 // Starting and stopping a federation server, the same way for the node, the
 // hub and the custodian: mutual-TLS credentials, the receive limit,
 // keepalive pings from FederationChannel peers accepted, gRPC health
-// checking, and a bound port checked before anyone is told it is serving.
+// checking, calls gRPC itself refuses as UNIMPLEMENTED logged
+// (rpc/unparsable_calls.h), and a bound port checked before anyone is told
+// it is serving.
 #ifndef DECONFLICTION_RPC_SERVING_H_
 #define DECONFLICTION_RPC_SERVING_H_
 

@@ -2,6 +2,8 @@
 // hub, three custodians of the token key (any two make a token) and four
 // agency nodes (one of them the coordination centre's own, one with a small
 // query cap), ports chosen at run time.
+#include <grpcpp/generic/generic_stub.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "api/deconfliction/keys/v1/keys.pb.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
@@ -468,6 +471,35 @@ TEST_F(FederationTest, CommonIdentifiersAreNeverHits) {
                   .ok());
   EXPECT_TRUE(response.results(0).common());
   EXPECT_THAT(response.results(0).hits(), IsEmpty());
+}
+
+TEST_F(FederationTest, ARequestThatDoesNotParseIsLoggedWithItsCaller) {
+  grpc::GenericStub stub(federation_->UserChannel("north"));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  grpc::Slice garbage(std::string("\xff\xff\xff\xff\x0f"));
+  grpc::ByteBuffer request(&garbage, 1);
+  grpc::ByteBuffer response;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&context, "/deconfliction.v1.Registry/Register",
+                 grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  // The node's log names the method and who called it.
+  std::string log;
+  for (int i = 0; i < 50; ++i) {
+    log = federation_->Log("north");
+    if (log.find("WARNING UNIMPLEMENTED") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_THAT(log, HasSubstr("WARNING UNIMPLEMENTED "
+                             "/deconfliction.v1.Registry/Register from "
+                             "spiffe://fed.test/agency/north/user/analyst"));
 }
 
 TEST_F(FederationTest, DataAtRestIsPrivateToTheServersUser) {
