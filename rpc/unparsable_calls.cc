@@ -3,6 +3,7 @@
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/server_context.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -47,11 +48,14 @@ class UnparsableCallLog final : public Interceptor {
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS) &&
         methods->GetSendStatus().error_code() ==
-            grpc::StatusCode::UNIMPLEMENTED) {
+            grpc::StatusCode::UNIMPLEMENTED &&
+        !GoneBeforeItsRequest()) {
       std::fprintf(
           stderr,
-          "WARNING UNIMPLEMENTED %s from %s (an unknown method, or "
-          "request bytes that do not parse as its message)\n",
+          "WARNING UNIMPLEMENTED %s from %s (an unknown method, request "
+          "bytes that do not parse as its message, or a request that never "
+          "arrived whole: its client gave up while this server was "
+          "stalled)\n",
           Shown(info_->method() == nullptr ? "?" : info_->method()).c_str(),
           PeerOf(info_).c_str());
     }
@@ -59,6 +63,16 @@ class UnparsableCallLog final : public Interceptor {
   }
 
  private:
+  // A call cancelled, or past its deadline, before its request arrived
+  // ends the same way (a stopped server resuming finds such calls): it is
+  // not a request that did not parse.
+  bool GoneBeforeItsRequest() const {
+    grpc::ServerContextBase* context = info_->server_context();
+    return context != nullptr &&
+           (context->IsCancelled() ||
+            context->deadline() <= std::chrono::system_clock::now());
+  }
+
   ServerRpcInfo* const info_;
 };
 

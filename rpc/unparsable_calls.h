@@ -4,7 +4,10 @@
 // so nothing else would record them; a server interceptor logs each one on
 // stderr with the method and the peer (its SPIFFE ID when it has one). A
 // stream of them is a client built against another version of the API, or
-// someone probing.
+// someone probing. A request that never arrives whole ends the same way:
+// calls known to be cancelled or past their deadline are not logged, but a
+// server that was stalled (stopped, swapping) can still log the calls its
+// clients gave up on meanwhile, and the line says so.
 #ifndef DECONFLICTION_RPC_UNPARSABLE_CALLS_H_
 #define DECONFLICTION_RPC_UNPARSABLE_CALLS_H_
 
