@@ -65,7 +65,7 @@ absl::StatusOr<std::unique_ptr<HubDatabase>> HubDatabase::Open(
   if (!outbox.ok()) return outbox.status();
   hub->outbox_ = *std::move(outbox);
   absl::StatusOr<std::unique_ptr<AuditLog>> audit =
-      AuditLog::Open(*hub->database_);
+      AuditLog::Open(*hub->database_, AuditKeyFile(dir));
   if (!audit.ok()) return audit.status();
   hub->audit_ = *std::move(audit);
   return hub;

@@ -1,8 +1,13 @@
 #include "storage/audit_log.h"
 
+#include <algorithm>
+#include <optional>
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/digest.h"
+#include "base/key_file.h"
 #include "rocksdb/db.h"
 #include "storage/column_families.h"
 #include "storage/database.h"
@@ -11,37 +16,112 @@
 namespace deconfliction {
 namespace {
 
-std::string DigestOf(const rocksdb::Slice& bytes) {
-  return Sha256(absl::string_view(bytes.data(), bytes.size()));
+// The stored bytes of a keyed record end with its mac field: tag (field 13,
+// length-delimited), length, then the mac. The mac covers the bytes before.
+constexpr char kMacTag = static_cast<char>((13 << 3) | 2);
+constexpr size_t kMacSuffixBytes = 2 + kAuditMacBytes;
+
+absl::string_view View(const rocksdb::Slice& slice) {
+  return absl::string_view(slice.data(), slice.size());
+}
+
+// The bytes a keyed record's mac covers, or nullopt when `stored` does not
+// end with a mac field.
+std::optional<absl::string_view> MacCovered(absl::string_view stored) {
+  if (stored.size() < kMacSuffixBytes) return std::nullopt;
+  absl::string_view suffix = stored.substr(stored.size() - kMacSuffixBytes);
+  if (suffix[0] != kMacTag || suffix[1] != static_cast<char>(kAuditMacBytes)) {
+    return std::nullopt;
+  }
+  return stored.substr(0, stored.size() - kMacSuffixBytes);
+}
+
+// OK when `record`, stored as `stored`, carries the mac of its bytes under
+// `key`.
+absl::Status CheckMac(const storage::v1::AuditRecord& record,
+                      absl::string_view stored, const std::string& key) {
+  std::optional<absl::string_view> covered = MacCovered(stored);
+  if (!covered || HmacSha256(key, *covered) != record.mac()) {
+    return absl::DataLossError(absl::StrCat(
+        "audit record #", record.seq(),
+        " was altered (its mac does not match its contents under the key)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> LoadOrCreateKey(const std::string& key_file,
+                                            bool trail_is_keyed) {
+  absl::StatusOr<std::string> key =
+      ReadOwnerOnlyFile(key_file, "the audit key");
+  if (absl::IsNotFound(key.status()) && !trail_is_keyed) {
+    std::string fresh = RandomBytes(kAuditKeyBytes);
+    if (fresh.empty()) {
+      return absl::FailedPreconditionError("no random bytes for an audit key");
+    }
+    if (absl::Status s = WriteKeyFile(key_file, fresh, 0600); !s.ok()) {
+      return s;
+    }
+    return fresh;
+  }
+  if (absl::IsNotFound(key.status())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        key_file,
+        ": missing, and the audit trail is keyed (restore the key file that "
+        "was created with the trail; a new key could not continue it)"));
+  }
+  if (!key.ok()) return key.status();
+  if (key->size() != kAuditKeyBytes) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(key_file, ": an audit key is ", kAuditKeyBytes,
+                     " bytes, not ", key->size()));
+  }
+  return key;
 }
 
 }  // namespace
 
+std::string AuditKeyFile(const std::string& dir) {
+  return absl::StrCat(dir, "/audit.key");
+}
+
 AuditLog::AuditLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
-                   uint64_t next_seq, std::string last_hash)
+                   std::string key, const AuditHead& head,
+                   std::string legacy_hash)
     : db_(db),
       family_(family),
-      next_seq_(next_seq),
-      last_hash_(std::move(last_hash)),
+      key_(std::move(key)),
+      head_(head),
+      synced_(head),
+      legacy_hash_(std::move(legacy_hash)),
       syncer_(
           kAuditSyncInterval, [this] { SyncIfWritten(); },
           Periodic::AtStop::kRunOnceMore) {}
 
 void AuditLog::SyncIfWritten() {
+  AuditHead head;
   {
     absl::MutexLock lock(&mu_);
     if (!unsynced_) return;
     unsynced_ = false;
+    head = head_;
   }
   // A failed sync is retried with the next interval's records.
-  if (!db_->SyncWAL().ok()) {
-    absl::MutexLock lock(&mu_);
+  const bool synced = db_->SyncWAL().ok();
+  absl::MutexLock lock(&mu_);
+  if (!synced) {
     unsynced_ = true;
+  } else if (head.seq > synced_.seq) {
+    synced_ = std::move(head);
   }
 }
 
+AuditHead AuditLog::SyncedHead() const {
+  absl::MutexLock lock(&mu_);
+  return synced_;
+}
+
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
-    const Database& database) {
+    const Database& database, const std::string& key_file) {
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> audit =
       database.Family(families::kAudit);
   if (!audit.ok()) return audit.status();
@@ -53,38 +133,72 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
   if (absl::Status s = FromRocks(it->status(), "read audit"); !s.ok()) {
     return s;
   }
-  if (!it->Valid()) {
-    return std::unique_ptr<AuditLog>(new AuditLog(db, family, 1, ""));
+  storage::v1::AuditRecord last;
+  if (it->Valid() &&
+      !last.ParseFromArray(it->value().data(),
+                           static_cast<int>(it->value().size()))) {
+    return absl::DataLossError("the newest audit record is corrupt");
   }
-  std::optional<uint64_t> last =
-      keys::DecodeUint64(absl::string_view(it->key().data(), it->key().size()));
-  if (!last) return absl::DataLossError("audit key is malformed");
+  absl::StatusOr<std::string> key =
+      LoadOrCreateKey(key_file, /*trail_is_keyed=*/!last.mac().empty());
+  if (!key.ok()) return key.status();
+  AuditHead head;
+  std::string legacy_hash;
+  if (it->Valid()) {
+    std::optional<uint64_t> seq = keys::DecodeUint64(View(it->key()));
+    if (!seq) return absl::DataLossError("audit key is malformed");
+    head.seq = *seq;
+    if (last.mac().empty()) {
+      legacy_hash = Sha256(View(it->value()));
+    } else if (absl::Status s = CheckMac(last, View(it->value()), *key);
+               !s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          key_file, ": not the key the audit trail was written with, or ",
+          s.message()));
+    }
+    head.mac = last.mac();
+  }
   return std::unique_ptr<AuditLog>(
-      new AuditLog(db, family, *last + 1, DigestOf(it->value())));
+      new AuditLog(db, family, *std::move(key), head, std::move(legacy_hash)));
 }
 
 absl::Status AuditLog::Append(storage::v1::AuditRecord record) {
   absl::MutexLock lock(&mu_);
-  record.set_seq(next_seq_);
-  record.set_previous_hash(last_hash_);
-  std::string bytes;
-  record.SerializeToString(&bytes);
-  absl::Status written =
-      FromRocks(db_->Put(rocksdb::WriteOptions(), family_,
-                         keys::EncodeUint64(next_seq_), bytes),
-                "write audit");
+  const uint64_t seq = head_.seq + 1;
+  record.set_seq(seq);
+  record.clear_mac();
+  record.clear_previous_hash();
+  record.clear_previous_mac();
+  if (!head_.mac.empty()) {
+    record.set_previous_mac(head_.mac);
+  } else if (!legacy_hash_.empty()) {
+    record.set_previous_hash(legacy_hash_);
+  }
+  std::string stored;
+  record.SerializeToString(&stored);
+  const std::string mac = HmacSha256(key_, stored);
+  stored.push_back(kMacTag);
+  stored.push_back(static_cast<char>(kAuditMacBytes));
+  stored.append(mac);
+  absl::Status written = FromRocks(db_->Put(rocksdb::WriteOptions(), family_,
+                                            keys::EncodeUint64(seq), stored),
+                                   "write audit");
   if (!written.ok()) return written;
-  ++next_seq_;
-  last_hash_ = Sha256(bytes);
+  head_ = AuditHead{seq, mac};
+  legacy_hash_.clear();
   unsynced_ = true;
   return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> AuditLog::Export(
     rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+    const std::string& key,
     const std::function<void(const storage::v1::AuditRecord&)>& visit) {
   std::unique_ptr<rocksdb::Iterator> it(
       db->NewIterator(rocksdb::ReadOptions(), family));
+  // The previous record's links: its mac when keyed, else the SHA-256 of
+  // its stored bytes.
+  std::string previous_mac;
   std::string previous_hash;
   uint64_t count = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -94,14 +208,30 @@ absl::StatusOr<uint64_t> AuditLog::Export(
       return absl::DataLossError(
           absl::StrCat("audit record after #", count, " is corrupt"));
     }
-    if (record.previous_hash() != previous_hash ||
-        keys::DecodeUint64(absl::string_view(
-            it->key().data(), it->key().size())) != record.seq()) {
+    const bool keyed = !record.mac().empty();
+    if (keyed && key.empty()) {
+      return absl::FailedPreconditionError(
+          "the audit trail is keyed: its audit key is needed to verify it");
+    }
+    if (keyed) {
+      if (absl::Status s = CheckMac(record, View(it->value()), key); !s.ok()) {
+        return s;
+      }
+    }
+    // Once keyed, always keyed: an unkeyed record after a keyed one was
+    // forged.
+    const bool linked = previous_mac.empty()
+                            ? record.previous_hash() == previous_hash &&
+                                  record.previous_mac().empty()
+                            : keyed && record.previous_mac() == previous_mac &&
+                                  record.previous_hash().empty();
+    if (!linked || keys::DecodeUint64(View(it->key())) != record.seq()) {
       return absl::DataLossError(
           absl::StrCat("audit chain broken at record #", record.seq(),
                        ": a record before it was removed or altered"));
     }
-    previous_hash = DigestOf(it->value());
+    previous_mac = record.mac();
+    previous_hash = keyed ? "" : Sha256(View(it->value()));
     visit(record);
     ++count;
   }
@@ -119,7 +249,7 @@ absl::StatusOr<std::unique_ptr<AuditDatabase>> AuditDatabase::Open(
   if (!database.ok()) return database.status();
   opened->database_ = *std::move(database);
   absl::StatusOr<std::unique_ptr<AuditLog>> audit =
-      AuditLog::Open(*opened->database_);
+      AuditLog::Open(*opened->database_, AuditKeyFile(dir));
   if (!audit.ok()) return audit.status();
   opened->audit_ = *std::move(audit);
   return opened;
@@ -128,7 +258,7 @@ absl::StatusOr<std::unique_ptr<AuditDatabase>> AuditDatabase::Open(
 AuditDatabase::~AuditDatabase() = default;
 
 absl::StatusOr<uint64_t> ExportAudit(
-    const std::string& dir,
+    const std::string& dir, const std::string& key_file,
     const std::function<void(const storage::v1::AuditRecord&)>& visit) {
   absl::StatusOr<std::unique_ptr<Database>> database =
       Database::OpenReadOnly(dir);
@@ -138,7 +268,56 @@ absl::StatusOr<uint64_t> ExportAudit(
   if (!audit.ok()) {
     return absl::NotFoundError(absl::StrCat(dir, " has no audit trail"));
   }
-  return AuditLog::Export((*database)->db(), *audit, visit);
+  // A trail written before keys has none; a keyed one says so in Export.
+  absl::StatusOr<std::string> key =
+      ReadOwnerOnlyFile(key_file, "the audit key");
+  if (!key.ok() && !absl::IsNotFound(key.status())) return key.status();
+  absl::StatusOr<uint64_t> count =
+      AuditLog::Export((*database)->db(), *audit, key.ok() ? *key : "", visit);
+  if (absl::IsFailedPrecondition(count.status()) && !key.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(key_file, ": missing; ", count.status().message()));
+  }
+  return count;
+}
+
+AnchorCheck::AnchorCheck(const std::vector<storage::v1::AuditAnchor>& anchors) {
+  for (const storage::v1::AuditAnchor& anchor : anchors) {
+    anchored_[anchor.seq()].push_back(anchor.mac());
+  }
+}
+
+void AnchorCheck::Visit(const storage::v1::AuditRecord& record) {
+  if (anchored_.count(record.seq()) != 0) seen_[record.seq()] = record.mac();
+}
+
+absl::StatusOr<AnchorCheck::Summary> AnchorCheck::Finish(
+    uint64_t last_seq) const {
+  Summary summary;
+  for (const auto& [seq, macs] : anchored_) {
+    auto seen = seen_.find(seq);
+    if (seen == seen_.end()) {
+      return absl::DataLossError(absl::StrCat(
+          "the hub holds an anchor for audit record #", seq, " but the trail ",
+          last_seq == 0 ? "is empty" : "ends at #",
+          last_seq == 0 ? "" : absl::StrCat(last_seq),
+          seq > last_seq ? ": its tail was cut" : ": the record was removed"));
+    }
+    for (const std::string& mac : macs) {
+      if (mac != seen->second) {
+        return absl::DataLossError(absl::StrCat(
+            "audit record #", seq,
+            " is not the one the hub anchored: the trail was altered, or "
+            "rebuilt (as by a restore from an older backup, which loses the "
+            "records after it)"));
+      }
+    }
+    summary.anchors += macs.size();
+    summary.newest_anchored_seq = seq;
+  }
+  summary.unanchored =
+      last_seq - std::min(last_seq, summary.newest_anchored_seq);
+  return summary;
 }
 
 }  // namespace deconfliction

@@ -115,7 +115,7 @@ absl::StatusOr<std::unique_ptr<NodeDatabase>> NodeDatabase::Open(
   if (!queue.ok()) return queue.status();
   node->federation_queue_ = *std::move(queue);
   absl::StatusOr<std::unique_ptr<AuditLog>> audit =
-      AuditLog::Open(*node->database_);
+      AuditLog::Open(*node->database_, AuditKeyFile(dir));
   if (!audit.ok()) return audit.status();
   node->audit_ = *std::move(audit);
   return node;

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/deconfliction/v1/token_issuer.grpc.pb.h"
+#include "base/key_file.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -280,7 +281,7 @@ TEST_F(CustodianTest, EveryCallIsAuditedWithCallerCountAndOutcome) {
       Evaluate(*north, Request({Blinded("1")}, "wrong"), &response).ok());
   server_.reset();  // the trail is read with the custodian stopped
   std::vector<storage::v1::AuditRecord> records;
-  auto count = ExportAudit(config_.data_dir(),
+  auto count = ExportAudit(config_.data_dir(), AuditKeyFile(config_.data_dir()),
                            [&](const storage::v1::AuditRecord& record) {
                              records.push_back(record);
                            });

@@ -3,7 +3,9 @@
 // agency nodes (one of them the coordination centre's own, one with a small
 // query cap), ports chosen at run time.
 #include <grpcpp/generic/generic_stub.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -25,9 +27,17 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "storage/audit_log.h"
+#include "storage/column_families.h"
+#include "storage/database.h"
+#include "storage/keys.h"
 #include "tests/temp_dir.h"
 #include "tests/test_federation.h"
+
+#ifndef DECONFLICTION_AUDIT_BINARY
+#define DECONFLICTION_AUDIT_BINARY "audit/deconflict-audit"  // Bazel runfiles
+#endif
 
 namespace deconfliction {
 namespace {
@@ -670,37 +680,139 @@ TEST_F(FederationTest, BulkCheckOfTenThousandIdentifiers) {
   EXPECT_EQ(incomplete, 0u);
 }
 
-TEST_F(FederationTest, HubAuditsEveryLookupWithoutIdentifiers) {
+// Runs deconflict-audit with `flags`; its exit code, and its output in
+// `output` (stdout to `out_file`, stderr kept).
+int RunAudit(const std::string& flags, const std::string& out_file,
+             std::string* output) {
+  const std::string command =
+      absl::StrCat(DECONFLICTION_AUDIT_BINARY, " ", flags, " 2>&1 >", out_file);
+  output->clear();
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+    output->append(buffer, n);
+  }
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(FederationTest, EveryCallIsAuditedAndACutTrailShowsAgainstTheHub) {
   v1::CheckResponse response;
   ASSERT_TRUE(
       Check("north",
-            {Id(v1::IDENTIFIER_TYPE_EMAIL, "audited.person@example.org")},
+            {Id(v1::IDENTIFIER_TYPE_EMAIL, "Audited.Person@example.org")},
             &response)
           .ok());
-  uint64_t from_north = 0;
+  const std::string federation = federation_->options().federation;
+  const std::string north_dir = federation_->NodeDataDir("north");
+  const std::string hub_dir = federation_->HubDataDir();
+
+  // North's trail names the user and the identifier as canonicalized.
+  uint64_t check_seq = 0;
+  ASSERT_TRUE(ExportAudit(north_dir, AuditKeyFile(north_dir),
+                          [&](const storage::v1::AuditRecord& record) {
+                            if (record.identifiers_size() == 1 &&
+                                record.identifiers(0).canonical() ==
+                                    "audited.person@example.org") {
+                              check_seq = record.seq();
+                              EXPECT_EQ(record.operation(),
+                                        "/deconfliction.v1.Deconfliction/"
+                                        "Check");
+                              EXPECT_EQ(record.identifiers(0).type(),
+                                        v1::IDENTIFIER_TYPE_EMAIL);
+                              EXPECT_EQ(
+                                  record.caller(),
+                                  UserSpiffeId(federation, "north", "analyst"));
+                            }
+                          })
+                  .ok());
+  ASSERT_GT(check_seq, 0u);
+
+  // The hub holds the token asked about, never the identifier, and soon
+  // an anchor of north's trail that covers the check.
+  uint64_t anchored = 0;
+  bool saw_token = false;
   bool saw_identifier = false;
-  auto count = ExportAudit(
-      federation_->HubDataDir(), [&](const storage::v1::AuditRecord& record) {
-        if (record.caller() ==
-            NodeSpiffeId(federation_->options().federation, "north")) {
-          ++from_north;
-        }
-        saw_identifier |=
-            record.DebugString().find("audited.person") != std::string::npos;
-      });
-  ASSERT_TRUE(count.ok()) << count.status();
-  EXPECT_GT(from_north, 0u);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (anchored < check_seq && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+    ASSERT_TRUE(
+        ExportAudit(
+            hub_dir, AuditKeyFile(hub_dir),
+            [&](const storage::v1::AuditRecord& record) {
+              if (record.caller() != NodeSpiffeId(federation, "north")) return;
+              if (record.operation() == "/deconfliction.v1.Hub/Lookup") {
+                saw_token |= record.queried_tokens_size() == 1 &&
+                             record.queried_tokens(0).size() == 32;
+              }
+              if (record.anchor().agency() == "north") {
+                anchored = std::max(anchored, record.anchor().seq());
+              }
+              saw_identifier |= record.DebugString().find("audited.person") !=
+                                std::string::npos;
+            })
+            .ok());
+  }
+  ASSERT_GE(anchored, check_seq) << "no anchor of north's trail at the hub";
+  EXPECT_TRUE(saw_token);
   EXPECT_FALSE(saw_identifier);
+
   // The answering node audits the hub's lookups too.
   uint64_t from_hub = 0;
-  ASSERT_TRUE(ExportAudit(federation_->NodeDataDir("south"),
+  const std::string south_dir = federation_->NodeDataDir("south");
+  ASSERT_TRUE(ExportAudit(south_dir, AuditKeyFile(south_dir),
                           [&](const storage::v1::AuditRecord& record) {
                             from_hub +=
-                                record.caller() ==
-                                HubSpiffeId(federation_->options().federation);
+                                record.caller() == HubSpiffeId(federation);
                           })
                   .ok());
   EXPECT_GT(from_hub, 0u);
+
+  // deconflict-audit: the hub's trail, then north's against its anchors.
+  const std::string hub_export = dir_->path() + "/hub-audit.jsonl";
+  const std::string north_export = dir_->path() + "/north-audit.jsonl";
+  const std::string against_anchors = absl::StrCat(
+      "--data_dir=", north_dir, " --anchors=", hub_export, " --agency=north");
+  std::string output;
+  ASSERT_EQ(RunAudit("--data_dir=" + hub_dir, hub_export, &output), 0)
+      << output;
+  ASSERT_EQ(RunAudit(against_anchors, north_export, &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("anchors match"));
+
+  // North stopped, the anchored check and all after it cut: the trail
+  // alone still verifies, against the hub's anchors it does not.
+  ASSERT_EQ(federation_->node("north").Terminate(), 0);
+  {
+    auto database = Database::Open(north_dir, NodeFamilies());
+    ASSERT_TRUE(database.ok()) << database.status();
+    ASSERT_TRUE((*database)
+                    ->db()
+                    ->DeleteRange(rocksdb::WriteOptions(),
+                                  *(*database)->Family(families::kAudit),
+                                  keys::EncodeUint64(check_seq),
+                                  keys::EncodeUint64(UINT64_MAX))
+                    .ok());
+  }
+  EXPECT_EQ(RunAudit("--data_dir=" + north_dir, north_export, &output), 0)
+      << output;
+  EXPECT_EQ(RunAudit(against_anchors, north_export, &output), 1) << output;
+  EXPECT_THAT(output, HasSubstr("its tail was cut"));
+
+  // Restarted, north anchors again and the hub says its trail went back.
+  ASSERT_TRUE(federation_->StartNode("north"));
+  ASSERT_TRUE(Check("north",
+                    {Id(v1::IDENTIFIER_TYPE_EMAIL, "after.cut@example.org")},
+                    &response)
+                  .ok());
+  const absl::Time warned_by = absl::Now() + absl::Seconds(30);
+  while (federation_->Log("hub").find("north's audit trail went back") ==
+             std::string::npos &&
+         absl::Now() < warned_by) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_THAT(federation_->Log("hub"),
+              HasSubstr("north's audit trail went back"));
 }
 
 }  // namespace

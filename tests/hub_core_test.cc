@@ -21,12 +21,14 @@
 #include "server/hub/node_links.h"
 #include "server/hub/sharing_policy.h"
 #include "storage/alert_outbox.h"
+#include "storage/audit_log.h"
 #include "tests/temp_dir.h"
 
 namespace deconfliction {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
 std::string Token(char fill) { return std::string(32, fill); }
@@ -386,6 +388,50 @@ TEST_F(HubCoreTest, AlertsReachBothSidesInOrderAndWaitForANodeThatFails) {
   EXPECT_EQ(at_north, raised);
   // Delivered alerts leave the outbox once the node has taken them.
   EXPECT_TRUE(OutboxEmptiesFor("north"));
+}
+
+TEST_F(HubCoreTest, ANodesAnchorIsCheckedThenRecordedInTheHubsTrail) {
+  FederationIdentity north;
+  north.agency_id = "north";
+  north.uri = "spiffe://fed.test/agency/north/node";
+  auto anchor = [&](uint64_t seq, const std::string& mac) {
+    v1::AnchorAuditRequest request;
+    request.set_seq(seq);
+    request.set_mac(mac);
+    absl::Notification finished;
+    absl::Status status;
+    coordinator_->AnchorAudit(request, north,
+                              [&](absl::StatusOr<v1::AnchorAuditResponse> r) {
+                                status = r.status();
+                                finished.Notify();
+                              });
+    finished.WaitForNotification();
+    return status;
+  };
+  const std::string mac(kAuditMacBytes, 'm');
+  absl::Status no_seq = anchor(0, mac);
+  EXPECT_EQ(no_seq.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(no_seq.message()), HasSubstr("seq"));
+  absl::Status short_mac = anchor(7, "short");
+  EXPECT_EQ(short_mac.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(short_mac.message()), HasSubstr("mac: must be 32"));
+  ASSERT_TRUE(anchor(7, mac).ok());
+
+  // Recorded with the agency from the certificate, once.
+  std::vector<storage::v1::AuditAnchor> anchors;
+  ASSERT_TRUE(ExportAudit(dir_.path() + "/hub",
+                          AuditKeyFile(dir_.path() + "/hub"),
+                          [&](const storage::v1::AuditRecord& record) {
+                            if (record.has_anchor()) {
+                              anchors.push_back(record.anchor());
+                              EXPECT_EQ(record.caller(), north.uri);
+                            }
+                          })
+                  .ok());
+  ASSERT_THAT(anchors, SizeIs(1));
+  EXPECT_EQ(anchors[0].agency(), "north");
+  EXPECT_EQ(anchors[0].seq(), 7u);
+  EXPECT_EQ(anchors[0].mac(), mac);
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include "security/revocation.h"
 #include "security/tls.h"
 #include "server/node/node_config.h"
+#include "storage/audit_log.h"
 #include "tests/hmac_era.h"
 #include "tests/temp_dir.h"
 #include "tests/test_node.h"
@@ -198,6 +199,28 @@ TEST_F(NodeServerTest, RegisteredIdentifierFoundFromAnEquivalentSpelling) {
   ASSERT_THAT(registered.matches(), SizeIs(1));
   ASSERT_THAT(registered.matches(0).hits(), SizeIs(1));
   EXPECT_EQ(registered.matches(0).hits(0).case_ref(), "OPS-2026-001");
+
+  // Without a hub too, every call is audited with its caller and each
+  // identifier as canonicalized, in request order.
+  std::vector<storage::v1::AuditRecord> records;
+  ASSERT_TRUE(ExportAudit(config_.data_dir(), AuditKeyFile(config_.data_dir()),
+                          [&](const storage::v1::AuditRecord& record) {
+                            records.push_back(record);
+                          })
+                  .ok());
+  ASSERT_THAT(records, SizeIs(3));
+  const storage::v1::AuditRecord& checked = records[1];
+  EXPECT_EQ(checked.operation(), "/deconfliction.v1.Deconfliction/Check");
+  EXPECT_EQ(checked.caller(), UserSpiffeId(kFederation, "agency-a", "alice"));
+  EXPECT_EQ(checked.hits(), 2u);
+  ASSERT_THAT(checked.identifiers(), SizeIs(3));
+  EXPECT_EQ(checked.identifiers(0).type(), v1::IDENTIFIER_TYPE_EMAIL);
+  EXPECT_EQ(checked.identifiers(0).canonical(), "johnsmith@gmail.com");
+  EXPECT_EQ(checked.identifiers(2).canonical(), "+16135550100");
+  EXPECT_EQ(records[2].operation(), "/deconfliction.v1.Registry/Register");
+  EXPECT_EQ(records[2].purpose(), v1::LOOKUP_PURPOSE_REGISTER);
+  ASSERT_THAT(records[2].identifiers(), SizeIs(1));
+  EXPECT_EQ(records[2].identifiers(0).canonical(), "+16135550100");
 }
 
 TEST_F(NodeServerTest, MetricsCountTokensAndTheCustodiansAnswers) {

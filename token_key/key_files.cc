@@ -1,13 +1,9 @@
 #include "token_key/key_files.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "base/key_file.h"
 #include "config/text_proto.h"
 #include "oprf/group.h"
 #include "oprf/threshold.h"
@@ -88,15 +84,7 @@ absl::StatusOr<keys::v1::TokenKeyBundle> LoadBundle(const std::string& path) {
 }
 
 absl::StatusOr<keys::v1::KeyShareFile> LoadShare(const std::string& path) {
-  struct stat info;
-  if (stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": not a readable regular file"));
-  }
-  if ((info.st_mode & 077) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": a key share must be readable by its owner only (chmod 600)"));
-  }
+  if (absl::Status s = CheckOwnerOnly(path, "a key share"); !s.ok()) return s;
   keys::v1::KeyShareFile share;
   if (absl::Status s = LoadTextProto(path, &share); !s.ok()) return s;
   absl::Status valid = CheckCommon(share.suite(), share.epoch(),
@@ -115,30 +103,6 @@ absl::StatusOr<keys::v1::KeyShareFile> LoadShare(const std::string& path) {
   }
   if (absl::Status s = InFile(path, valid); !s.ok()) return s;
   return share;
-}
-
-absl::Status WriteKeyFile(const std::string& path, const std::string& text,
-                          unsigned mode) {
-  if (access(path.c_str(), F_OK) == 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(path, ": exists; key files are never overwritten"));
-  }
-  const std::string temp = path + ".tmp";
-  const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                      static_cast<mode_t>(mode));
-  if (fd < 0) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot write ", temp));
-  }
-  const bool written = fchmod(fd, static_cast<mode_t>(mode)) == 0 &&
-                       write(fd, text.data(), text.size()) ==
-                           static_cast<ssize_t>(text.size()) &&
-                       fsync(fd) == 0;
-  close(fd);
-  if (!written || std::rename(temp.c_str(), path.c_str()) != 0) {
-    unlink(temp.c_str());
-    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace deconfliction

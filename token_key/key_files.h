@@ -26,12 +26,6 @@ absl::StatusOr<keys::v1::TokenKeyBundle> LoadBundle(const std::string& path);
 // 0400); INVALID_ARGUMENT for a bad field.
 absl::StatusOr<keys::v1::KeyShareFile> LoadShare(const std::string& path);
 
-// Writes `text` to `path` with `mode`, atomically (a temporary file renamed
-// into place). ALREADY_EXISTS when `path` exists: key files are never
-// overwritten.
-absl::Status WriteKeyFile(const std::string& path, const std::string& text,
-                          unsigned mode);
-
 }  // namespace deconfliction
 
 #endif  // DECONFLICTION_TOKEN_KEY_KEY_FILES_H_

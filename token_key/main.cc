@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "api/deconfliction/keys/v1/keys.pb.h"
+#include "base/key_file.h"
 #include "config/command_line.h"
 #include "google/protobuf/text_format.h"
 #include "oprf/group.h"

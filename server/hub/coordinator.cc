@@ -11,6 +11,7 @@
 #include "api/timestamps.h"
 #include "rpc/deadlines.h"
 #include "server/hub/match_alerts.h"
+#include "storage/audit_log.h"
 
 namespace deconfliction {
 namespace {
@@ -42,6 +43,9 @@ void Coordinator::Lookup(const v1::FederatedLookupRequest& request,
       ValidateLookup(request, config_->limits().max_tokens_per_request());
   if (!valid.ok()) {
     return AuditAndFinish(std::move(record), valid, {}, {}, std::move(done));
+  }
+  for (const v1::TokenQuery& query : request.queries()) {
+    record.add_queried_tokens(query.token());
   }
   absl::Status admitted =
       caps_->Admit(caller.agency_id, request.queries_size(), now);
@@ -197,6 +201,53 @@ void Coordinator::DeliveryStatus(const FederationIdentity& caller,
     }
     (*shared)(std::move(response));
   });
+  if (!admitted) {
+    (*shared)(absl::ResourceExhaustedError("hub is busy; retry"));
+  }
+}
+
+void Coordinator::AnchorAudit(const v1::AnchorAuditRequest& request,
+                              const FederationIdentity& caller,
+                              Done<v1::AnchorAuditResponse> done) {
+  if (request.seq() == 0) {
+    return done(absl::InvalidArgumentError("seq: must be at least 1"));
+  }
+  if (request.mac().size() != kAuditMacBytes) {
+    return done(absl::InvalidArgumentError(
+        absl::StrCat("mac: must be ", kAuditMacBytes, " bytes, not ",
+                     request.mac().size())));
+  }
+  storage::v1::AuditRecord record;
+  *record.mutable_at() = ToTimestamp(clock_());
+  record.set_caller(caller.uri);
+  record.set_operation("/deconfliction.v1.Hub/AnchorAudit");
+  storage::v1::AuditAnchor* anchor = record.mutable_anchor();
+  anchor->set_agency(caller.agency_id);
+  anchor->set_seq(request.seq());
+  anchor->set_mac(request.mac());
+  {
+    absl::MutexLock lock(&anchors_mu_);
+    storage::v1::AuditAnchor& newest = newest_anchor_[caller.agency_id];
+    if (request.seq() < newest.seq() ||
+        (request.seq() == newest.seq() && request.mac() != newest.mac())) {
+      std::fprintf(stderr,
+                   "WARNING deconflict-hub: %s's audit trail went back: its "
+                   "head is now #%llu, after #%llu (records were cut, or the "
+                   "node was restored from a backup); recorded\n",
+                   caller.agency_id.c_str(),
+                   static_cast<unsigned long long>(request.seq()),
+                   static_cast<unsigned long long>(newest.seq()));
+    }
+    newest = *anchor;
+  }
+  auto shared =
+      std::make_shared<Done<v1::AnchorAuditResponse>>(std::move(done));
+  bool admitted =
+      writes_->TrySubmit([this, record = std::move(record), shared]() mutable {
+        absl::Status audited = database_->audit().Append(std::move(record));
+        if (!audited.ok()) return (*shared)(audited);
+        (*shared)(v1::AnchorAuditResponse());
+      });
   if (!admitted) {
     (*shared)(absl::ResourceExhaustedError("hub is busy; retry"));
   }

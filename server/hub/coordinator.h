@@ -10,9 +10,10 @@
 // coordination centre (ShareHit) → the alerts the hits raise
 // (AlertsForHit) and a recheck for each node that did not answer a
 // registration, both durable in the outbox before the answer → one audit
-// record → `done`. A node that did not answer is listed, with its status,
-// in `unanswered`. An answer whose alerts could not be kept, or that could
-// not be audited, is not given (UNAVAILABLE or the audit's error).
+// record, which holds the tokens asked about → `done`. A node that did not
+// answer is listed, with its status, in `unanswered`. An answer whose alerts
+// could not be kept, or that could not be audited, is not given (UNAVAILABLE or
+// the audit's error).
 //
 // Threading: `done` runs exactly once, on a `writes` worker (or inline when
 // that queue is full); storage is never touched on the caller's thread.
@@ -23,7 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "api/deconfliction/storage/v1/records.pb.h"
@@ -70,6 +74,16 @@ class Coordinator {
   void DeliveryStatus(const FederationIdentity& caller,
                       Done<v1::DeliveryStatusResponse> done);
 
+  // Records `caller`'s audit chain head in the hub's trail (an anchor:
+  // storage/audit_log.h). INVALID_ARGUMENT for a seq of 0 or a mac that is
+  // not 32 bytes; RESOURCE_EXHAUSTED when the work queue is full. A head
+  // that does not continue the agency's previous one (an older seq, or the
+  // same seq with another mac: its trail was cut or restored) is recorded
+  // too, and warned about on stderr.
+  void AnchorAudit(const v1::AnchorAuditRequest& request,
+                   const FederationIdentity& caller,
+                   Done<v1::AnchorAuditResponse> done);
+
  private:
   // What a lookup leaves for delivery.
   struct Queued {
@@ -99,6 +113,10 @@ class Coordinator {
   WorkQueue* const writes_;
   AlertDelivery* const delivery_;
   const Clock clock_;
+  // Each agency's newest anchor since the hub started.
+  absl::Mutex anchors_mu_;
+  absl::flat_hash_map<std::string, storage::v1::AuditAnchor> newest_anchor_
+      ABSL_GUARDED_BY(anchors_mu_);
 };
 
 }  // namespace deconfliction

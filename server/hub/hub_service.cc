@@ -32,4 +32,15 @@ grpc::ServerUnaryReactor* HubService::DeliveryStatus(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* HubService::AnchorAudit(
+    grpc::CallbackServerContext* context, const v1::AnchorAuditRequest* request,
+    v1::AnchorAuditResponse* response) {
+  absl::StatusOr<FederationIdentity> caller =
+      PeerIdentity(*context->auth_context());
+  if (!caller.ok()) return FinishNow(context, caller.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  coordinator_->AnchorAudit(*request, *caller, FinishWith(reactor, response));
+  return reactor;
+}
+
 }  // namespace deconfliction

@@ -25,6 +25,11 @@ class HubService final : public v1::Hub::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::DeliveryStatusRequest* request,
       v1::DeliveryStatusResponse* response) override;
+  // Records the asking node's audit chain head.
+  grpc::ServerUnaryReactor* AnchorAudit(
+      grpc::CallbackServerContext* context,
+      const v1::AnchorAuditRequest* request,
+      v1::AnchorAuditResponse* response) override;
 
  private:
   Coordinator* const coordinator_;

@@ -62,8 +62,8 @@ class BlindTokenizer {
   // least its threshold of its custodians and outlive the tokenizer.
   // `metrics` (the tokenizer's families are added to it: one tokenizer per
   // registry) must outlive the custodians' answers too, including late
-  // ones still queued after the tokenizer is gone. INVALID_ARGUMENT for a custodian the bundle
-  // does not name.
+  // ones still queued after the tokenizer is gone. INVALID_ARGUMENT for a
+  // custodian the bundle does not name.
   static absl::StatusOr<std::unique_ptr<BlindTokenizer>> Create(
       const keys::v1::TokenKeyBundle& bundle, Custodians* custodians,
       size_t cache_entries, MetricsRegistry* metrics);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "api/hits.h"
 #include "api/timestamps.h"
 #include "rpc/deadlines.h"
@@ -28,9 +29,20 @@ void FederatedCheck::Run(
     v1::LookupPurpose purpose, const v1::Contact& requester,
     const FederationIdentity& caller, const std::string& operation,
     const std::string& queued_key, absl::Time deadline, Done done) {
+  const absl::Time now = clock_();
+  storage::v1::AuditRecord record;
+  *record.mutable_at() = ToTimestamp(now);
+  record.set_caller(caller.uri);
+  record.set_operation(operation);
+  record.set_purpose(purpose);
+  for (const NewEntry& entry : entries) {
+    storage::v1::AuditedIdentifier* audited = record.add_identifiers();
+    audited->set_type(entry.canonical.type);
+    audited->set_canonical(entry.canonical.form);
+  }
   if (federation_ == nullptr) {
-    done(absl::OkStatus(), std::move(results), v1::CHECK_SCOPE_LOCAL);
-    return;
+    return AuditAndFinish(std::move(record), absl::OkStatus(),
+                          std::move(results), v1::CHECK_SCOPE_LOCAL, done);
   }
   // Only entries with tokens reach the hub; the others already name the
   // custodians that could not tokenize them.
@@ -50,15 +62,9 @@ void FederatedCheck::Run(
     }
   }
   if (sent.empty()) {
-    done(absl::OkStatus(), std::move(results), v1::CHECK_SCOPE_FEDERATION);
-    return;
+    return AuditAndFinish(std::move(record), absl::OkStatus(),
+                          std::move(results), v1::CHECK_SCOPE_FEDERATION, done);
   }
-  const absl::Time now = clock_();
-  storage::v1::AuditRecord record;
-  *record.mutable_at() = ToTimestamp(now);
-  record.set_caller(caller.uri);
-  record.set_operation(operation);
-  record.set_purpose(purpose);
   record.set_tokens(static_cast<uint32_t>(sent.size()));
   federation_->Lookup(
       request,
@@ -68,7 +74,6 @@ void FederatedCheck::Run(
        queued_key, sent = std::move(sent), done = std::move(done)](
           absl::StatusOr<v1::FederatedLookupResponse> answer) mutable {
         const absl::Status usable = Usable(answer, sent.size());
-        uint32_t hits = 0;
         if (!usable.ok()) {
           const v1::NodeOutcome hub = Unanswered("hub", usable);
           for (size_t position : sent) {
@@ -88,7 +93,6 @@ void FederatedCheck::Run(
             } else {
               for (const v1::Hit& hit : federated.hits()) {
                 *result.add_hits() = hit;
-                ++hits;
               }
             }
             *result.mutable_unanswered() = answer->unanswered();
@@ -97,7 +101,6 @@ void FederatedCheck::Run(
           *record.mutable_answered() = answer->answered();
           *record.mutable_unanswered() = answer->unanswered();
         }
-        record.set_hits(hits);
         // A registration's lookup leaves the queue once the hub has taken
         // it; else FederationRetry sends it again.
         if (!queued_key.empty()) {
@@ -112,15 +115,36 @@ void FederatedCheck::Run(
                          std::string(s.message()).c_str());
           }
         }
-        absl::Status audited = database_->audit().Append(std::move(record));
-        if (!audited.ok()) {
-          // The answer stands; the lost audit record is reported loudly.
-          std::fprintf(stderr, "deconflict-node: audit write failed: %s\n",
-                       std::string(audited.message()).c_str());
-        }
-        done(absl::IsResourceExhausted(usable) ? usable : absl::OkStatus(),
-             std::move(results), v1::CHECK_SCOPE_FEDERATION);
+        AuditAndFinish(
+            std::move(record),
+            absl::IsResourceExhausted(usable) ? usable : absl::OkStatus(),
+            std::move(results), v1::CHECK_SCOPE_FEDERATION, done);
       });
+}
+
+void FederatedCheck::AuditAndFinish(storage::v1::AuditRecord record,
+                                    absl::Status refusal,
+                                    std::vector<v1::CheckResult> results,
+                                    v1::CheckScope scope, const Done& done) {
+  uint32_t hits = 0;
+  for (const v1::CheckResult& result : results) {
+    hits += static_cast<uint32_t>(result.hits_size());
+  }
+  record.set_hits(hits);
+  record.set_code(static_cast<int32_t>(refusal.code()));
+  const bool check = record.purpose() == v1::LOOKUP_PURPOSE_CHECK;
+  absl::Status audited = database_->audit().Append(std::move(record));
+  if (!audited.ok()) {
+    std::fprintf(stderr, "WARNING deconflict-node: audit write failed: %s\n",
+                 std::string(audited.message()).c_str());
+    if (check) {
+      return done(absl::UnavailableError(absl::StrCat(
+                      "the check could not be audited, so it is not answered: ",
+                      audited.message())),
+                  {}, scope);
+    }
+  }
+  done(std::move(refusal), std::move(results), scope);
 }
 
 }  // namespace deconfliction

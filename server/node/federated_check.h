@@ -1,13 +1,14 @@
 // FederatedCheck: the federation's half of a node's Check and Register. It
 // sends the identifiers' tokens to the hub (never the identifiers), merges
 // the hub's answers into the node's own results, and appends one audit
-// record per request. Entries without a token (the custodians could not
-// make it) are not sent; their results already say why. A hub that does
-// not answer makes every sent entry's result incomplete, naming the hub:
-// never a silent "no". A registration's lookup, queued with it in the
-// FederationQueue, leaves the queue once the hub has answered; if the hub
-// did not (down, slow, or over the agency's query cap), FederationRetry
-// sends it again.
+// record per request, with or without a federation: the caller, and each
+// identifier's type and canonical form (storage/audit_log.h). Entries without a
+// token (the custodians could not make it) are not sent; their results already
+// say why. A hub that does not answer makes every sent entry's result
+// incomplete, naming the hub: never a silent "no". A registration's lookup,
+// queued with it in the FederationQueue, leaves the queue once the hub has
+// answered; if the hub did not (down, slow, or over the agency's query cap),
+// FederationRetry sends it again.
 //
 // Thread safety: Run may be called concurrently.
 #ifndef DECONFLICTION_SERVER_NODE_FEDERATED_CHECK_H_
@@ -31,13 +32,15 @@ namespace deconfliction {
 
 class FederatedCheck {
  public:
-  // `refusal` is the hub's RESOURCE_EXHAUSTED (a query cap), else OK.
+  // `refusal` is the hub's RESOURCE_EXHAUSTED (a query cap), or
+  // UNAVAILABLE when a check could not be audited (a check is not answered
+  // unaudited; a registration, already stored, is), else OK.
   using Done = std::function<void(absl::Status refusal,
                                   std::vector<v1::CheckResult> results,
                                   v1::CheckScope scope)>;
 
   // Everything must outlive the check. `federation` may be null: results
-  // are then the node's own (CHECK_SCOPE_LOCAL) and nothing is audited.
+  // are then the node's own (CHECK_SCOPE_LOCAL).
   FederatedCheck(const config::v1::NodeConfig* config, Federation* federation,
                  NodeDatabase* database, Clock clock)
       : config_(config),
@@ -61,6 +64,12 @@ class FederatedCheck {
            absl::Time deadline, Done done);
 
  private:
+  // Appends `record` (its hit count taken from `results`), then calls
+  // `done`.
+  void AuditAndFinish(storage::v1::AuditRecord record, absl::Status refusal,
+                      std::vector<v1::CheckResult> results,
+                      v1::CheckScope scope, const Done& done);
+
   const config::v1::NodeConfig* const config_;
   Federation* const federation_;
   NodeDatabase* const database_;

@@ -23,6 +23,9 @@ class Federation {
                       Done done) = 0;
   // The hub's outbox for this agency. `done` as for Lookup.
   virtual void DeliveryStatus(absl::Time deadline, StatusDone done) = 0;
+  // Records the node's audit chain head at the hub. `done` as for Lookup.
+  virtual void AnchorAudit(v1::AnchorAuditRequest request, absl::Time deadline,
+                           std::function<void(absl::Status)> done) = 0;
 };
 
 }  // namespace deconfliction

@@ -19,6 +19,32 @@ struct Call {
 
 }  // namespace
 
+template <typename Request, typename Response>
+void HubClient::CallHub(void (v1::Hub::Stub::async_interface::*method)(
+                            grpc::ClientContext*, const Request*, Response*,
+                            std::function<void(grpc::Status)>),
+                        Request request, absl::Time deadline,
+                        std::function<void(absl::StatusOr<Response>)> done) {
+  struct UnaryCall {
+    grpc::ClientContext context;
+    Request request;
+    Response response;
+    std::function<void(absl::StatusOr<Response>)> done;
+  };
+  auto call = std::make_shared<UnaryCall>();
+  call->request = std::move(request);
+  call->done = std::move(done);
+  call->context.set_deadline(absl::ToChronoTime(deadline));
+  (stub_->async()->*method)(&call->context, &call->request, &call->response,
+                            [call](const grpc::Status& status) {
+                              if (status.ok()) {
+                                call->done(std::move(call->response));
+                              } else {
+                                call->done(FromGrpcStatus(status));
+                              }
+                            });
+}
+
 absl::StatusOr<std::unique_ptr<HubClient>> HubClient::Create(
     const config::v1::NodeConfig& config, WorkQueue* completions) {
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
@@ -50,24 +76,20 @@ void HubClient::Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
 }
 
 void HubClient::DeliveryStatus(absl::Time deadline, StatusDone done) {
-  struct StatusCall {
-    grpc::ClientContext context;
-    v1::DeliveryStatusRequest request;
-    v1::DeliveryStatusResponse response;
-    StatusDone done;
-  };
-  auto call = std::make_shared<StatusCall>();
-  call->done = std::move(done);
-  call->context.set_deadline(absl::ToChronoTime(deadline));
-  stub_->async()->DeliveryStatus(&call->context, &call->request,
-                                 &call->response,
-                                 [call](const grpc::Status& status) {
-                                   if (status.ok()) {
-                                     call->done(std::move(call->response));
-                                   } else {
-                                     call->done(FromGrpcStatus(status));
-                                   }
-                                 });
+  CallHub<v1::DeliveryStatusRequest, v1::DeliveryStatusResponse>(
+      &v1::Hub::Stub::async_interface::DeliveryStatus,
+      v1::DeliveryStatusRequest(), deadline, std::move(done));
+}
+
+void HubClient::AnchorAudit(v1::AnchorAuditRequest request, absl::Time deadline,
+                            std::function<void(absl::Status)> done) {
+  CallHub<v1::AnchorAuditRequest, v1::AnchorAuditResponse>(
+      &v1::Hub::Stub::async_interface::AnchorAudit, std::move(request),
+      deadline,
+      [done = std::move(done)](
+          const absl::StatusOr<v1::AnchorAuditResponse>& answer) {
+        done(answer.status());
+      });
 }
 
 }  // namespace deconfliction

@@ -26,10 +26,21 @@ class HubClient final : public Federation {
   void Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
               Done done) override;
   void DeliveryStatus(absl::Time deadline, StatusDone done) override;
+  void AnchorAudit(v1::AnchorAuditRequest request, absl::Time deadline,
+                   std::function<void(absl::Status)> done) override;
 
  private:
   HubClient(std::unique_ptr<v1::Hub::Stub> stub, WorkQueue* completions)
       : stub_(std::move(stub)), completions_(completions) {}
+
+  // A unary call whose completion runs `done` on gRPC's thread (for calls
+  // whose completions do not touch storage).
+  template <typename Request, typename Response>
+  void CallHub(void (v1::Hub::Stub::async_interface::*method)(
+                   grpc::ClientContext*, const Request*, Response*,
+                   std::function<void(grpc::Status)>),
+               Request request, absl::Time deadline,
+               std::function<void(absl::StatusOr<Response>)> done);
 
   std::unique_ptr<v1::Hub::Stub> stub_;
   WorkQueue* const completions_;

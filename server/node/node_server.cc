@@ -80,6 +80,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     server->retry_ = std::make_unique<FederationRetry>(
         &server->config_, server->hub_.get(),
         &server->database_->federation_queue(), clock);
+    server->audit_anchoring_ = std::make_unique<AuditAnchoring>(
+        &server->database_->audit(), server->hub_.get(),
+        absl::Milliseconds(config.hub().timeout_ms()), clock);
   }
   NodeDatabase* db = server->database_.get();
   server->token_retry_ = std::make_unique<TokenRetry>(

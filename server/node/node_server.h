@@ -29,6 +29,7 @@
 #include "security/staged_tls_files.h"
 #include "server/node/agency_node.h"
 #include "server/node/alert_intake.h"
+#include "server/node/audit_anchoring.h"
 #include "server/node/federated_check.h"
 #include "server/node/federation_retry.h"
 #include "server/node/hub_client.h"
@@ -74,8 +75,9 @@ class NodeServer {
   std::unique_ptr<WorkQueue> queue_;
   std::unique_ptr<NodeTokens> tokens_;
   std::unique_ptr<NodeDatabase> database_;
-  std::unique_ptr<HubClient> hub_;          // null without a hub
-  std::unique_ptr<FederationRetry> retry_;  // null without a hub
+  std::unique_ptr<HubClient> hub_;                   // null without a hub
+  std::unique_ptr<FederationRetry> retry_;           // null without a hub
+  std::unique_ptr<AuditAnchoring> audit_anchoring_;  // null without a hub
   std::unique_ptr<TokenRetry> token_retry_;
   std::unique_ptr<FederatedCheck> federated_;
   std::unique_ptr<AgencyNode> node_;
