@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "api/federation_checks.h"
 #include "fuzz/fuzz_target.h"
+#include "google/protobuf/stubs/logging.h"
 #include "security/identity.h"
 #include "server/node/alert_intake.h"
 #include "server/node/token_lookup.h"
@@ -19,6 +20,9 @@ namespace {
 
 struct Node {
   Node() {
+    // Strings that are not UTF-8 are refused by the parser; its log of
+    // each one would only slow the search.
+    google::protobuf::SetLogHandler(nullptr);
     std::string pattern = "/tmp/deconfliction-federation-fuzz.XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) std::abort();
     config.set_agency_id("agency-a");

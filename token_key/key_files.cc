@@ -105,4 +105,41 @@ absl::StatusOr<keys::v1::KeyShareFile> LoadShare(const std::string& path) {
   return share;
 }
 
+absl::StatusOr<keys::v1::TokenKeyBundle> BundleFor(
+    const std::vector<std::string>& names,
+    const std::vector<oprf::KeyShare>& shares, const std::string& epoch,
+    int threshold, uint32_t generation) {
+  keys::v1::TokenKeyBundle bundle;
+  bundle.set_suite(kTokenKeySuite);
+  bundle.set_epoch(epoch);
+  bundle.set_threshold(static_cast<uint32_t>(threshold));
+  bundle.set_generation(generation);
+  for (size_t i = 0; i < shares.size(); ++i) {
+    absl::StatusOr<oprf::Element> public_share =
+        oprf::ScalarMultGen(shares[i].secret.get());
+    if (!public_share.ok()) return public_share.status();
+    keys::v1::CustodianKey* custodian = bundle.add_custodians();
+    custodian->set_name(names[i]);
+    custodian->set_index(shares[i].index);
+    custodian->set_public_share(oprf::Serialize(*public_share));
+  }
+  if (absl::Status s = ValidateBundle(bundle); !s.ok()) return s;
+  return bundle;
+}
+
+keys::v1::KeyShareFile ShareFileFor(const keys::v1::TokenKeyBundle& bundle,
+                                    const keys::v1::CustodianKey& custodian,
+                                    const oprf::KeyShare& share) {
+  keys::v1::KeyShareFile file;
+  file.set_suite(bundle.suite());
+  file.set_epoch(bundle.epoch());
+  file.set_threshold(bundle.threshold());
+  file.set_shares(static_cast<uint32_t>(bundle.custodians_size()));
+  file.set_custodian(custodian.name());
+  file.set_index(custodian.index());
+  file.set_generation(bundle.generation());
+  file.set_secret(oprf::SerializeScalar(share.secret.get()));
+  return file;
+}
+
 }  // namespace deconfliction

@@ -6,9 +6,11 @@
 #define DECONFLICTION_TOKEN_KEY_KEY_FILES_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "api/deconfliction/keys/v1/keys.pb.h"
+#include "oprf/threshold.h"
 
 namespace deconfliction {
 
@@ -25,6 +27,19 @@ absl::StatusOr<keys::v1::TokenKeyBundle> LoadBundle(const std::string& path);
 // is readable or writable by anyone but its owner (it must be 0600 or
 // 0400); INVALID_ARGUMENT for a bad field.
 absl::StatusOr<keys::v1::KeyShareFile> LoadShare(const std::string& path);
+
+// The public bundle of `shares` (the ceremony's or a refresh's), custodian
+// i named names[i]; checked with ValidateBundle.
+absl::StatusOr<keys::v1::TokenKeyBundle> BundleFor(
+    const std::vector<std::string>& names,
+    const std::vector<oprf::KeyShare>& shares, const std::string& epoch,
+    int threshold, uint32_t generation);
+
+// The share file of `custodian` (one of `bundle`'s), holding `share`. The
+// caller wipes its secret (oprf::Wipe) once written.
+keys::v1::KeyShareFile ShareFileFor(const keys::v1::TokenKeyBundle& bundle,
+                                    const keys::v1::CustodianKey& custodian,
+                                    const oprf::KeyShare& share);
 
 }  // namespace deconfliction
 

@@ -51,16 +51,8 @@ absl::Status WriteCeremony(const keys::v1::TokenKeyBundle& bundle,
                            const std::vector<oprf::KeyShare>& shares,
                            const std::string& out_dir) {
   for (const keys::v1::CustodianKey& custodian : bundle.custodians()) {
-    const oprf::KeyShare& share = shares[custodian.index() - 1];
-    keys::v1::KeyShareFile file;
-    file.set_suite(bundle.suite());
-    file.set_epoch(bundle.epoch());
-    file.set_threshold(bundle.threshold());
-    file.set_shares(static_cast<uint32_t>(bundle.custodians_size()));
-    file.set_custodian(custodian.name());
-    file.set_index(custodian.index());
-    file.set_generation(bundle.generation());
-    file.set_secret(oprf::SerializeScalar(share.secret.get()));
+    keys::v1::KeyShareFile file =
+        ShareFileFor(bundle, custodian, shares[custodian.index() - 1]);
     std::string text;
     google::protobuf::TextFormat::PrintToString(file, &text);
     oprf::Wipe(file.mutable_secret());
@@ -74,29 +66,6 @@ absl::Status WriteCeremony(const keys::v1::TokenKeyBundle& bundle,
   google::protobuf::TextFormat::PrintToString(bundle, &text);
   return WriteKeyFile(absl::StrCat(out_dir, "/token-key-bundle.textproto"),
                       text, 0644);
-}
-
-// The bundle for `shares`, named as `names` (in index order).
-absl::StatusOr<keys::v1::TokenKeyBundle> BundleFor(
-    const std::vector<std::string>& names,
-    const std::vector<oprf::KeyShare>& shares, const std::string& epoch,
-    int threshold, uint32_t generation) {
-  keys::v1::TokenKeyBundle bundle;
-  bundle.set_suite(kTokenKeySuite);
-  bundle.set_epoch(epoch);
-  bundle.set_threshold(static_cast<uint32_t>(threshold));
-  bundle.set_generation(generation);
-  for (size_t i = 0; i < shares.size(); ++i) {
-    absl::StatusOr<oprf::Element> public_share =
-        oprf::ScalarMultGen(shares[i].secret.get());
-    if (!public_share.ok()) return public_share.status();
-    keys::v1::CustodianKey* custodian = bundle.add_custodians();
-    custodian->set_name(names[i]);
-    custodian->set_index(shares[i].index);
-    custodian->set_public_share(oprf::Serialize(*public_share));
-  }
-  if (absl::Status s = ValidateBundle(bundle); !s.ok()) return s;
-  return bundle;
 }
 
 int Generate(const std::string& out_dir) {
