@@ -29,7 +29,8 @@ inline constexpr size_t kMaxAgencyIdBytes = 63;
 inline constexpr size_t kMaxAlertIdBytes = 128;
 // Hits one answer may carry for one token.
 inline constexpr int kMaxHitsPerToken = 100;
-// Bytes of a token (identifiers/token.h kTokenBytes).
+// Bytes of a token (identifiers/token.h kTokenBytes; the node asserts they
+// agree).
 inline constexpr size_t kFederationTokenBytes = 32;
 
 // Each field of `contact`: free text of at most kMaxTextFieldBytes.

@@ -8,20 +8,27 @@
 #include <vector>
 
 #include "absl/flags/internal/parse.h"
+#include "absl/flags/internal/program_name.h"
 #include "absl/flags/internal/usage.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "base/build_info.h"
 
 namespace deconfliction {
 
 // Sets the --help text to `usage` followed by the flags defined in the
 // program's own main file (`main_file`, as __FILE__ spells it), rather than
-// every library's. Call before absl::ParseCommandLine.
-inline void SetUsage(absl::string_view usage, const char* main_file) {
+// every library's, and --version's to VersionLine (base/build_info.h) with
+// `version_detail` (e.g. the database schema it reads). Call before
+// ParseCommandLine.
+inline void SetUsage(absl::string_view usage, const char* main_file,
+                     absl::string_view version_detail = "") {
   static std::string own_file;
+  static std::string detail;
   own_file = main_file;
+  detail = std::string(version_detail);
   absl::FlagsUsageConfig config;
   config.contains_help_flags = [](absl::string_view file) {
     return absl::EndsWith(own_file, file) || absl::EndsWith(file, own_file);
@@ -29,13 +36,18 @@ inline void SetUsage(absl::string_view usage, const char* main_file) {
   config.normalize_filename = [](absl::string_view file) {
     return std::string(file);
   };
+  config.version_string = [] {
+    return VersionLine(absl::flags_internal::ShortProgramInvocationName(),
+                       detail) +
+           "\n";
+  };
   absl::SetFlagsUsageConfig(config);
   absl::SetProgramUsageMessage(usage);
 }
 
 // absl::ParseCommandLine, except that a help request (--help, --helpfull,
-// ...) prints its text on stdout and exits 0, as asked-for help should;
-// Abseil's own exits 1. An unknown flag still exits 1 with its name.
+// ..., --version) prints its text on stdout and exits 0, as asked-for help
+// should; Abseil's own exits 1. An unknown flag still exits 1 with its name.
 // Returns the positional arguments, argv[0] first.
 inline std::vector<char*> ParseCommandLine(int argc, char* argv[]) {
   std::vector<char*> positional = absl::flags_internal::ParseCommandLineImpl(

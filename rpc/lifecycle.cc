@@ -15,16 +15,23 @@ sigset_t BlockStopSignals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
 }
 
 void KeepCreatedFilesPrivate() { umask(077); }
 
-std::string AwaitStopSignal(const sigset_t& signals) {
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  return signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
+std::string AwaitStopSignal(const sigset_t& signals,
+                            const std::function<void()>& reload) {
+  for (;;) {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) {
+      return signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
+    }
+    reload();
+  }
 }
 
 absl::Status WritePortFile(const std::string& path, int port) {

@@ -19,8 +19,9 @@
 
 namespace deconfliction {
 
-// Blocks SIGTERM and SIGINT in the calling thread and in every thread it
-// starts afterwards; call first thing in main, before any server starts.
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and in every
+// thread it starts afterwards; call first thing in main, before any server
+// starts.
 sigset_t BlockStopSignals();
 
 // Makes every file and directory the process creates from now on private to
@@ -29,8 +30,9 @@ sigset_t BlockStopSignals();
 void KeepCreatedFilesPrivate();
 
 // Waits for SIGTERM or SIGINT (blocked by BlockStopSignals); returns its
-// name.
-std::string AwaitStopSignal(const sigset_t& signals);
+// name. Each SIGHUP meanwhile runs `reload`, which says what it did.
+std::string AwaitStopSignal(const sigset_t& signals,
+                            const std::function<void()>& reload);
 
 // Writes `port` and a newline to `path` atomically (a reader never sees a
 // partial file). Does nothing for an empty path.
@@ -55,10 +57,26 @@ std::optional<Config> ConfigFromFlag(
   return *std::move(config);
 }
 
+// --check_config's outcome for the configuration at `path` whose fields
+// passed and whose files were checked (`files`): "<path>: valid" on stdout
+// and 0, or the reason on stderr under `program`'s name and 2.
+inline int ReportConfigCheck(absl::string_view program, const std::string& path,
+                             const absl::Status& files) {
+  if (!files.ok()) {
+    std::cerr << program << ": " << files.message() << "\n";
+    return 2;
+  }
+  std::cout << path << ": valid\n";
+  return 0;
+}
+
 // The rest of a server program's life once its server was started: exit 1
 // with the reason when it did not start or the port file cannot be
 // written; else announces `serving(server)`, waits for SIGTERM or SIGINT
-// (blocked by BlockStopSignals) and shuts down within `grace`, exit 0.
+// (blocked by BlockStopSignals) and shuts down within `grace`, exit 0. On
+// SIGHUP it re-reads the certificate files and CRLs now
+// (server.ReloadFiles(), which keeps the old ones when the new are bad) and
+// says so; the configuration itself is read only at start.
 // `serving` is called as std::string(const Server&).
 template <typename Server, typename Announce>
 int ServeUntilStopped(absl::string_view program,
@@ -74,7 +92,18 @@ int ServeUntilStopped(absl::string_view program,
     return 1;
   }
   std::cerr << program << ": " << serving(**server) << "\n";
-  std::cerr << program << ": " << AwaitStopSignal(stop) << ", shutting down\n";
+  const std::string stopped = AwaitStopSignal(stop, [&] {
+    const absl::Status reloaded = (*server)->ReloadFiles();
+    if (reloaded.ok()) {
+      std::cerr << program
+                << ": SIGHUP: certificate files and CRLs re-read (the "
+                   "configuration is read only at start)\n";
+    } else {
+      std::cerr << "WARNING " << program << ": SIGHUP: " << reloaded.message()
+                << "\n";
+    }
+  });
+  std::cerr << program << ": " << stopped << ", shutting down\n";
   (*server)->Shutdown(grace);
   return 0;
 }

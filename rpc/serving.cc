@@ -14,7 +14,7 @@ namespace deconfliction {
 absl::StatusOr<Serving> StartServing(
     grpc::ServerBuilder* builder, const std::string& listen_address,
     const std::shared_ptr<grpc::ServerCredentials>& credentials,
-    uint32_t max_message_bytes) {
+    uint32_t max_message_bytes, const std::vector<std::string>& services) {
   grpc::EnableDefaultHealthCheckService(true);
   int port = 0;
   builder->AddListeningPort(listen_address, credentials, &port);
@@ -35,6 +35,11 @@ absl::StatusOr<Serving> StartServing(
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(
         absl::StrCat("listen_address: cannot listen on ", listen_address));
+  }
+  if (auto* health = server->GetHealthCheckService()) {
+    for (const std::string& service : services) {
+      health->SetServingStatus(service, true);
+    }
   }
   return Serving(std::move(server), port);
 }

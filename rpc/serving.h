@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -42,12 +43,15 @@ class Serving {
 
 // Starts the server `builder` describes (its services and any extra
 // arguments already added) on `listen_address` (port 0: any free port).
-// UNAVAILABLE naming listen_address when it cannot listen, also when another
-// server already listens there (SO_REUSEPORT is off).
+// Health checking answers SERVING for the whole server ("") and for each of
+// `services` (full names, e.g. "deconfliction.v1.Hub"), NOT_SERVING for
+// all once stopping, NOT_FOUND for any other name. UNAVAILABLE naming
+// listen_address when it cannot listen, also when another server already
+// listens there (SO_REUSEPORT is off).
 absl::StatusOr<Serving> StartServing(
     grpc::ServerBuilder* builder, const std::string& listen_address,
     const std::shared_ptr<grpc::ServerCredentials>& credentials,
-    uint32_t max_message_bytes);
+    uint32_t max_message_bytes, const std::vector<std::string>& services);
 
 }  // namespace deconfliction
 

@@ -148,8 +148,8 @@ std::string NodeAuthorizationPolicy(absl::string_view federation,
 
 namespace {
 
-// Only `agencies`' nodes may call `service`'s methods; anyone of the
-// federation may check health.
+// Only `agencies`' nodes may call `service`'s methods and server
+// reflection; anyone of the federation may check health.
 std::string NodesOnlyPolicy(absl::string_view name,
                             absl::string_view federation,
                             absl::string_view service,
@@ -165,7 +165,10 @@ std::string NodesOnlyPolicy(absl::string_view name,
     {
       "name": "agency_nodes",
       "source": {"principals": [%s]},
-      "request": {"paths": ["/%s/*"]}
+      "request": {"paths": [
+        "/%s/*",
+        "/grpc.reflection.v1alpha.ServerReflection/*"
+      ]}
     },
     {
       "name": "health",

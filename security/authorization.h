@@ -16,13 +16,14 @@
 //   anyone else                         nothing
 //
 // Hub:
-//   spiffe://<fed>/agency/<id>/node     Hub, for each configured node
+//   spiffe://<fed>/agency/<id>/node     Hub and server reflection, for each
+//                                       configured node
 //   any certificate of the federation   gRPC health checking
 //   anyone else (users included)        nothing
 //
 // Custodian:
-//   spiffe://<fed>/agency/<id>/node     TokenIssuer, for each configured
-//                                       agency
+//   spiffe://<fed>/agency/<id>/node     TokenIssuer and server reflection,
+//                                       for each configured agency
 //   any certificate of the federation   gRPC health checking
 //   anyone else (users, the hub, other  nothing
 //   custodians)

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/periodic.h"
+#include "security/revocation.h"
 #include "security/tls.h"
 
 namespace deconfliction {
@@ -112,15 +113,7 @@ std::string StagedTlsFiles::ConfiguredState() const {
 }
 
 absl::Status StagedTlsFiles::Check() const {
-  if (absl::Status s = CheckTlsFiles(configured_, field_); !s.ok()) return s;
-  absl::StatusOr<std::string> id = CertificateSpiffeId(configured_.cert_file());
-  if (!id.ok()) return id.status();
-  if (*id != own_id_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(field_, ".cert_file: certificate names ", *id,
-                     " but this server is ", own_id_));
-  }
-  return absl::OkStatus();
+  return CheckOwnTlsFiles(configured_, own_id_, field_);
 }
 
 absl::Status StagedTlsFiles::Copy() const {
@@ -154,6 +147,15 @@ absl::Status StagedTlsFiles::Restage() {
   std::fprintf(stderr, "tls: certificate files changed and checked: %s\n",
                configured_.cert_file().c_str());
   return absl::OkStatus();
+}
+
+absl::Status StagedTlsFiles::Reload() {
+  if (absl::Status s = Restage(); !s.ok()) return s;
+  absl::StatusOr<std::shared_ptr<RevocationList>> revocations =
+      RevocationList::Watch(staged_, field_);
+  if (!revocations.ok()) return revocations.status();
+  if (*revocations == nullptr) return absl::OkStatus();
+  return (*revocations)->Reread();
 }
 
 }  // namespace deconfliction

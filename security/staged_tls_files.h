@@ -55,6 +55,11 @@ class StagedTlsFiles {
   // logging each refusal once on stderr.
   absl::Status Restage();
 
+  // On SIGHUP: Restage, then re-read the CRLs of crl_dir (RevocationList::
+  // Reread, for every user of the list in the process). The first error,
+  // with the old files or list still in force.
+  absl::Status Reload();
+
  private:
   StagedTlsFiles(config::v1::TlsFiles configured, std::string own_id,
                  std::string field, config::v1::TlsFiles staged);

@@ -198,6 +198,20 @@ absl::Status CheckTlsFiles(const config::v1::TlsFiles& files,
   return absl::OkStatus();
 }
 
+absl::Status CheckOwnTlsFiles(const config::v1::TlsFiles& files,
+                              absl::string_view own_id,
+                              absl::string_view field) {
+  if (absl::Status s = CheckTlsFiles(files, field); !s.ok()) return s;
+  absl::StatusOr<std::string> id = CertificateSpiffeId(files.cert_file());
+  if (!id.ok()) return id.status();
+  if (*id != own_id) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(field, ".cert_file: certificate names ", *id,
+                     " but this server is ", own_id));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> CertificateSpiffeId(const std::string& pem_path) {
   FILE* file = std::fopen(pem_path.c_str(), "r");
   if (file == nullptr) {

@@ -33,6 +33,13 @@ inline constexpr unsigned int kCertificateRefreshSeconds = 60;
 absl::Status CheckTlsFiles(const config::v1::TlsFiles& files,
                            absl::string_view field);
 
+// CheckTlsFiles, and that the certificate names `own_id`, the server's own
+// SPIFFE ID (FAILED_PRECONDITION naming both otherwise): what a server
+// checks of its files at start, on every change, and for --check_config.
+absl::Status CheckOwnTlsFiles(const config::v1::TlsFiles& files,
+                              absl::string_view own_id,
+                              absl::string_view field);
+
 // The single spiffe:// URI SAN of the leaf certificate in `pem_path`.
 // FAILED_PRECONDITION when it has none or several.
 absl::StatusOr<std::string> CertificateSpiffeId(const std::string& pem_path);

@@ -680,14 +680,11 @@ TEST_F(FederationTest, BulkCheckOfTenThousandIdentifiers) {
   EXPECT_EQ(incomplete, 0u);
 }
 
-// Runs deconflict-audit with `flags`; its exit code, and its output in
-// `output` (stdout to `out_file`, stderr kept).
-int RunAudit(const std::string& flags, const std::string& out_file,
-             std::string* output) {
-  const std::string command =
-      absl::StrCat(DECONFLICTION_AUDIT_BINARY, " ", flags, " 2>&1 >", out_file);
+// Runs `command` through the shell; its exit code, and what it wrote to
+// stdout and stderr in `output`.
+int RunCommand(const std::string& command, std::string* output) {
   output->clear();
-  FILE* pipe = popen(command.c_str(), "r");
+  FILE* pipe = popen(("(" + command + ") 2>&1").c_str(), "r");
   char buffer[4096];
   size_t n;
   while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
@@ -695,6 +692,71 @@ int RunAudit(const std::string& flags, const std::string& out_file,
   }
   const int status = pclose(pipe);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Runs deconflict-audit with `flags`, its records to `out_file`.
+int RunAudit(const std::string& flags, const std::string& out_file,
+             std::string* output) {
+  return RunCommand(
+      absl::StrCat(DECONFLICTION_AUDIT_BINARY, " ", flags, " >", out_file),
+      output);
+}
+
+TEST_F(FederationTest, EveryServerChecksItsConfigurationAndSaysItsVersion) {
+  const std::string dir = dir_->path();
+  std::string output;
+  for (const auto& [binary, config] :
+       std::vector<std::pair<std::string, std::string>>{
+           {DECONFLICTION_NODE_BINARY, dir + "/north.textproto"},
+           {DECONFLICTION_HUB_BINARY, dir + "/hub.textproto"},
+           {DECONFLICTION_CUSTODIAN_BINARY,
+            dir + "/custodian-" + federation_->options().custodians[0] +
+                ".textproto"}}) {
+    EXPECT_EQ(
+        RunCommand(binary + " --check_config --config=" + config, &output), 0)
+        << binary << ": " << output;
+    EXPECT_THAT(output, HasSubstr(config + ": valid"));
+    // --version and --help answer and exit 0.
+    EXPECT_EQ(RunCommand(binary + " --version", &output), 0) << binary;
+    EXPECT_THAT(output, HasSubstr(" (revision "));
+    EXPECT_EQ(RunCommand(binary + " --help", &output), 0) << binary;
+    EXPECT_THAT(output, HasSubstr("--check_config"));
+  }
+  // north's configuration with south's certificate and key: refused, naming
+  // the field, and nothing served.
+  std::ifstream in(dir + "/north.textproto");
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  for (size_t at = text.find("node-north"); at != std::string::npos;
+       at = text.find("node-north", at)) {
+    text.replace(at, 10, "node-south");
+  }
+  std::ofstream(dir + "/north-as-south.textproto") << text;
+  EXPECT_EQ(RunCommand(absl::StrCat(DECONFLICTION_NODE_BINARY,
+                                    " --check_config --config=", dir,
+                                    "/north-as-south.textproto"),
+                       &output),
+            2);
+  EXPECT_THAT(output, HasSubstr("tls.cert_file: certificate names "
+                                "spiffe://fed.test/agency/south/node"));
+}
+
+TEST_F(FederationTest, SighupRereadsTheFilesAndTheServerKeepsServing) {
+  federation_->hub().Signal(SIGHUP);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (federation_->Log("hub").find("SIGHUP: certificate files and CRLs "
+                                      "re-read") == std::string::npos &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_THAT(federation_->Log("hub"),
+              HasSubstr("SIGHUP: certificate files and CRLs re-read"));
+  v1::CheckResponse response;
+  grpc::Status status =
+      Check("north", {Id(v1::IDENTIFIER_TYPE_EMAIL, "after.hup@example.org")},
+            &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.scope(), v1::CHECK_SCOPE_FEDERATION);
+  EXPECT_TRUE(response.results(0).complete());
 }
 
 TEST_F(FederationTest, EveryCallIsAuditedAndACutTrailShowsAgainstTheHub) {

@@ -601,28 +601,48 @@ TEST_F(NodeServerTest, CheckBulkAnswersEveryChunkInOrder) {
 }
 
 TEST_F(NodeServerTest, HealthIsServingToAnyFederationCertificate) {
-  // grpc.health.v1.Health/Check with an empty HealthCheckRequest; the
-  // answer's field 1 is the serving status (SERVING = 1): bytes 08 01.
+  // grpc.health.v1.Health/Check with HealthCheckRequest{service} (field 1);
+  // the answer's field 1 is the serving status (SERVING = 1): bytes 08 01.
   grpc::GenericStub stub(Channel(pki_->Files("user-agency-b-bob")));
-  grpc::ClientContext context;
-  WithDeadline(&context);
-  grpc::ByteBuffer request, response;
-  grpc::Slice empty("");
-  request = grpc::ByteBuffer(&empty, 1);
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response, [&done](const grpc::Status& status) {
-                   done.set_value(status);
-                 });
-  grpc::Status status = done.get_future().get();
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(response.Dump(&slices).ok());
-  std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  auto check = [&](const std::string& service, std::string* status_bytes) {
+    grpc::ClientContext context;
+    WithDeadline(&context);
+    std::string encoded;
+    if (!service.empty()) {
+      encoded =
+          std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
+    }
+    grpc::Slice slice(encoded);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(
+        &context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+        &response,
+        [&done](const grpc::Status& status) { done.set_value(status); });
+    grpc::Status status = done.get_future().get();
+    std::vector<grpc::Slice> slices;
+    status_bytes->clear();
+    if (status.ok() && response.Dump(&slices).ok()) {
+      for (const grpc::Slice& part : slices) {
+        status_bytes->append(reinterpret_cast<const char*>(part.begin()),
+                             part.size());
+      }
+    }
+    return status;
+  };
+  // The whole server, and each of its services by name.
+  for (const std::string service :
+       {"", "deconfliction.v1.Registry", "deconfliction.v1.Deconfliction",
+        "deconfliction.v1.NodeFederation", "deconfliction.v1.Alerts"}) {
+    std::string bytes;
+    grpc::Status status = check(service, &bytes);
+    ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
+    EXPECT_EQ(bytes, std::string("\x08\x01", 2)) << service;
   }
-  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+  std::string bytes;
+  EXPECT_EQ(check("deconfliction.v1.Nothing", &bytes).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(NodeServerTest, StartRefusesACertificateOfAnotherNode) {

@@ -192,11 +192,13 @@ class RefusalMatrixTest : public ::testing::Test {
          absl::StrCat("127.0.0.1:", hub_->port()),
          hub,
          {{"deconfliction.v1.Hub", {node_a, node_b}},
+          {"grpc.reflection.v1alpha.ServerReflection", {node_a, node_b}},
           {"grpc.health.v1.Health", {"*"}}}},
         {"custodian",
          custodians_.Address("alpha"),
          "spiffe://fed.test/custodian/alpha",
          {{"deconfliction.v1.TokenIssuer", {node_a}},
+          {"grpc.reflection.v1alpha.ServerReflection", {node_a}},
           {"grpc.health.v1.Health", {"*"}}}},
     };
   }

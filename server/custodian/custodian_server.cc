@@ -1,5 +1,6 @@
 #include "server/custodian/custodian_server.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/server_builder.h>
 
 #include <utility>
@@ -13,6 +14,40 @@
 #include "token_key/key_files.h"
 
 namespace deconfliction {
+namespace {
+
+// The configured share, checked to be this custodian's.
+absl::StatusOr<keys::v1::KeyShareFile> LoadOwnShare(
+    const config::v1::CustodianConfig& config) {
+  absl::StatusOr<keys::v1::KeyShareFile> share = LoadShare(config.share_file());
+  if (!share.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("share_file: ", share.status().message()));
+  }
+  if (share->custodian() != config.name()) {
+    oprf::Wipe(share->mutable_secret());
+    return absl::FailedPreconditionError(absl::StrCat(
+        "share_file: the share is custodian \"", share->custodian(),
+        "\"'s, not \"", config.name(), "\"'s"));
+  }
+  return share;
+}
+
+}  // namespace
+
+absl::Status CustodianServer::CheckFiles(
+    const config::v1::CustodianConfig& config) {
+  if (absl::Status s = CheckOwnTlsFiles(
+          config.tls(), CustodianSpiffeId(config.federation(), config.name()),
+          "tls");
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<keys::v1::KeyShareFile> share = LoadOwnShare(config);
+  if (!share.ok()) return share.status();
+  oprf::Wipe(share->mutable_secret());
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
     const config::v1::CustodianConfig& configured, const Clock& clock) {
@@ -32,16 +67,8 @@ absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
               config.federation(), config.name(),
               {config.agencies().begin(), config.agencies().end()}));
   if (!credentials.ok()) return credentials.status();
-  absl::StatusOr<keys::v1::KeyShareFile> share = LoadShare(config.share_file());
-  if (!share.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("share_file: ", share.status().message()));
-  }
-  if (share->custodian() != config.name()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "share_file: the share is custodian \"", share->custodian(),
-        "\"'s, not \"", config.name(), "\"'s"));
-  }
+  absl::StatusOr<keys::v1::KeyShareFile> share = LoadOwnShare(config);
+  if (!share.ok()) return share.status();
 
   std::unique_ptr<CustodianServer> server(new CustodianServer());
   server->tls_files_ = *std::move(tls_files);
@@ -63,11 +90,12 @@ absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
   server->service_ = std::make_unique<TokenIssuerService>(
       server->custodian_.get(), server->queue_.get());
 
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.RegisterService(server->service_.get());
-  absl::StatusOr<Serving> serving =
-      StartServing(&builder, config.listen_address(), *credentials,
-                   limits.max_message_bytes());
+  absl::StatusOr<Serving> serving = StartServing(
+      &builder, config.listen_address(), *credentials,
+      limits.max_message_bytes(), {v1::TokenIssuer::service_full_name()});
   if (!serving.ok()) return serving.status();
   server->serving_ = *std::move(serving);
   return server;

@@ -37,7 +37,16 @@ class CustodianServer {
       const config::v1::CustodianConfig& config,
       const Clock& clock = absl::Now);
 
+  // What Start checks of the files `config` names (certificates, CRLs, the
+  // share), with the same errors, without serving or touching data_dir:
+  // --check_config.
+  static absl::Status CheckFiles(const config::v1::CustodianConfig& config);
+
   int port() const { return serving_.port(); }
+
+  // Re-reads the certificate files and CRLs now (SIGHUP), keeping the old
+  // ones when the new are refused (StagedTlsFiles::Reload).
+  absl::Status ReloadFiles() { return tls_files_->Reload(); }
 
   // Stops accepting calls, lets calls in progress finish for up to `grace`,
   // then cancels the rest. Idempotent.

@@ -13,6 +13,10 @@ ABSL_FLAG(std::string, config, "",
           "Custodian configuration file (protobuf text format, schema "
           "deconfliction.config.v1.CustodianConfig in "
           "api/deconfliction/config/v1/config.proto).");
+ABSL_FLAG(bool, check_config, false,
+          "Instead of serving: check the configuration and the files it names "
+          "(certificates against the CA and CRLs, keys), print the outcome "
+          "and exit 0 (valid) or 2.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM or SIGINT, how long calls in progress may take to "
           "finish before they are cancelled.");
@@ -25,8 +29,10 @@ int Main(int argc, char** argv) {
       "Serves one share of the federation's token key to the agency nodes "
       "over mutual TLS.\n"
       "Usage: deconflict-custodian --config=custodian.textproto\n"
-      "Exit codes: 0 stopped by a signal, 1 cannot serve, 2 bad "
-      "configuration.",
+      "       deconflict-custodian --config=custodian.textproto "
+      "--check_config\n"
+      "Exit codes: 0 stopped by a signal (or a valid configuration), 1 "
+      "cannot serve, 2 bad configuration.",
       __FILE__);
   sigset_t stop = BlockStopSignals();
   KeepCreatedFilesPrivate();
@@ -36,6 +42,11 @@ int Main(int argc, char** argv) {
                                                   absl::GetFlag(FLAGS_config),
                                                   LoadCustodianConfig);
   if (!config) return 2;
+  if (absl::GetFlag(FLAGS_check_config)) {
+    return ReportConfigCheck("deconflict-custodian",
+                             absl::GetFlag(FLAGS_config),
+                             CustodianServer::CheckFiles(*config));
+  }
   return ServeUntilStopped(
       "deconflict-custodian", CustodianServer::Start(*config),
       config->port_file(),

@@ -1,5 +1,6 @@
 #include "server/hub/hub_server.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/server_builder.h>
 
 #include <utility>
@@ -11,6 +12,19 @@
 #include "security/tls.h"
 
 namespace deconfliction {
+
+absl::Status HubServer::CheckFiles(const config::v1::HubConfig& config) {
+  if (absl::Status s = CheckOwnTlsFiles(
+          config.tls(), HubSpiffeId(config.federation()), "tls");
+      !s.ok()) {
+    return s;
+  }
+  if (config.policy().common_identifiers_file().empty()) {
+    return absl::OkStatus();
+  }
+  return CommonIdentifiers::Load(config.policy().common_identifiers_file())
+      .status();
+}
 
 absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(
     const config::v1::HubConfig& configured, Clock clock) {
@@ -59,11 +73,12 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(
       std::move(clock));
   hub->service_ = std::make_unique<HubService>(hub->coordinator_.get());
 
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.RegisterService(hub->service_.get());
-  absl::StatusOr<Serving> server =
-      StartServing(&builder, config.listen_address(), *credentials,
-                   config.limits().max_message_bytes());
+  absl::StatusOr<Serving> server = StartServing(
+      &builder, config.listen_address(), *credentials,
+      config.limits().max_message_bytes(), {v1::Hub::service_full_name()});
   if (!server.ok()) return server.status();
   hub->serving_ = *std::move(server);
   return hub;

@@ -20,6 +20,10 @@ ABSL_FLAG(std::string, config, "",
 ABSL_FLAG(bool, delivery_status, false,
           "Instead of serving: print the alerts waiting in the outbox for each "
           "agency and the age of the oldest (works while the hub runs).");
+ABSL_FLAG(bool, check_config, false,
+          "Instead of serving: check the configuration and the files it names "
+          "(certificates against the CA and CRLs, keys), print the outcome "
+          "and exit 0 (valid) or 2.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM or SIGINT, how long calls in progress may take to "
           "finish before they are cancelled.");
@@ -30,7 +34,11 @@ namespace {
 int Main(int argc, char** argv) {
   deconfliction::SetUsage(
       "Serves the coordination centre's deconfliction hub over mutual TLS.\n"
-      "Usage: deconflict-hub --config=hub.textproto",
+      "Usage: deconflict-hub --config=hub.textproto\n"
+      "       deconflict-hub --config=hub.textproto --check_config\n"
+      "       deconflict-hub --config=hub.textproto --delivery_status\n"
+      "Exit codes: 0 stopped by a signal (or a valid configuration), 1 "
+      "cannot serve, 2 bad configuration.",
       __FILE__);
   sigset_t stop = BlockStopSignals();
   KeepCreatedFilesPrivate();
@@ -39,6 +47,10 @@ int Main(int argc, char** argv) {
       ConfigFromFlag<config::v1::HubConfig>(
           "deconflict-hub", absl::GetFlag(FLAGS_config), LoadHubConfig);
   if (!config) return 2;
+  if (absl::GetFlag(FLAGS_check_config)) {
+    return ReportConfigCheck("deconflict-hub", absl::GetFlag(FLAGS_config),
+                             HubServer::CheckFiles(*config));
+  }
   if (absl::GetFlag(FLAGS_delivery_status)) {
     absl::StatusOr<std::map<std::string, AlertOutbox::Backlog>> backlog =
         ReadBacklog(config->data_dir());

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "api/federation_checks.h"
 #include "api/hits.h"
 #include "identifiers/token.h"
 #include "oprf/group.h"
@@ -18,6 +19,9 @@
 #include "oprf/voprf.h"
 
 namespace deconfliction {
+
+// The tokens made here are the ones the hub and the nodes check on the wire.
+static_assert(kTokenBytes == kFederationTokenBytes);
 
 struct BlindTokenizer::State {
   struct CustodianKey {
@@ -270,8 +274,8 @@ void BlindTokenizer::Round::Receive(
     // A custodian that answers wrongly is faulty or hostile: said loudly.
     outcome = "invalid";
     std::fprintf(stderr,
-                 "deconflict-node: custodian %s gave an invalid answer, "
-                 "ignored: %s\n",
+                 "WARNING deconflict-node: custodian %s gave an invalid "
+                 "answer, ignored: %s\n",
                  custodian.c_str(),
                  std::string(evaluated.status().message()).c_str());
   }

@@ -15,12 +15,17 @@
 #include "server/node/node_config.h"
 #include "server/node/node_server.h"
 #include "server/node/node_tokens.h"
+#include "storage/node_database.h"
 #include "storage/token_migration.h"
 
 ABSL_FLAG(std::string, config, "",
           "Node configuration file (protobuf text format, schema "
           "deconfliction.config.v1.NodeConfig in "
           "api/deconfliction/config/v1/config.proto).");
+ABSL_FLAG(bool, check_config, false,
+          "Instead of serving: check the configuration and the files it names "
+          "(certificates against the CA and CRLs, keys), print the outcome "
+          "and exit 0 (valid) or 2.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM or SIGINT, how long calls in progress may take to "
           "finish before they are cancelled.");
@@ -161,8 +166,11 @@ int Main(int argc, char** argv) {
       "Serves an agency's deconfliction node over mutual TLS.\n"
       "Usage: deconflict-node --config=node.textproto\n"
       "       deconflict-node --config=node.textproto --tokenize_csv=FILE\n"
-      "       deconflict-node --config=node.textproto --retokenize",
-      __FILE__);
+      "       deconflict-node --config=node.textproto --retokenize\n"
+      "       deconflict-node --config=node.textproto --check_config\n"
+      "Exit codes: 0 stopped by a signal (or a valid configuration), 1 "
+      "cannot serve, 2 bad configuration.",
+      __FILE__, absl::StrCat("node database schema ", kNodeSchemaVersion));
   sigset_t stop = BlockStopSignals();
   KeepCreatedFilesPrivate();
   ParseCommandLine(argc, argv);
@@ -170,6 +178,10 @@ int Main(int argc, char** argv) {
       ConfigFromFlag<config::v1::NodeConfig>(
           "deconflict-node", absl::GetFlag(FLAGS_config), LoadNodeConfig);
   if (!config) return 2;
+  if (absl::GetFlag(FLAGS_check_config)) {
+    return ReportConfigCheck("deconflict-node", absl::GetFlag(FLAGS_config),
+                             NodeServer::CheckFiles(*config));
+  }
   if (!absl::GetFlag(FLAGS_tokenize_csv).empty()) {
     return Tokenize(*config, absl::GetFlag(FLAGS_tokenize_csv));
   }

@@ -22,6 +22,22 @@ constexpr int kMaxStreamsPerConnection = 100;
 
 }  // namespace
 
+absl::Status NodeServer::CheckFiles(const config::v1::NodeConfig& config) {
+  if (absl::Status s = CheckOwnTlsFiles(
+          config.tls(), NodeSpiffeId(config.federation(), config.agency_id()),
+          "tls");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status tables = CheckJurisdictionTables(); !tables.ok()) {
+    return tables;
+  }
+  // The custodians' clients are made but never called.
+  WorkQueue completions(1, 1);
+  MetricsRegistry metrics;
+  return NodeTokens::Create(config, &completions, &metrics).status();
+}
+
 absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     const config::v1::NodeConfig& configured, const Clock& clock) {
   // The node serves with checked copies of its certificate files.
@@ -128,7 +144,11 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   builder.RegisterService(server->alerts_.get());
   absl::StatusOr<Serving> serving =
       StartServing(&builder, config.listen_address(), *credentials,
-                   limits.max_message_bytes());
+                   limits.max_message_bytes(),
+                   {v1::Registry::service_full_name(),
+                    v1::Deconfliction::service_full_name(),
+                    v1::NodeFederation::service_full_name(),
+                    v1::Alerts::service_full_name()});
   if (!serving.ok()) return serving.status();
   server->serving_ = *std::move(serving);
   return server;

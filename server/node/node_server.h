@@ -53,12 +53,22 @@ class NodeServer {
   static absl::StatusOr<std::unique_ptr<NodeServer>> Start(
       const config::v1::NodeConfig& config, const Clock& clock = absl::Now);
 
+  // What Start checks of the files `config` names (certificates, CRLs, the
+  // token-key bundle against the custodians, the ISO 3166 tables), with the
+  // same errors, without serving, calling anyone or touching data_dir:
+  // --check_config.
+  static absl::Status CheckFiles(const config::v1::NodeConfig& config);
+
   // The port actually bound (useful with port 0).
   int port() const { return serving_.port(); }
   // The metrics listener's port; 0 without a metrics section.
   int metrics_port() const {
     return metrics_listener_ == nullptr ? 0 : metrics_listener_->port();
   }
+
+  // Re-reads the certificate files and CRLs now (SIGHUP), keeping the old
+  // ones when the new are refused (StagedTlsFiles::Reload).
+  absl::Status ReloadFiles() { return tls_files_->Reload(); }
 
   // Stops accepting calls, lets calls in progress finish for up to `grace`,
   // then cancels the rest. Idempotent.
