@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "fuzz/fuzz_target.h"
@@ -29,7 +31,8 @@ namespace {
 namespace dc = deconfliction;
 namespace v1 = deconfliction::v1;
 
-// Nodes that answer every lookup with `answer` and take every alert.
+// Nodes that answer every lookup with the answer set last (alert delivery
+// asks them too, for rechecks, from its own threads) and take every alert.
 class ScriptedNodes final : public dc::NodeLinks {
  public:
   explicit ScriptedNodes(std::vector<std::string> agencies)
@@ -41,7 +44,12 @@ class ScriptedNodes final : public dc::NodeLinks {
                     std::shared_ptr<const v1::TokenLookupRequest> /*request*/,
                     absl::Time /*deadline*/,
                     Done<v1::TokenLookupResponse> done) override {
-    done(answer);
+    v1::TokenLookupResponse answer;
+    {
+      absl::MutexLock lock(&mu_);
+      answer = answer_;
+    }
+    done(std::move(answer));
   }
   void DeliverAlerts(const std::string& /*agency*/,
                      v1::DeliverAlertsRequest /*request*/,
@@ -50,10 +58,15 @@ class ScriptedNodes final : public dc::NodeLinks {
     done(v1::DeliverAlertsResponse());
   }
 
-  v1::TokenLookupResponse answer;  // set before each lookup
+  void SetAnswer(v1::TokenLookupResponse answer) {
+    absl::MutexLock lock(&mu_);
+    answer_ = std::move(answer);
+  }
 
  private:
   const std::vector<std::string> agencies_;
+  absl::Mutex mu_;
+  v1::TokenLookupResponse answer_ ABSL_GUARDED_BY(mu_);
 };
 
 struct Hub {
@@ -109,11 +122,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t length = (size_t{data[1]} << 8) | data[2];
     if (3 + length > size) return 0;
     v1::FederatedLookupRequest request;
+    v1::TokenLookupResponse answer;
     if (!request.ParseFromArray(data + 3, static_cast<int>(length)) ||
-        !hub->nodes.answer.ParseFromArray(
-            data + 3 + length, static_cast<int>(size - 3 - length))) {
+        !answer.ParseFromArray(data + 3 + length,
+                               static_cast<int>(size - 3 - length))) {
       return 0;
     }
+    hub->nodes.SetAnswer(std::move(answer));
     hub->coordinator->Lookup(request, hub->north,
                              absl::Now() + absl::Seconds(5),
                              [&](absl::StatusOr<v1::FederatedLookupResponse>) {

@@ -1,7 +1,9 @@
 #include "metrics/metrics.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -51,51 +53,95 @@ std::string Escaped(const std::string& text, bool quotes) {
   return out;
 }
 
-[[noreturn]] void Defect(const std::string& what) {
-  std::fprintf(stderr, "metrics: %s\n", what.c_str());
-  std::abort();
-}
-
 }  // namespace
 
 std::string EscapeLabelValue(const std::string& value) {
   return Escaped(value, /*quotes=*/true);
 }
 
-CounterFamily::CounterFamily(std::string name, std::string help,
-                             std::vector<std::string> label_names)
-    : name_(std::move(name)),
-      help_(std::move(help)),
-      label_names_(std::move(label_names)) {}
+namespace metrics_internal {
 
-Counter& CounterFamily::WithLabels(
-    const std::vector<std::string>& label_values) {
-  if (label_values.size() != label_names_.size()) {
-    Defect(absl::StrCat(name_, ": ", label_values.size(), " label values for ",
-                        label_names_.size(), " labels"));
-  }
-  absl::MutexLock lock(&mu_);
-  std::unique_ptr<Counter>& counter = series_[label_values];
-  if (counter == nullptr) counter = std::make_unique<Counter>();
-  return *counter;
+void Defect(const std::string& what) {
+  std::fprintf(stderr, "metrics: %s\n", what.c_str());
+  std::abort();
 }
 
+}  // namespace metrics_internal
+
+using metrics_internal::Defect;
+
+CounterFamily::CounterFamily(std::string name, std::string help,
+                             std::vector<std::string> label_names)
+    : help_(std::move(help)),
+      series_(std::move(name), std::move(label_names)) {}
+
 void CounterFamily::AppendTo(std::string* out) const {
-  absl::StrAppend(out, "# HELP ", name_, " ", Escaped(help_, /*quotes=*/false),
-                  "\n", "# TYPE ", name_, " counter\n");
+  const std::string& name = series_.name();
+  absl::StrAppend(out, "# HELP ", name, " ", Escaped(help_, /*quotes=*/false),
+                  "\n", "# TYPE ", name, " counter\n");
+  bool any = false;
+  series_.ForEach(
+      [&](const std::vector<std::string>& values, const Counter& counter) {
+        any = true;
+        absl::StrAppend(out, name, Labels(series_.label_names(), values), " ",
+                        counter.value(), "\n");
+      });
+  if (!any && series_.label_names().empty()) {
+    absl::StrAppend(out, name, " 0\n");
+  }
+}
+
+void Histogram::Observe(double value) {
+  const size_t bucket =
+      std::lower_bound(bounds_->begin(), bounds_->end(), value) -
+      bounds_->begin();
   absl::MutexLock lock(&mu_);
-  if (series_.empty() && label_names_.empty()) {
-    absl::StrAppend(out, name_, " 0\n");
+  ++buckets_[bucket];
+  sum_ += value;
+}
+
+void Histogram::AppendTo(const std::string& name,
+                         const std::vector<std::string>& label_names,
+                         const std::vector<std::string>& label_values,
+                         std::string* out) const {
+  std::vector<std::string> names = label_names;
+  names.push_back("le");
+  std::vector<std::string> values = label_values;
+  values.emplace_back();
+  absl::MutexLock lock(&mu_);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    cumulative += buckets_[i];
+    values.back() =
+        i < bounds_->size() ? absl::StrCat((*bounds_)[i]) : std::string("+Inf");
+    absl::StrAppend(out, name, "_bucket", Labels(names, values), " ",
+                    cumulative, "\n");
   }
-  for (const auto& [values, counter] : series_) {
-    absl::StrAppend(out, name_, Labels(label_names_, values), " ",
-                    counter->value(), "\n");
-  }
+  const std::string labels = Labels(label_names, label_values);
+  absl::StrAppend(out, name, "_sum", labels, " ", sum_, "\n", name, "_count",
+                  labels, " ", cumulative, "\n");
+}
+
+HistogramFamily::HistogramFamily(std::string name, std::string help,
+                                 std::vector<std::string> label_names,
+                                 std::vector<double> bounds)
+    : help_(std::move(help)),
+      bounds_(std::move(bounds)),
+      series_(std::move(name), std::move(label_names)) {}
+
+void HistogramFamily::AppendTo(std::string* out) const {
+  const std::string& name = series_.name();
+  absl::StrAppend(out, "# HELP ", name, " ", Escaped(help_, /*quotes=*/false),
+                  "\n", "# TYPE ", name, " histogram\n");
+  series_.ForEach(
+      [&](const std::vector<std::string>& values, const Histogram& histogram) {
+        histogram.AppendTo(name, series_.label_names(), values, out);
+      });
 }
 
 void MetricsRegistry::Claim(const std::string& name) {
   if (!ValidName(name)) Defect(absl::StrCat("malformed name ", name));
-  if (counters_.count(name) || gauges_.count(name)) {
+  if (counters_.count(name) || histograms_.count(name) || gauges_.count(name)) {
     Defect(absl::StrCat(name, " registered twice"));
   }
 }
@@ -112,6 +158,26 @@ CounterFamily* MetricsRegistry::AddCounterFamily(
       std::make_unique<CounterFamily>(name, help, std::move(label_names));
   CounterFamily* added = family.get();
   counters_.emplace(name, std::move(family));
+  return added;
+}
+
+HistogramFamily* MetricsRegistry::AddHistogramFamily(
+    const std::string& name, const std::string& help,
+    std::vector<std::string> label_names, std::vector<double> bounds) {
+  absl::MutexLock lock(&mu_);
+  Claim(name);
+  for (const std::string& label : label_names) {
+    if (!ValidName(label) || label == "le") {
+      Defect(absl::StrCat("malformed label ", label));
+    }
+  }
+  if (!std::is_sorted(bounds.begin(), bounds.end())) {
+    Defect(absl::StrCat(name, ": bounds not ascending"));
+  }
+  auto family = std::make_unique<HistogramFamily>(
+      name, help, std::move(label_names), std::move(bounds));
+  HistogramFamily* added = family.get();
+  histograms_.emplace(name, std::move(family));
   return added;
 }
 
@@ -137,25 +203,29 @@ void MetricsRegistry::AddInfo(
 }
 
 std::string MetricsRegistry::Exposition() const {
-  std::string out;
   absl::MutexLock lock(&mu_);
-  // Both maps are in name order; merged, every family appears once.
-  auto counter = counters_.begin();
-  auto gauge = gauges_.begin();
-  while (counter != counters_.end() || gauge != gauges_.end()) {
-    if (gauge == gauges_.end() ||
-        (counter != counters_.end() && counter->first < gauge->first)) {
-      counter->second->AppendTo(&out);
-      ++counter;
-      continue;
-    }
-    const auto& [name, g] = *gauge;
-    absl::StrAppend(&out, "# HELP ", name, " ",
-                    Escaped(g.help, /*quotes=*/false), "\n", "# TYPE ", name,
-                    " gauge\n", name, g.labels, " ", absl::StrCat(g.read()),
-                    "\n");
-    ++gauge;
+  // Every family once, in name order (names are unique across kinds).
+  std::map<std::string, std::function<void(std::string*)>> families;
+  for (const auto& [name, family] : counters_) {
+    families[name] = [&family = *family](std::string* out) {
+      family.AppendTo(out);
+    };
   }
+  for (const auto& [name, family] : histograms_) {
+    families[name] = [&family = *family](std::string* out) {
+      family.AppendTo(out);
+    };
+  }
+  for (const auto& [name, gauge] : gauges_) {
+    families[name] = [&name = name, &g = gauge](std::string* out) {
+      absl::StrAppend(out, "# HELP ", name, " ",
+                      Escaped(g.help, /*quotes=*/false), "\n", "# TYPE ", name,
+                      " gauge\n", name, g.labels, " ", absl::StrCat(g.read()),
+                      "\n");
+    };
+  }
+  std::string out;
+  for (const auto& [name, append] : families) append(&out);
   return out;
 }
 

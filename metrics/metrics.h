@@ -1,5 +1,5 @@
-// Metrics: the counters and gauges a server exposes, and their Prometheus
-// text exposition (format version 0.0.4), served by MetricsListener
+// Metrics: the counters, histograms and gauges a server exposes, and their
+// Prometheus text exposition (format version 0.0.4), served by MetricsListener
 // (metrics/metrics_listener.h).
 //
 // A family (name, help, label names) is registered once, at start; its
@@ -37,6 +37,56 @@ class Counter {
   std::atomic<uint64_t> value_{0};
 };
 
+namespace metrics_internal {
+
+// Aborts the process: a metric registered or used against its declaration
+// is a defect.
+[[noreturn]] void Defect(const std::string& what);
+
+// The series of one family, by label values, each created on first use.
+template <typename Series>
+class SeriesByLabels {
+ public:
+  SeriesByLabels(std::string name, std::vector<std::string> label_names)
+      : name_(std::move(name)), label_names_(std::move(label_names)) {}
+
+  // The series for `label_values` (one per label name), made with
+  // `make_args` on first use. The reference stays valid for the family's
+  // lifetime.
+  template <typename... Args>
+  Series& Find(const std::vector<std::string>& label_values,
+               const Args&... make_args) {
+    if (label_values.size() != label_names_.size()) {
+      Defect(name_ + ": " + std::to_string(label_values.size()) +
+             " label values for " + std::to_string(label_names_.size()) +
+             " labels");
+    }
+    absl::MutexLock lock(&mu_);
+    std::unique_ptr<Series>& series = series_[label_values];
+    if (series == nullptr) series = std::make_unique<Series>(make_args...);
+    return *series;
+  }
+
+  // Calls visit(label_values, series) for each series, in label order.
+  template <typename Visit>
+  void ForEach(const Visit& visit) const {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [values, series] : series_) visit(values, *series);
+  }
+
+  const std::string& name() const { return name_; }
+  const std::vector<std::string>& label_names() const { return label_names_; }
+
+ private:
+  const std::string name_;
+  const std::vector<std::string> label_names_;
+  mutable absl::Mutex mu_;
+  std::map<std::vector<std::string>, std::unique_ptr<Series>> series_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace metrics_internal
+
 // The series of one counter family, by label values.
 class CounterFamily {
  public:
@@ -45,18 +95,55 @@ class CounterFamily {
 
   // The series for `label_values` (one per label name), created at zero on
   // first use. The reference stays valid for the family's lifetime.
-  Counter& WithLabels(const std::vector<std::string>& label_values);
+  Counter& WithLabels(const std::vector<std::string>& label_values) {
+    return series_.Find(label_values);
+  }
 
   // This family's lines of the exposition.
   void AppendTo(std::string* out) const;
 
  private:
-  const std::string name_;
   const std::string help_;
-  const std::vector<std::string> label_names_;
+  metrics_internal::SeriesByLabels<Counter> series_;
+};
+
+// A distribution: how many observations fell at or below each bound, their
+// sum and count (a Prometheus histogram).
+class Histogram {
+ public:
+  // `bounds` ascending; must outlive the histogram.
+  explicit Histogram(const std::vector<double>* bounds)
+      : bounds_(bounds), buckets_(bounds->size() + 1, 0) {}
+  void Observe(double value);
+  // This series' lines (`name`_bucket with `labels` and le, _sum, _count).
+  void AppendTo(const std::string& name,
+                const std::vector<std::string>& label_names,
+                const std::vector<std::string>& label_values,
+                std::string* out) const;
+
+ private:
+  const std::vector<double>* const bounds_;
   mutable absl::Mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<Counter>> series_
-      ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> buckets_ ABSL_GUARDED_BY(mu_);  // not cumulative
+  double sum_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class HistogramFamily {
+ public:
+  HistogramFamily(std::string name, std::string help,
+                  std::vector<std::string> label_names,
+                  std::vector<double> bounds);
+
+  Histogram& WithLabels(const std::vector<std::string>& label_values) {
+    return series_.Find(label_values, &bounds_);
+  }
+
+  void AppendTo(std::string* out) const;
+
+ private:
+  const std::string help_;
+  const std::vector<double> bounds_;
+  metrics_internal::SeriesByLabels<Histogram> series_;
 };
 
 class MetricsRegistry {
@@ -66,6 +153,12 @@ class MetricsRegistry {
   CounterFamily* AddCounterFamily(const std::string& name,
                                   const std::string& help,
                                   std::vector<std::string> label_names = {});
+  // Registers a histogram family with bucket upper `bounds` (ascending;
+  // +Inf is implied), as AddCounterFamily.
+  HistogramFamily* AddHistogramFamily(const std::string& name,
+                                      const std::string& help,
+                                      std::vector<std::string> label_names,
+                                      std::vector<double> bounds);
   // A gauge read at each exposition. `read` must be safe to call from any
   // thread for the registry's lifetime.
   void AddGauge(const std::string& name, const std::string& help,
@@ -89,6 +182,8 @@ class MetricsRegistry {
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<CounterFamily>> counters_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<HistogramFamily>> histograms_
       ABSL_GUARDED_BY(mu_);
   std::map<std::string, Gauge> gauges_ ABSL_GUARDED_BY(mu_);
 };

@@ -34,6 +34,13 @@ std::string AwaitStopSignal(const sigset_t& signals,
   }
 }
 
+std::string MetricsNote(const std::string& listen_address, int port) {
+  if (port == 0) return "";
+  return absl::StrCat("; metrics on http://",
+                      listen_address.substr(0, listen_address.rfind(':')), ":",
+                      port, "/metrics");
+}
+
 absl::Status WritePortFile(const std::string& path, int port) {
   if (path.empty()) return absl::OkStatus();
   const std::string temp = path + ".tmp";

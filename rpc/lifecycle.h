@@ -57,6 +57,11 @@ std::optional<Config> ConfigFromFlag(
   return *std::move(config);
 }
 
+// For a server's start line: "; metrics on http://HOST:PORT/metrics" for a
+// metrics listener bound to `port` (from `listen_address`, "HOST:PORT"), or
+// "" when there is none (port 0).
+std::string MetricsNote(const std::string& listen_address, int port);
+
 // --check_config's outcome for the configuration at `path` whose fields
 // passed and whose files were checked (`files`): "<path>: valid" on stdout
 // and 0, or the reason on stderr under `program`'s name and 2.

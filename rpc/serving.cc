@@ -14,7 +14,8 @@ namespace deconfliction {
 absl::StatusOr<Serving> StartServing(
     grpc::ServerBuilder* builder, const std::string& listen_address,
     const std::shared_ptr<grpc::ServerCredentials>& credentials,
-    uint32_t max_message_bytes, const std::vector<std::string>& services) {
+    uint32_t max_message_bytes, const std::vector<std::string>& services,
+    Interceptors interceptors) {
   grpc::EnableDefaultHealthCheckService(true);
   int port = 0;
   builder->AddListeningPort(listen_address, credentials, &port);
@@ -22,10 +23,7 @@ absl::StatusOr<Serving> StartServing(
   // gRPC binds with SO_REUSEPORT by default, which lets a second server
   // start on a port already served and take half of the new connections.
   builder->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  std::vector<
-      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-      interceptors;
-  interceptors.push_back(LogUnparsableCalls());
+  interceptors.insert(interceptors.begin(), LogUnparsableCalls());
   builder->experimental().SetInterceptorCreators(std::move(interceptors));
   // FederationChannel peers ping every 30 s, also without calls.
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

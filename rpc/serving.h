@@ -47,11 +47,15 @@ class Serving {
 // `services` (full names, e.g. "deconfliction.v1.Hub"), NOT_SERVING for
 // all once stopping, NOT_FOUND for any other name. UNAVAILABLE naming
 // listen_address when it cannot listen, also when another server already
-// listens there (SO_REUSEPORT is off).
+// listens there (SO_REUSEPORT is off). `interceptors` run on every call,
+// after the log of calls gRPC refuses (metrics/server_metrics.h, for one).
+using Interceptors = std::vector<
+    std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>;
 absl::StatusOr<Serving> StartServing(
     grpc::ServerBuilder* builder, const std::string& listen_address,
     const std::shared_ptr<grpc::ServerCredentials>& credentials,
-    uint32_t max_message_bytes, const std::vector<std::string>& services);
+    uint32_t max_message_bytes, const std::vector<std::string>& services,
+    Interceptors interceptors = {});
 
 }  // namespace deconfliction
 

@@ -67,6 +67,10 @@ TEST(MetricsTest, TheExpositionParsesBackWithEveryFamilyTyped) {
   registry.AddGauge("deconfliction_queue_depth", "Depth.", [] { return 7.5; });
   registry.AddInfo("deconfliction_build_info", "Build.",
                    {{"version", "1.2.3"}});
+  HistogramFamily* seconds = registry.AddHistogramFamily(
+      "deconfliction_call_seconds", "Time.", {"method"}, {0.01, 0.1, 1});
+  Histogram& check = seconds->WithLabels({"/a.B/Check"});
+  for (double value : {0.005, 0.01, 0.05, 0.5, 7.0}) check.Observe(value);
 
   const std::string text = registry.Exposition();
   const Parsed parsed = Parse(text);
@@ -88,6 +92,21 @@ TEST(MetricsTest, TheExpositionParsesBackWithEveryFamilyTyped) {
   EXPECT_EQ(parsed.samples.at("deconfliction_queue_depth"), 7.5);
   EXPECT_EQ(parsed.samples.at("deconfliction_build_info{version=\"1.2.3\"}"),
             1);
+  // A histogram: cumulative buckets (a bound holds values equal to it), the
+  // implied +Inf, the sum and the count.
+  EXPECT_EQ(parsed.types.at("deconfliction_call_seconds"), "histogram");
+  const std::string series =
+      "deconfliction_call_seconds_bucket{method=\"/a.B/Check\",le=";
+  EXPECT_EQ(parsed.samples.at(series + "\"0.01\"}"), 2);
+  EXPECT_EQ(parsed.samples.at(series + "\"0.1\"}"), 3);
+  EXPECT_EQ(parsed.samples.at(series + "\"1\"}"), 4);
+  EXPECT_EQ(parsed.samples.at(series + "\"+Inf\"}"), 5);
+  EXPECT_DOUBLE_EQ(parsed.samples.at(
+                       "deconfliction_call_seconds_sum{method=\"/a.B/Check\"}"),
+                   7.565);
+  EXPECT_EQ(parsed.samples.at(
+                "deconfliction_call_seconds_count{method=\"/a.B/Check\"}"),
+            5);
   // The HELP text's newline is escaped too.
   EXPECT_THAT(text, HasSubstr("# HELP deconfliction_custodian_answers_total "
                               "Answers.\\nBy outcome.\n"));

@@ -256,6 +256,16 @@ TEST_F(NodeServerTest, MetricsCountTokensAndTheCustodiansAnswers) {
   // The CRL's expiry, for an alert before it lapses.
   EXPECT_THAT(scraped->body,
               HasSubstr("\ndeconfliction_crl_next_update_timestamp_seconds "));
+  // Every server's own: its build, and its calls by method and code, timed.
+  EXPECT_THAT(scraped->body,
+              HasSubstr("\ndeconfliction_build_info{version=\""));
+  EXPECT_THAT(scraped->body,
+              HasSubstr("\ndeconfliction_rpc_server_calls_total{method=\"/"
+                        "deconfliction.v1.Deconfliction/Check\",code=\"OK\"} "
+                        "2\n"));
+  EXPECT_THAT(scraped->body,
+              HasSubstr("\ndeconfliction_rpc_server_call_seconds_count{method="
+                        "\"/deconfliction.v1.Deconfliction/Check\"} 2\n"));
   // Counts only: never an identifier.
   EXPECT_THAT(scraped->body, Not(HasSubstr("613")));
 }

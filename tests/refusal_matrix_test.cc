@@ -8,6 +8,7 @@
 // wrong identity.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 
 #include <fstream>
 #include <functional>
@@ -36,6 +37,8 @@
 
 namespace deconfliction {
 namespace {
+
+using ::testing::HasSubstr;
 
 constexpr char kFederation[] = "fed.test";
 
@@ -157,6 +160,7 @@ class RefusalMatrixTest : public ::testing::Test {
     hub.set_listen_address("127.0.0.1:0");
     *hub.mutable_tls() = pki_.Files("hub", /*with_crl=*/true);
     hub.set_data_dir(dir_.path() + "/hub");
+    hub.mutable_metrics()->set_listen_address("127.0.0.1:0");
     for (const char* agency : {"agency-a", "agency-b"}) {
       config::v1::FederationNode* member = hub.add_nodes();
       member->set_agency_id(agency);
@@ -329,6 +333,27 @@ TEST_F(RefusalMatrixTest, EveryCallerIsRefusedTheRightWayByEveryMethod) {
   }
   std::cout << "refusal matrix: " << calls << " calls, " << wrong << " wrong\n";
   EXPECT_GT(calls, 200);
+  // The hub counted the calls it answered, by method and code; a name that
+  // is none of its methods is counted as "other".
+  const Target hub = Targets()[1];
+  EXPECT_EQ(Call(grpc::CreateChannel(hub.address,
+                                     Presenting(pki_, "node-agency-b")(hub)),
+                 "/deconfliction.v1.Hub/NoSuchMethod")
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  httplib::Client scraper("127.0.0.1", hub_->metrics_port());
+  scraper.set_read_timeout(5);
+  auto scraped = scraper.Get("/metrics");
+  ASSERT_TRUE(scraped);
+  EXPECT_THAT(scraped->body, HasSubstr("\ndeconfliction_build_info{"));
+  EXPECT_THAT(scraped->body,
+              HasSubstr("\ndeconfliction_rpc_server_calls_total{method=\"/"
+                        "deconfliction.v1.Hub/Lookup\",code=\""));
+  EXPECT_THAT(scraped->body,
+              HasSubstr("\ndeconfliction_rpc_server_call_seconds_bucket{"
+                        "method=\"/deconfliction.v1.Hub/AnchorAudit\",le=\""));
+  EXPECT_THAT(scraped->body,
+              HasSubstr("{method=\"other\",code=\"UNIMPLEMENTED\"}"));
 }
 
 }  // namespace

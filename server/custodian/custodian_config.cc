@@ -48,6 +48,11 @@ absl::Status ValidateCustodianConfig(config::v1::CustodianConfig* config) {
                        "the agencies"));
     }
   }
+  if (config->has_metrics()) {
+    if (absl::Status s = ValidateMetrics(config->mutable_metrics()); !s.ok()) {
+      return s;
+    }
+  }
   using Limits = config::v1::CustodianLimits;
   const LimitRule<Limits> kLimits[] = {
       {"limits.max_elements_per_request", &Limits::max_elements_per_request,

@@ -90,12 +90,19 @@ absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
   server->service_ = std::make_unique<TokenIssuerService>(
       server->custodian_.get(), server->queue_.get());
 
+  absl::StatusOr<std::unique_ptr<ServerMetrics>> metrics = ServerMetrics::Start(
+      config.has_metrics() ? config.metrics().listen_address() : "");
+  if (!metrics.ok()) return metrics.status();
+  server->metrics_ = *std::move(metrics);
+  Interceptors counted;
+  counted.push_back(server->metrics_->CountCalls());
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.RegisterService(server->service_.get());
-  absl::StatusOr<Serving> serving = StartServing(
-      &builder, config.listen_address(), *credentials,
-      limits.max_message_bytes(), {v1::TokenIssuer::service_full_name()});
+  absl::StatusOr<Serving> serving =
+      StartServing(&builder, config.listen_address(), *credentials,
+                   limits.max_message_bytes(),
+                   {v1::TokenIssuer::service_full_name()}, std::move(counted));
   if (!serving.ok()) return serving.status();
   server->serving_ = *std::move(serving);
   return server;

@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "base/clock.h"
+#include "metrics/server_metrics.h"
 #include "rpc/serving.h"
 #include "rpc/work_queue.h"
 #include "security/staged_tls_files.h"
@@ -43,6 +44,8 @@ class CustodianServer {
   static absl::Status CheckFiles(const config::v1::CustodianConfig& config);
 
   int port() const { return serving_.port(); }
+  // The metrics listener's port; 0 without a metrics section.
+  int metrics_port() const { return metrics_->port(); }
 
   // Re-reads the certificate files and CRLs now (SIGHUP), keeping the old
   // ones when the new are refused (StagedTlsFiles::Reload).
@@ -63,6 +66,7 @@ class CustodianServer {
   std::unique_ptr<Custodian> custodian_;
   std::unique_ptr<WorkQueue> queue_;
   std::unique_ptr<TokenIssuerService> service_;
+  std::unique_ptr<ServerMetrics> metrics_;  // outlives the server's calls
   Serving serving_;  // last: stopped before the rest is destroyed
 };
 

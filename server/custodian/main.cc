@@ -53,7 +53,9 @@ int Main(int argc, char** argv) {
       [&](const CustodianServer& server) {
         return absl::StrCat(config->name(), " serving on port ", server.port(),
                             " (mutual TLS) for ", config->agencies_size(),
-                            " agencies");
+                            " agencies",
+                            MetricsNote(config->metrics().listen_address(),
+                                        server.metrics_port()));
       },
       stop, absl::GetFlag(FLAGS_shutdown_grace));
 }

@@ -228,8 +228,7 @@ void Coordinator::AnchorAudit(const v1::AnchorAuditRequest& request,
   {
     absl::MutexLock lock(&anchors_mu_);
     storage::v1::AuditAnchor& newest = newest_anchor_[caller.agency_id];
-    if (request.seq() < newest.seq() ||
-        (request.seq() == newest.seq() && request.mac() != newest.mac())) {
+    if (request.seq() < newest.seq()) {
       std::fprintf(stderr,
                    "WARNING deconflict-hub: %s's audit trail went back: its "
                    "head is now #%llu, after #%llu (records were cut, or the "
@@ -237,6 +236,14 @@ void Coordinator::AnchorAudit(const v1::AnchorAuditRequest& request,
                    caller.agency_id.c_str(),
                    static_cast<unsigned long long>(request.seq()),
                    static_cast<unsigned long long>(newest.seq()));
+    } else if (request.seq() == newest.seq() && request.mac() != newest.mac()) {
+      std::fprintf(stderr,
+                   "WARNING deconflict-hub: %s's audit trail went back: its "
+                   "record #%llu is not the one anchored before (records were "
+                   "cut and written again, or the node was restored from a "
+                   "backup); recorded\n",
+                   caller.agency_id.c_str(),
+                   static_cast<unsigned long long>(request.seq()));
     }
     newest = *anchor;
   }

@@ -70,6 +70,11 @@ absl::Status ValidateHubConfig(config::v1::HubConfig* config) {
       {"limits.max_queued_requests", &Limits::max_queued_requests,
        &Limits::set_max_queued_requests, kDefaultMaxQueuedRequests, 1, 100000},
   };
+  if (config->has_metrics()) {
+    if (absl::Status s = ValidateMetrics(config->mutable_metrics()); !s.ok()) {
+      return s;
+    }
+  }
   if (config->limits().alert_delivery_delay_ms() > 60000) {
     return absl::InvalidArgumentError(
         "limits.alert_delivery_delay_ms: at most 60000");

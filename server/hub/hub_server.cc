@@ -73,12 +73,19 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(
       std::move(clock));
   hub->service_ = std::make_unique<HubService>(hub->coordinator_.get());
 
+  absl::StatusOr<std::unique_ptr<ServerMetrics>> metrics = ServerMetrics::Start(
+      config.has_metrics() ? config.metrics().listen_address() : "");
+  if (!metrics.ok()) return metrics.status();
+  hub->metrics_ = *std::move(metrics);
+  Interceptors counted;
+  counted.push_back(hub->metrics_->CountCalls());
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.RegisterService(hub->service_.get());
-  absl::StatusOr<Serving> server = StartServing(
-      &builder, config.listen_address(), *credentials,
-      config.limits().max_message_bytes(), {v1::Hub::service_full_name()});
+  absl::StatusOr<Serving> server =
+      StartServing(&builder, config.listen_address(), *credentials,
+                   config.limits().max_message_bytes(),
+                   {v1::Hub::service_full_name()}, std::move(counted));
   if (!server.ok()) return server.status();
   hub->serving_ = *std::move(server);
   return hub;

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "base/clock.h"
+#include "metrics/server_metrics.h"
 #include "rpc/serving.h"
 #include "rpc/work_queue.h"
 #include "security/staged_tls_files.h"
@@ -44,6 +45,8 @@ class HubServer {
   static absl::Status CheckFiles(const config::v1::HubConfig& config);
 
   int port() const { return serving_.port(); }
+  // The metrics listener's port; 0 without a metrics section.
+  int metrics_port() const { return metrics_->port(); }
 
   // Re-reads the certificate files and CRLs now (SIGHUP), keeping the old
   // ones when the new are refused (StagedTlsFiles::Reload).
@@ -67,6 +70,7 @@ class HubServer {
   std::unique_ptr<AlertDelivery> delivery_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<HubService> service_;
+  std::unique_ptr<ServerMetrics> metrics_;  // outlives the server's calls
   Serving serving_;  // last: stopped before the rest is destroyed
 };
 

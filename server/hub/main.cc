@@ -77,7 +77,9 @@ int Main(int argc, char** argv) {
       [&](const HubServer& server) {
         return absl::StrCat("serving on port ", server.port(),
                             " (mutual TLS) for ", config->nodes_size(),
-                            " nodes");
+                            " nodes",
+                            MetricsNote(config->metrics().listen_address(),
+                                        server.metrics_port()));
       },
       stop, absl::GetFlag(FLAGS_shutdown_grace));
 }

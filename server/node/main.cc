@@ -189,7 +189,6 @@ int Main(int argc, char** argv) {
   return ServeUntilStopped(
       "deconflict-node", NodeServer::Start(*config), config->port_file(),
       [&](const NodeServer& server) {
-        const std::string& metrics = config->metrics().listen_address();
         return absl::StrCat(
             "agency ", config->agency_id(), " serving on port ", server.port(),
             " (mutual TLS",
@@ -197,11 +196,8 @@ int Main(int argc, char** argv) {
                 ? absl::StrCat(", federated through ", config->hub().address())
                 : std::string(", local only"),
             ")",
-            config->has_metrics()
-                ? absl::StrCat("; metrics on http://",
-                               metrics.substr(0, metrics.rfind(':')), ":",
-                               server.metrics_port(), "/metrics")
-                : std::string());
+            MetricsNote(config->metrics().listen_address(),
+                        server.metrics_port()));
       },
       stop, absl::GetFlag(FLAGS_shutdown_grace));
 }

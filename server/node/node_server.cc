@@ -65,12 +65,15 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   const auto& limits = config.limits();
   server->queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
                                                limits.max_queued_requests());
-  server->metrics_ = std::make_unique<MetricsRegistry>();
+  absl::StatusOr<std::unique_ptr<ServerMetrics>> metrics = ServerMetrics::Start(
+      config.has_metrics() ? config.metrics().listen_address() : "");
+  if (!metrics.ok()) return metrics.status();
+  server->metrics_ = *std::move(metrics);
   absl::StatusOr<std::shared_ptr<RevocationList>> revocations =
       RevocationList::Watch(config.tls(), "tls");
   if (!revocations.ok()) return revocations.status();
   if (*revocations != nullptr) {
-    server->metrics_->AddGauge(
+    server->metrics_->registry().AddGauge(
         "deconfliction_crl_next_update_timestamp_seconds",
         "When the earliest CRL of tls.crl_dir expires (nextUpdate, Unix "
         "seconds); alert well before it: an expired CRL is still enforced "
@@ -79,8 +82,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
           return absl::ToDoubleSeconds(list->next_update() - absl::UnixEpoch());
         });
   }
-  absl::StatusOr<std::unique_ptr<NodeTokens>> tokens =
-      NodeTokens::Create(config, server->queue_.get(), server->metrics_.get());
+  absl::StatusOr<std::unique_ptr<NodeTokens>> tokens = NodeTokens::Create(
+      config, server->queue_.get(), &server->metrics_->registry());
   if (!tokens.ok()) return tokens.status();
   server->tokens_ = *std::move(tokens);
   absl::StatusOr<std::unique_ptr<NodeDatabase>> database =
@@ -126,14 +129,6 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   server->alerts_ = std::make_unique<AlertsService>(server->alert_intake_.get(),
                                                     server->queue_.get());
 
-  if (config.has_metrics()) {
-    absl::StatusOr<std::unique_ptr<MetricsListener>> listener =
-        MetricsListener::Start(config.metrics().listen_address(),
-                               server->metrics_.get());
-    if (!listener.ok()) return listener.status();
-    server->metrics_listener_ = *std::move(listener);
-  }
-
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
@@ -142,13 +137,16 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   builder.RegisterService(server->deconfliction_.get());
   builder.RegisterService(server->federation_.get());
   builder.RegisterService(server->alerts_.get());
+  Interceptors counted;
+  counted.push_back(server->metrics_->CountCalls());
   absl::StatusOr<Serving> serving =
       StartServing(&builder, config.listen_address(), *credentials,
                    limits.max_message_bytes(),
                    {v1::Registry::service_full_name(),
                     v1::Deconfliction::service_full_name(),
                     v1::NodeFederation::service_full_name(),
-                    v1::Alerts::service_full_name()});
+                    v1::Alerts::service_full_name()},
+                   std::move(counted));
   if (!serving.ok()) return serving.status();
   server->serving_ = *std::move(serving);
   return server;

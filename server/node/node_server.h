@@ -22,8 +22,7 @@
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "base/clock.h"
-#include "metrics/metrics.h"
-#include "metrics/metrics_listener.h"
+#include "metrics/server_metrics.h"
 #include "rpc/serving.h"
 #include "rpc/work_queue.h"
 #include "security/staged_tls_files.h"
@@ -62,9 +61,7 @@ class NodeServer {
   // The port actually bound (useful with port 0).
   int port() const { return serving_.port(); }
   // The metrics listener's port; 0 without a metrics section.
-  int metrics_port() const {
-    return metrics_listener_ == nullptr ? 0 : metrics_listener_->port();
-  }
+  int metrics_port() const { return metrics_->port(); }
 
   // Re-reads the certificate files and CRLs now (SIGHUP), keeping the old
   // ones when the new are refused (StagedTlsFiles::Reload).
@@ -81,7 +78,7 @@ class NodeServer {
   // The queue outlives the hub client, whose completions run on it.
   std::unique_ptr<StagedTlsFiles> tls_files_;  // the files served with
   config::v1::NodeConfig config_;
-  std::unique_ptr<MetricsRegistry> metrics_;
+  std::unique_ptr<ServerMetrics> metrics_;
   std::unique_ptr<WorkQueue> queue_;
   std::unique_ptr<NodeTokens> tokens_;
   std::unique_ptr<NodeDatabase> database_;
@@ -98,7 +95,6 @@ class NodeServer {
   std::unique_ptr<DeconflictionService> deconfliction_;
   std::unique_ptr<NodeFederationService> federation_;
   std::unique_ptr<AlertsService> alerts_;
-  std::unique_ptr<MetricsListener> metrics_listener_;  // null without one
   Serving serving_;  // last: stopped before the rest is destroyed
 };
 

@@ -1,0 +1,59 @@
+// ServerMetrics: what every server exposes, whatever it does: a registry
+// holding the build's description and the server's calls counted and timed,
+// served by a MetricsListener when the server's configuration has a
+// `metrics` section.
+//
+//   deconfliction_build_info{version, revision, build_type} 1
+//   deconfliction_rpc_server_calls_total{method, code}
+//   deconfliction_rpc_server_call_seconds{method}   (histogram; a stream's
+//                                                    whole life)
+//
+// `method` is the full method name when the generated descriptors know it,
+// else "other" (a caller cannot grow the label set); `code` is the gRPC
+// status code's name (OK, INVALID_ARGUMENT, ...).
+//
+// Thread safety: as MetricsRegistry. Destroy the gRPC server (whose calls
+// the interceptor counts) before this.
+#ifndef DECONFLICTION_METRICS_SERVER_METRICS_H_
+#define DECONFLICTION_METRICS_SERVER_METRICS_H_
+
+#include <grpcpp/support/server_interceptor.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "metrics/metrics.h"
+#include "metrics/metrics_listener.h"
+
+namespace deconfliction {
+
+class ServerMetrics {
+ public:
+  // The registry, with build info and the call families; and, when
+  // `listen_address` is not empty, a listener serving it there
+  // (MetricsListener::Start's errors, naming metrics.listen_address).
+  static absl::StatusOr<std::unique_ptr<ServerMetrics>> Start(
+      const std::string& listen_address);
+  ~ServerMetrics();
+
+  MetricsRegistry& registry() { return registry_; }
+  // The listener's port; 0 without one.
+  int port() const { return listener_ == nullptr ? 0 : listener_->port(); }
+  // The interceptor that counts the server's calls (rpc/serving.h); one per
+  // server.
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+  CountCalls();
+
+ private:
+  ServerMetrics();
+
+  MetricsRegistry registry_;
+  CounterFamily* const calls_;
+  HistogramFamily* const call_seconds_;
+  std::unique_ptr<MetricsListener> listener_;  // null without one
+};
+
+}  // namespace deconfliction
+
+#endif  // DECONFLICTION_METRICS_SERVER_METRICS_H_
