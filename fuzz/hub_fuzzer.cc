@@ -129,11 +129,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return 0;
     }
     hub->nodes.SetAnswer(std::move(answer));
-    hub->coordinator->Lookup(request, hub->north,
-                             absl::Now() + absl::Seconds(5),
-                             [&](absl::StatusOr<v1::FederatedLookupResponse>) {
-                               finished.Notify();
-                             });
+    hub->coordinator->Lookup(
+        request, hub->north, absl::Now() + absl::Seconds(5),
+        [&](const absl::StatusOr<v1::FederatedLookupResponse>&) {
+          finished.Notify();
+        });
   } else {
     v1::AnchorAuditRequest request;
     if (!request.ParseFromArray(data + 1, static_cast<int>(size - 1))) {
@@ -141,7 +141,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     hub->coordinator->AnchorAudit(
         request, hub->north,
-        [&](absl::StatusOr<v1::AnchorAuditResponse>) { finished.Notify(); });
+        [&](const absl::StatusOr<v1::AnchorAuditResponse>&) {
+          finished.Notify();
+        });
   }
   finished.WaitForNotification();
   return 0;

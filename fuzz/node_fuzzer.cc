@@ -134,15 +134,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       v1::CheckRequest request;
       if (request.ParseFromArray(body, length)) {
         agency->node->Check(request, 0, agency->user, deadline,
-                            [](absl::StatusOr<v1::CheckResponse>) {});
+                            [](const absl::StatusOr<v1::CheckResponse>&) {});
       }
       break;
     }
     case 1: {
       v1::RegisterRequest request;
       if (request.ParseFromArray(body, length)) {
-        agency->node->Register(request, agency->user, deadline,
-                               [](absl::StatusOr<v1::RegisterResponse>) {});
+        agency->node->Register(
+            request, agency->user, deadline,
+            [](const absl::StatusOr<v1::RegisterResponse>&) {});
       }
       break;
     }

@@ -703,17 +703,20 @@ int RunAudit(const std::string& flags, const std::string& out_file,
 }
 
 TEST_F(FederationTest, EveryServerChecksItsConfigurationAndSaysItsVersion) {
-  const std::string dir = dir_->path();
+  const std::string& dir = dir_->path();
   std::string output;
   for (const auto& [binary, config] :
        std::vector<std::pair<std::string, std::string>>{
            {DECONFLICTION_NODE_BINARY, dir + "/north.textproto"},
            {DECONFLICTION_HUB_BINARY, dir + "/hub.textproto"},
            {DECONFLICTION_CUSTODIAN_BINARY,
-            dir + "/custodian-" + federation_->options().custodians[0] +
-                ".textproto"}}) {
+            absl::StrCat(dir, "/custodian-",
+                         federation_->options().custodians[0],
+                         ".textproto")}}) {
     EXPECT_EQ(
-        RunCommand(binary + " --check_config --config=" + config, &output), 0)
+        RunCommand(absl::StrCat(binary, " --check_config --config=", config),
+                   &output),
+        0)
         << binary << ": " << output;
     EXPECT_THAT(output, HasSubstr(config + ": valid"));
     // --version and --help answer and exit 0.

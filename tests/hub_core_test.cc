@@ -400,11 +400,11 @@ TEST_F(HubCoreTest, ANodesAnchorIsCheckedThenRecordedInTheHubsTrail) {
     request.set_mac(mac);
     absl::Notification finished;
     absl::Status status;
-    coordinator_->AnchorAudit(request, north,
-                              [&](absl::StatusOr<v1::AnchorAuditResponse> r) {
-                                status = r.status();
-                                finished.Notify();
-                              });
+    coordinator_->AnchorAudit(
+        request, north, [&](const absl::StatusOr<v1::AnchorAuditResponse>& r) {
+          status = r.status();
+          finished.Notify();
+        });
     finished.WaitForNotification();
     return status;
   };
