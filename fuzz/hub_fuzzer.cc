@@ -37,9 +37,7 @@ class ScriptedNodes final : public dc::NodeLinks {
  public:
   explicit ScriptedNodes(std::vector<std::string> agencies)
       : agencies_(std::move(agencies)) {}
-  const std::vector<std::string>& agencies() const override {
-    return agencies_;
-  }
+  std::vector<std::string> agencies() const override { return agencies_; }
   void LookupTokens(const std::string& /*agency*/,
                     std::shared_ptr<const v1::TokenLookupRequest> /*request*/,
                     absl::Time /*deadline*/,
@@ -89,11 +87,13 @@ struct Hub {
     if (!opened.ok()) std::abort();
     database = *std::move(opened);
     caps = std::make_unique<dc::QueryCaps>(config.policy().caps());
+    settings =
+        std::make_unique<dc::HubSettingsInForce>(dc::HubSettings{config, {}});
     writes = std::make_unique<dc::WorkQueue>(2, 64);
     delivery = std::make_unique<dc::AlertDelivery>(
-        &config, &database->outbox(), &nodes, writes.get(), absl::Now);
+        settings.get(), &database->outbox(), &nodes, writes.get(), absl::Now);
     coordinator = std::make_unique<dc::Coordinator>(
-        &config, &nodes, caps.get(), &common, database.get(), writes.get(),
+        settings.get(), &nodes, caps.get(), database.get(), writes.get(),
         delivery.get(), absl::Now);
     north.uri = "spiffe://fed.test/agency/north/node";
     north.agency_id = "north";
@@ -102,7 +102,7 @@ struct Hub {
 
   dc::config::v1::HubConfig config;
   ScriptedNodes nodes{{"north", "south", "ccc"}};
-  dc::CommonIdentifiers common;
+  std::unique_ptr<dc::HubSettingsInForce> settings;
   std::unique_ptr<dc::HubDatabase> database;
   std::unique_ptr<dc::QueryCaps> caps;
   std::unique_ptr<dc::WorkQueue> writes;

@@ -75,17 +75,48 @@ inline int ReportConfigCheck(absl::string_view program, const std::string& path,
   return 0;
 }
 
+// On SIGHUP: reads the configuration at `config_path` again with `load`
+// and puts it in force (server.Reload(config), which says what changed),
+// or logs why it was refused and keeps the one in force; then re-reads the
+// certificate files and CRLs (server.ReloadFiles(), which keeps the old ones
+// when the new are bad). Each outcome is one line on stderr.
+// `load` is called as absl::StatusOr<Config>(const std::string& path).
+template <typename Server, typename Load>
+void ReloadOnSignal(absl::string_view program, Server& server,
+                    const std::string& config_path, const Load& load) {
+  absl::StatusOr<std::string> reloaded = [&]() -> absl::StatusOr<std::string> {
+    auto config = load(config_path);
+    if (!config.ok()) return config.status();
+    return server.Reload(*config);
+  }();
+  if (reloaded.ok()) {
+    std::cerr << program << ": SIGHUP: configuration reloaded: " << *reloaded
+              << "\n";
+  } else {
+    std::cerr << "WARNING " << program
+              << ": SIGHUP: configuration refused, the one in force stays: "
+              << reloaded.status().message() << "\n";
+  }
+  const absl::Status files = server.ReloadFiles();
+  if (files.ok()) {
+    std::cerr << program << ": SIGHUP: certificate files and CRLs re-read\n";
+  } else {
+    std::cerr << "WARNING " << program << ": SIGHUP: " << files.message()
+              << "\n";
+  }
+}
+
 // The rest of a server program's life once its server was started: exit 1
 // with the reason when it did not start or the port file cannot be
 // written; else announces `serving(server)`, waits for SIGTERM or SIGINT
-// (blocked by BlockStopSignals) and shuts down within `grace`, exit 0. On
-// SIGHUP it re-reads the certificate files and CRLs now
-// (server.ReloadFiles(), which keeps the old ones when the new are bad) and
-// says so; the configuration itself is read only at start.
-// `serving` is called as std::string(const Server&).
-template <typename Server, typename Announce>
+// (blocked by BlockStopSignals) and shuts down within `grace`, exit 0. Each
+// SIGHUP meanwhile reloads the configuration at `config_path` and the
+// certificate files (ReloadOnSignal, with `load`). `serving` is called as
+// std::string(const Server&).
+template <typename Server, typename Load, typename Announce>
 int ServeUntilStopped(absl::string_view program,
                       absl::StatusOr<std::unique_ptr<Server>> server,
+                      const std::string& config_path, const Load& load,
                       const std::string& port_file, const Announce& serving,
                       const sigset_t& stop, absl::Duration grace) {
   if (!server.ok()) {
@@ -97,17 +128,8 @@ int ServeUntilStopped(absl::string_view program,
     return 1;
   }
   std::cerr << program << ": " << serving(**server) << "\n";
-  const std::string stopped = AwaitStopSignal(stop, [&] {
-    const absl::Status reloaded = (*server)->ReloadFiles();
-    if (reloaded.ok()) {
-      std::cerr << program
-                << ": SIGHUP: certificate files and CRLs re-read (the "
-                   "configuration is read only at start)\n";
-    } else {
-      std::cerr << "WARNING " << program << ": SIGHUP: " << reloaded.message()
-                << "\n";
-    }
-  });
+  const std::string stopped = AwaitStopSignal(
+      stop, [&] { ReloadOnSignal(program, **server, config_path, load); });
   std::cerr << program << ": " << stopped << ", shutting down\n";
   (*server)->Shutdown(grace);
   return 0;

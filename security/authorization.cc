@@ -61,9 +61,9 @@ absl::Status CheckPatterns(const Rule& rule) {
 
 class Enforcer final : public grpc::AuthMetadataProcessor {
  public:
-  Enforcer(AuthorizationEngine engine,
+  Enforcer(std::shared_ptr<const EnforcedPolicy> policy,
            std::shared_ptr<const RevocationList> revocations)
-      : engine_(std::move(engine)), revocations_(std::move(revocations)) {}
+      : policy_(std::move(policy)), revocations_(std::move(revocations)) {}
 
   // Evaluation is a few string comparisons: run it inline on gRPC's thread.
   bool IsBlocking() const override { return false; }
@@ -85,7 +85,7 @@ class Enforcer final : public grpc::AuthMetadataProcessor {
                                          ": ", revoked.message()));
       }
     }
-    absl::Status allowed = engine_.Authorize(
+    absl::Status allowed = policy_->Authorize(
         peer.ok() ? peer->uri : "",
         absl::string_view(path->second.data(), path->second.size()));
     if (allowed.ok()) return grpc::Status::OK;
@@ -104,7 +104,7 @@ class Enforcer final : public grpc::AuthMetadataProcessor {
         absl::string_view(pem[0].data(), pem[0].size()));
   }
 
-  const AuthorizationEngine engine_;
+  const std::shared_ptr<const EnforcedPolicy> policy_;
   const std::shared_ptr<const RevocationList> revocations_;
 };
 
@@ -234,16 +234,40 @@ absl::Status AuthorizationEngine::Authorize(absl::string_view principal,
   return denied("");
 }
 
+absl::StatusOr<std::shared_ptr<EnforcedPolicy>> EnforcedPolicy::FromJson(
+    absl::string_view json) {
+  absl::StatusOr<AuthorizationEngine> engine =
+      AuthorizationEngine::FromJson(json);
+  if (!engine.ok()) return engine.status();
+  return std::shared_ptr<EnforcedPolicy>(
+      new EnforcedPolicy(*std::move(engine)));
+}
+
+absl::Status EnforcedPolicy::Replace(absl::string_view json) {
+  absl::StatusOr<AuthorizationEngine> engine =
+      AuthorizationEngine::FromJson(json);
+  if (!engine.ok()) return engine.status();
+  absl::MutexLock lock(&mu_);
+  engine_ = *std::move(engine);
+  return absl::OkStatus();
+}
+
+absl::Status EnforcedPolicy::Authorize(absl::string_view principal,
+                                       absl::string_view path) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return engine_.Authorize(principal, path);
+}
+
 std::shared_ptr<grpc::AuthMetadataProcessor> EnforceAuthorization(
-    AuthorizationEngine engine,
+    std::shared_ptr<const EnforcedPolicy> policy,
     std::shared_ptr<const RevocationList> revocations) {
-  return std::make_shared<Enforcer>(std::move(engine), std::move(revocations));
+  return std::make_shared<Enforcer>(std::move(policy), std::move(revocations));
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
 FederationServerCredentials(const config::v1::TlsFiles& tls,
                             const std::string& own_id,
-                            absl::string_view policy_json) {
+                            std::shared_ptr<const EnforcedPolicy> policy) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MutualTlsServerCredentials(tls, "tls");
   if (!credentials.ok()) return credentials.status();
@@ -254,15 +278,12 @@ FederationServerCredentials(const config::v1::TlsFiles& tls,
         absl::StrCat("tls.cert_file: certificate names ", *cert_id,
                      " but this server is ", own_id));
   }
-  absl::StatusOr<AuthorizationEngine> policy =
-      AuthorizationEngine::FromJson(policy_json);
-  if (!policy.ok()) return policy.status();
   absl::StatusOr<std::shared_ptr<RevocationList>> revocations =
       RevocationList::Watch(tls, "tls");
   if (!revocations.ok()) return revocations.status();
   (*credentials)
       ->SetAuthMetadataProcessor(
-          EnforceAuthorization(*std::move(policy), *std::move(revocations)));
+          EnforceAuthorization(std::move(policy), *std::move(revocations)));
   return credentials;
 }
 

@@ -37,8 +37,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 
 namespace deconfliction {
@@ -76,25 +78,49 @@ class AuthorizationEngine {
   config::v1::AuthorizationPolicy policy_;
 };
 
+// The policy a server enforces, which a configuration reload may replace
+// while it serves (the hub's agencies, a custodian's). Each call is checked
+// against the policy in force when it arrives.
+//
+// Thread safety: all methods may be called concurrently.
+class EnforcedPolicy {
+ public:
+  // INVALID_ARGUMENT for a bad policy (AuthorizationEngine::FromJson).
+  static absl::StatusOr<std::shared_ptr<EnforcedPolicy>> FromJson(
+      absl::string_view json);
+
+  // Puts `json` in force, or INVALID_ARGUMENT (the policy in force stays).
+  absl::Status Replace(absl::string_view json);
+
+  absl::Status Authorize(absl::string_view principal,
+                         absl::string_view path) const;
+
+ private:
+  explicit EnforcedPolicy(AuthorizationEngine engine)
+      : engine_(std::move(engine)) {}
+  mutable absl::Mutex mu_;
+  AuthorizationEngine engine_ ABSL_GUARDED_BY(mu_);
+};
+
 // A processor for grpc::ServerCredentials::SetAuthMetadataProcessor that
-// enforces `engine` on every call, after refusing with UNAUTHENTICATED the
+// enforces `policy` on every call, after refusing with UNAUTHENTICATED the
 // calls of a peer whose certificate `revocations` revokes (checked per call
 // against the current list, so a revocation holds within
 // kRevocationPollInterval on connections already open; no check when
 // nullptr).
 std::shared_ptr<grpc::AuthMetadataProcessor> EnforceAuthorization(
-    AuthorizationEngine engine,
+    std::shared_ptr<const EnforcedPolicy> policy,
     std::shared_ptr<const RevocationList> revocations);
 
 // A federation server's credentials: mutual TLS from `tls`
 // (MutualTlsServerCredentials), whose certificate must name `own_id`, with
-// `policy_json` and tls.crl_dir's revocations (RevocationList::Watch)
-// enforced on every call. FAILED_PRECONDITION for bad files or a certificate
-// of another identity (naming both); INVALID_ARGUMENT for a bad policy.
+// `policy` and tls.crl_dir's revocations (RevocationList::Watch) enforced
+// on every call. FAILED_PRECONDITION for bad files or a certificate of
+// another identity (naming both).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
 FederationServerCredentials(const config::v1::TlsFiles& tls,
                             const std::string& own_id,
-                            absl::string_view policy_json);
+                            std::shared_ptr<const EnforcedPolicy> policy);
 
 }  // namespace deconfliction
 

@@ -40,9 +40,7 @@ class FakeNodes final : public NodeLinks {
   explicit FakeNodes(std::vector<std::string> agencies)
       : agencies_(std::move(agencies)) {}
 
-  const std::vector<std::string>& agencies() const override {
-    return agencies_;
-  }
+  std::vector<std::string> agencies() const override { return agencies_; }
   void LookupTokens(const std::string& agency,
                     std::shared_ptr<const v1::TokenLookupRequest> request,
                     absl::Time, Done<v1::TokenLookupResponse> done) override {
@@ -164,17 +162,19 @@ class HubCoreTest : public ::testing::Test {
         << absl::BytesToHexString(Token('c')) << "  # PHONE\n";
     auto common = CommonIdentifiers::Load(common_file);
     ASSERT_TRUE(common.ok()) << common.status();
-    common_ = *std::move(common);
     auto database = HubDatabase::Open(dir_.path() + "/hub");
     ASSERT_TRUE(database.ok()) << database.status();
     database_ = *std::move(database);
     caps_ = std::make_unique<QueryCaps>(config_.policy().caps());
+    settings_ = std::make_unique<HubSettingsInForce>(
+        HubSettings{config_, *std::move(common)});
     writes_ = std::make_unique<WorkQueue>(2, 64);
-    delivery_ = std::make_unique<AlertDelivery>(
-        &config_, &database_->outbox(), &nodes_, writes_.get(), absl::Now);
+    delivery_ =
+        std::make_unique<AlertDelivery>(settings_.get(), &database_->outbox(),
+                                        &nodes_, writes_.get(), absl::Now);
     coordinator_ = std::make_unique<Coordinator>(
-        &config_, &nodes_, caps_.get(), &common_, database_.get(),
-        writes_.get(), delivery_.get(), absl::Now);
+        settings_.get(), &nodes_, caps_.get(), database_.get(), writes_.get(),
+        delivery_.get(), absl::Now);
   }
 
   absl::StatusOr<v1::FederatedLookupResponse> Lookup(
@@ -221,7 +221,7 @@ class HubCoreTest : public ::testing::Test {
   TempDir dir_;
   config::v1::HubConfig config_;
   FakeNodes nodes_{{"north", "south", "ccc"}};
-  CommonIdentifiers common_;
+  std::unique_ptr<HubSettingsInForce> settings_;
   std::unique_ptr<HubDatabase> database_;
   std::unique_ptr<QueryCaps> caps_;
   std::unique_ptr<WorkQueue> writes_;

@@ -44,6 +44,9 @@ class TestCustodians {
   }
 
   const std::vector<std::string>& names() const { return names_; }
+  // An agency joining: its node may ask the custodians from their next
+  // Config().
+  void AddAgency(const std::string& agency) { agencies_.push_back(agency); }
   std::string BundleFile() const {
     return pki_->TokenKeyDir() + "/token-key-bundle.textproto";
   }
@@ -106,7 +109,7 @@ class TestCustodians {
 
  private:
   TestPki* const pki_;
-  const std::vector<std::string> agencies_;
+  std::vector<std::string> agencies_;
   const std::vector<std::string> names_;
   const int threshold_;
   std::map<std::string, std::string> addresses_;

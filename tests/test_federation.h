@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "google/protobuf/text_format.h"
@@ -98,6 +100,56 @@ class TestFederation {
       if (!StartNode(agency)) return false;
     }
     return true;
+  }
+
+  // Joins `agency` to the running federation as docs/operations.md says:
+  // its certificates and its node's configuration, then the custodians'
+  // and the hub's configurations listing it, each put in force with SIGHUP
+  // (no restart), then its node started. False (with the reason on
+  // stderr) if any step fails.
+  bool Join(const std::string& agency) {
+    if (!pki_.Node(agency) || !pki_.User(agency, "analyst")) {
+      return Fail("PKI for " + agency);
+    }
+    ports_[agency] = std::make_unique<ReservedPort>();
+    options_.agencies.push_back(agency);
+    custodians_.AddAgency(agency);
+    if (!WriteNodeConfig(agency)) return Fail("node config");
+    for (const std::string& name : options_.custodians) {
+      if (!WriteCustodianConfig(name) ||
+          !absl::StrContains(Reload(custodian(name), "custodian-" + name),
+                             "configuration reloaded")) {
+        return Fail("reload of custodian " + name);
+      }
+    }
+    if (!WriteHubConfig() ||
+        !absl::StrContains(Reload(hub_, "hub"), "configuration reloaded")) {
+      return Fail("reload of the hub");
+    }
+    return StartNode(agency);
+  }
+
+  // Sends SIGHUP to `process` (whose log is `name`.log) and returns the
+  // line in which it says what it did with its configuration ("...
+  // configuration reloaded: ..." or "... configuration refused ..."), or ""
+  // when it said nothing within 10 s.
+  std::string Reload(ChildProcess& process, const std::string& name) {
+    constexpr absl::string_view kOutcome = "SIGHUP: configuration ";
+    auto outcomes = [&] {
+      std::vector<std::string> lines;
+      for (absl::string_view line : absl::StrSplit(Log(name), '\n')) {
+        if (absl::StrContains(line, kOutcome)) lines.emplace_back(line);
+      }
+      return lines;
+    };
+    const size_t before = outcomes().size();
+    process.Signal(SIGHUP);
+    for (int i = 0; i < 200; ++i) {
+      std::vector<std::string> now = outcomes();
+      if (now.size() > before) return now.back();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return "";
   }
 
   bool StartCustodian(const std::string& name) {

@@ -6,9 +6,17 @@ namespace deconfliction {
 
 QueryCaps::QueryCaps(
     const google::protobuf::RepeatedPtrField<config::v1::QueryCap>& caps) {
+  Replace(caps);
+}
+
+void QueryCaps::Replace(
+    const google::protobuf::RepeatedPtrField<config::v1::QueryCap>& caps) {
+  std::map<std::string, config::v1::QueryCap> by_agency;
   for (const config::v1::QueryCap& cap : caps) {
-    caps_[cap.agency_id()] = cap;
+    by_agency[cap.agency_id()] = cap;
   }
+  absl::MutexLock lock(&mu_);
+  caps_.swap(by_agency);
 }
 
 const config::v1::QueryCap* QueryCaps::CapFor(
@@ -20,11 +28,11 @@ const config::v1::QueryCap* QueryCaps::CapFor(
 
 absl::Status QueryCaps::Admit(const std::string& agency_id,
                               uint64_t identifiers, absl::Time now) {
-  const config::v1::QueryCap* cap = CapFor(agency_id);
-  if (cap == nullptr) return absl::OkStatus();
   const int64_t minute = absl::ToUnixSeconds(now) / 60;
   const int64_t day = minute / (int64_t{24} * 60);
   absl::MutexLock lock(&mu_);
+  const config::v1::QueryCap* cap = CapFor(agency_id);
+  if (cap == nullptr) return absl::OkStatus();
   Usage& usage = usage_[agency_id];
   if (usage.minute != minute) {
     usage.minute = minute;

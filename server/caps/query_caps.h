@@ -26,6 +26,11 @@ class QueryCaps {
   explicit QueryCaps(
       const google::protobuf::RepeatedPtrField<config::v1::QueryCap>& caps);
 
+  // Puts `caps` in force (a configuration reload); what each agency used in
+  // the current windows still counts.
+  void Replace(
+      const google::protobuf::RepeatedPtrField<config::v1::QueryCap>& caps);
+
   // Counts `identifiers` against `agency_id`'s caps at `now`, or refuses
   // them all with RESOURCE_EXHAUSTED naming the cap (nothing is counted).
   absl::Status Admit(const std::string& agency_id, uint64_t identifiers,

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "config/text_proto.h"
 #include "oprf/group.h"
 #include "rpc/serving.h"
 #include "security/authorization.h"
@@ -31,6 +32,13 @@ absl::StatusOr<keys::v1::KeyShareFile> LoadOwnShare(
         "\"'s, not \"", config.name(), "\"'s"));
   }
   return share;
+}
+
+// Who may ask this custodian for evaluations, as JSON.
+std::string PolicyFor(const config::v1::CustodianConfig& config) {
+  return CustodianAuthorizationPolicy(
+      config.federation(), config.name(),
+      {config.agencies().begin(), config.agencies().end()});
 }
 
 }  // namespace
@@ -60,18 +68,21 @@ absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
   if (!tls_files.ok()) return tls_files.status();
   config::v1::CustodianConfig config = configured;
   *config.mutable_tls() = (*tls_files)->files();
+  absl::StatusOr<std::shared_ptr<EnforcedPolicy>> authorization =
+      EnforcedPolicy::FromJson(PolicyFor(config));
+  if (!authorization.ok()) return authorization.status();
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       FederationServerCredentials(
           config.tls(), CustodianSpiffeId(config.federation(), config.name()),
-          CustodianAuthorizationPolicy(
-              config.federation(), config.name(),
-              {config.agencies().begin(), config.agencies().end()}));
+          *authorization);
   if (!credentials.ok()) return credentials.status();
   absl::StatusOr<keys::v1::KeyShareFile> share = LoadOwnShare(config);
   if (!share.ok()) return share.status();
 
   std::unique_ptr<CustodianServer> server(new CustodianServer());
   server->tls_files_ = *std::move(tls_files);
+  server->configured_ = configured;
+  server->authorization_ = *std::move(authorization);
   server->config_ = config;
   absl::StatusOr<std::unique_ptr<AuditDatabase>> database =
       AuditDatabase::Open(config.data_dir());
@@ -106,6 +117,22 @@ absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
   if (!serving.ok()) return serving.status();
   server->serving_ = *std::move(serving);
   return server;
+}
+
+absl::StatusOr<std::string> CustodianServer::Reload(
+    const config::v1::CustodianConfig& proposed) {
+  if (absl::Status s = CheckOnlyReloadableFieldsChanged(
+          configured_, proposed, CustodianReloadableFields());
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = authorization_->Replace(PolicyFor(proposed)); !s.ok()) {
+    return s;
+  }
+  caps_->Replace(proposed.caps());
+  configured_ = proposed;
+  return absl::StrCat(proposed.agencies_size(),
+                      " agencies and their caps in force");
 }
 
 void CustodianServer::Shutdown(absl::Duration grace) { serving_.Stop(grace); }

@@ -8,10 +8,15 @@
 // max_message_bytes (RESOURCE_EXHAUSTED), max_elements_per_request
 // (INVALID_ARGUMENT), max_queued_requests (RESOURCE_EXHAUSTED), caps per
 // agency (RESOURCE_EXHAUSTED).
+//
+// Reload replaces, while the custodian serves, the agencies it answers and
+// their caps (CustodianReloadableFields()): an agency joining is a reload.
 #ifndef DECONFLICTION_SERVER_CUSTODIAN_CUSTODIAN_SERVER_H_
 #define DECONFLICTION_SERVER_CUSTODIAN_CUSTODIAN_SERVER_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -20,6 +25,7 @@
 #include "metrics/server_metrics.h"
 #include "rpc/serving.h"
 #include "rpc/work_queue.h"
+#include "security/authorization.h"
 #include "security/staged_tls_files.h"
 #include "server/caps/query_caps.h"
 #include "server/custodian/custodian.h"
@@ -27,6 +33,14 @@
 #include "storage/audit_log.h"
 
 namespace deconfliction {
+
+// The fields of CustodianConfig a reload may change; any other changes
+// only with a restart.
+inline const std::vector<std::string>& CustodianReloadableFields() {
+  static const auto* const fields =
+      new std::vector<std::string>{"agencies", "caps"};
+  return *fields;
+}
 
 class CustodianServer {
  public:
@@ -47,6 +61,13 @@ class CustodianServer {
   // The metrics listener's port; 0 without a metrics section.
   int metrics_port() const { return metrics_->port(); }
 
+  // Puts `config` (validated: ValidateCustodianConfig) in force while
+  // serving (SIGHUP): the agencies whose nodes may ask for evaluations and
+  // their caps. Returns what is in force. FAILED_PRECONDITION naming a
+  // changed field other than CustodianReloadableFields(); then nothing
+  // changes. Not to be called concurrently with itself.
+  absl::StatusOr<std::string> Reload(const config::v1::CustodianConfig& config);
+
   // Re-reads the certificate files and CRLs now (SIGHUP), keeping the old
   // ones when the new are refused (StagedTlsFiles::Reload).
   absl::Status ReloadFiles() { return tls_files_->Reload(); }
@@ -60,6 +81,8 @@ class CustodianServer {
 
   // Destroyed in reverse order: the server first, then what it calls into.
   std::unique_ptr<StagedTlsFiles> tls_files_;  // the files served with
+  config::v1::CustodianConfig configured_;  // as read, before staging: Reload
+  std::shared_ptr<EnforcedPolicy> authorization_;
   config::v1::CustodianConfig config_;
   std::unique_ptr<AuditDatabase> database_;
   std::unique_ptr<QueryCaps> caps_;

@@ -49,7 +49,7 @@ int Main(int argc, char** argv) {
   }
   return ServeUntilStopped(
       "deconflict-custodian", CustodianServer::Start(*config),
-      config->port_file(),
+      absl::GetFlag(FLAGS_config), LoadCustodianConfig, config->port_file(),
       [&](const CustodianServer& server) {
         return absl::StrCat(config->name(), " serving on port ", server.port(),
                             " (mutual TLS) for ", config->agencies_size(),

@@ -35,10 +35,10 @@ constexpr absl::Duration kMaxBackoff = absl::Seconds(10);
 
 }  // namespace
 
-AlertDelivery::AlertDelivery(const config::v1::HubConfig* config,
+AlertDelivery::AlertDelivery(const HubSettingsInForce* settings,
                              AlertOutbox* outbox, NodeLinks* nodes,
                              WorkQueue* storage, Clock clock)
-    : config_(config),
+    : settings_(settings),
       outbox_(outbox),
       nodes_(nodes),
       storage_(storage),
@@ -64,14 +64,18 @@ AlertDelivery::~AlertDelivery() {
 }
 
 void AlertDelivery::Notify(const std::string& agency) {
+  const absl::Duration delay = absl::Milliseconds(
+      settings_->Get()->config.limits().alert_delivery_delay_ms());
   absl::MutexLock lock(&mu_);
-  auto it = agencies_.find(agency);
-  if (it == agencies_.end() || it->second.wanted) return;
+  auto [it, added] = agencies_.try_emplace(agency);
+  if (added) {
+    // An agency added by a reload: its first pass starts now.
+    it->second.backoff = kFirstBackoff;
+    return;
+  }
+  if (it->second.wanted) return;
   it->second.wanted = true;
-  it->second.due = std::max(
-      it->second.due,
-      clock_() +
-          absl::Milliseconds(config_->limits().alert_delivery_delay_ms()));
+  it->second.due = std::max(it->second.due, clock_() + delay);
 }
 
 void AlertDelivery::Schedule() {
@@ -146,11 +150,13 @@ void AlertDelivery::NextRecheck(const std::string& agency) {
           const MatchRequest match{
               v1::LOOKUP_PURPOSE_REGISTER, recheck->record.requester(),
               recheck->record.requester_contact(), clock_()};
+          const std::shared_ptr<const HubSettings> settings = settings_->Get();
+          const config::v1::SharingPolicy& policy = settings->config.policy();
           std::vector<storage::v1::OutboxRecord> alerts;
           for (int i = 0; i < answer->answers_size(); ++i) {
             for (const v1::TokenHit& hit : answer->answers(i).hits()) {
               for (auto& alert : AlertsForHit(match, recheck->record.queries(i),
-                                              agency, hit, config_->policy())) {
+                                              agency, hit, policy)) {
                 alerts.push_back(std::move(alert));
               }
             }
@@ -253,11 +259,16 @@ void AlertDelivery::Refused(const std::string& agency,
 
 void AlertDelivery::PassDone(const std::string& agency,
                              const absl::Status& status) {
+  const std::vector<std::string> configured = nodes_->agencies();
+  const bool removed = std::find(configured.begin(), configured.end(),
+                                 agency) == configured.end();
   absl::MutexLock lock(&mu_);
   Agency& state = agencies_[agency];
   state.in_flight = false;
   --in_flight_;
-  if (status.ok()) {
+  if (status.ok() || removed) {
+    // An agency a reload removed is not retried: what waits for it stays in
+    // the outbox until a reload adds it again (Notify).
     state.backoff = kFirstBackoff;
     return;
   }

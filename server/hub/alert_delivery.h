@@ -9,9 +9,10 @@
 // A pass that fails is retried with exponential backoff (250 ms to 10 s),
 // not on every new alert. New work for an agency starts a pass after
 // limits.alert_delivery_delay_ms (default 0), which lets a burst go in one
-// batch. The outbox is durable and alert ids deterministic, so a crash
-// between a delivery and its deletion only causes a redelivery that the
-// node recognises.
+// batch. An agency a reload removed keeps its queue in the outbox, with no
+// pass, until a reload adds it again. The outbox is durable and alert ids
+// deterministic, so a crash between a delivery and its deletion only causes a
+// redelivery that the node recognises.
 //
 // Threading: one scheduler thread starts passes; their storage work runs on
 // the `storage` WorkQueue (inline when it is full), their calls complete on
@@ -32,6 +33,7 @@
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "base/clock.h"
 #include "rpc/work_queue.h"
+#include "server/hub/hub_settings.h"
 #include "server/hub/node_links.h"
 #include "storage/alert_outbox.h"
 
@@ -41,11 +43,12 @@ class AlertDelivery {
  public:
   // Everything must outlive the delivery. Every configured agency starts
   // with a pass, which drains what a previous run left in the outbox.
-  AlertDelivery(const config::v1::HubConfig* config, AlertOutbox* outbox,
+  AlertDelivery(const HubSettingsInForce* settings, AlertOutbox* outbox,
                 NodeLinks* nodes, WorkQueue* storage, Clock clock);
   ~AlertDelivery();
 
-  // `agency` has new alerts or rechecks.
+  // `agency` has new alerts or rechecks. An agency seen for the first time
+  // (added by a reload) starts with a pass at once.
   void Notify(const std::string& agency);
 
  private:
@@ -69,7 +72,7 @@ class AlertDelivery {
                const absl::Status& status);
   void PassDone(const std::string& agency, const absl::Status& status);
 
-  const config::v1::HubConfig* const config_;
+  const HubSettingsInForce* const settings_;
   AlertOutbox* const outbox_;
   NodeLinks* const nodes_;
   WorkQueue* const storage_;

@@ -32,6 +32,7 @@ void Coordinator::Lookup(const v1::FederatedLookupRequest& request,
                          const FederationIdentity& caller, absl::Time deadline,
                          Done<v1::FederatedLookupResponse> done) {
   const absl::Time now = clock_();
+  std::shared_ptr<const HubSettings> settings = settings_->Get();
   storage::v1::AuditRecord record;
   *record.mutable_at() = ToTimestamp(now);
   record.set_caller(caller.uri);
@@ -39,8 +40,8 @@ void Coordinator::Lookup(const v1::FederatedLookupRequest& request,
   record.set_purpose(request.purpose());
   record.set_tokens(request.queries_size());
 
-  absl::Status valid =
-      ValidateLookup(request, config_->limits().max_tokens_per_request());
+  absl::Status valid = ValidateLookup(
+      request, settings->config.limits().max_tokens_per_request());
   if (!valid.ok()) {
     return AuditAndFinish(std::move(record), valid, {}, {}, std::move(done));
   }
@@ -59,7 +60,7 @@ void Coordinator::Lookup(const v1::FederatedLookupRequest& request,
   std::vector<int> asked;  // lookup query j is request query asked[j]
   for (int i = 0; i < request.queries_size(); ++i) {
     v1::FederatedAnswer* answer = response.add_answers();
-    if (common_->Contains(request.queries(i).token())) {
+    if (settings->common.Contains(request.queries(i).token())) {
       answer->set_common(true);
       continue;
     }
@@ -67,23 +68,26 @@ void Coordinator::Lookup(const v1::FederatedLookupRequest& request,
     asked.push_back(i);
   }
   const absl::Time hop = HopDeadline(
-      deadline, now, absl::Milliseconds(config_->limits().node_timeout_ms()));
+      deadline, now,
+      absl::Milliseconds(settings->config.limits().node_timeout_ms()));
   AskAll(
       *nodes_, lookup, hop, caller.agency_id,
-      [this,
+      [this, settings,
        match = MatchRequest{request.purpose(), caller.agency_id,
                             request.requester_contact(), now},
        asked = std::move(asked), lookup, response = std::move(response),
        record = std::move(record),
        done = std::move(done)](const std::vector<NodeAnswer>& answers) mutable {
         Queued queued;
-        Merge(match, asked, *lookup, answers, &response, &record, &queued);
+        Merge(settings->config.policy(), match, asked, *lookup, answers,
+              &response, &record, &queued);
         AuditAndFinish(std::move(record), absl::OkStatus(), std::move(response),
                        std::move(queued), std::move(done));
       });
 }
 
-void Coordinator::Merge(const MatchRequest& match,
+void Coordinator::Merge(const config::v1::SharingPolicy& policy,
+                        const MatchRequest& match,
                         const std::vector<int>& asked,
                         const v1::TokenLookupRequest& lookup,
                         const std::vector<NodeAnswer>& answers,
@@ -133,12 +137,12 @@ void Coordinator::Merge(const MatchRequest& match,
            node.response.answers(static_cast<int>(j)).hits()) {
         bool silent = false;
         *response->mutable_answers(asked[j])->add_hits() =
-            ShareHit(hit, node.agency_id, config_->policy(), &silent);
+            ShareHit(hit, node.agency_id, policy, &silent);
         if (silent) record->add_silent_owners(node.agency_id);
         ++hits;
         for (auto& alert :
              AlertsForHit(match, lookup.queries(static_cast<int>(j)),
-                          node.agency_id, hit, config_->policy())) {
+                          node.agency_id, hit, policy)) {
           queued->alerts.push_back(std::move(alert));
         }
       }

@@ -37,6 +37,7 @@
 #include "security/identity.h"
 #include "server/caps/query_caps.h"
 #include "server/hub/alert_delivery.h"
+#include "server/hub/hub_settings.h"
 #include "server/hub/match_alerts.h"
 #include "server/hub/node_links.h"
 #include "server/hub/sharing_policy.h"
@@ -49,15 +50,14 @@ class Coordinator {
   template <typename Response>
   using Done = std::function<void(absl::StatusOr<Response>)>;
 
-  // Everything must outlive the coordinator.
-  Coordinator(const config::v1::HubConfig* config, NodeLinks* nodes,
-              QueryCaps* caps, const CommonIdentifiers* common,
-              HubDatabase* database, WorkQueue* writes, AlertDelivery* delivery,
-              Clock clock)
-      : config_(config),
+  // Everything must outlive the coordinator. Each lookup works with the
+  // settings in force when it starts.
+  Coordinator(const HubSettingsInForce* settings, NodeLinks* nodes,
+              QueryCaps* caps, HubDatabase* database, WorkQueue* writes,
+              AlertDelivery* delivery, Clock clock)
+      : settings_(settings),
         nodes_(nodes),
         caps_(caps),
-        common_(common),
         database_(database),
         writes_(writes),
         delivery_(delivery),
@@ -91,9 +91,10 @@ class Coordinator {
     std::vector<storage::v1::RecheckRecord> rechecks;
   };
   // Merges the nodes' answers to `lookup` (whose query j is the request's
-  // query asked[j]) into `response` (one answer per request query, the
-  // common ones already marked), `record` and `queued`.
-  void Merge(const MatchRequest& match, const std::vector<int>& asked,
+  // query asked[j]), shared as `policy` says, into `response` (one answer per
+  // request query, the common ones already marked), `record` and `queued`.
+  void Merge(const config::v1::SharingPolicy& policy, const MatchRequest& match,
+             const std::vector<int>& asked,
              const v1::TokenLookupRequest& lookup,
              const std::vector<NodeAnswer>& answers,
              v1::FederatedLookupResponse* response,
@@ -105,10 +106,9 @@ class Coordinator {
                       v1::FederatedLookupResponse response, Queued queued,
                       Done<v1::FederatedLookupResponse> done);
 
-  const config::v1::HubConfig* const config_;
+  const HubSettingsInForce* const settings_;
   NodeLinks* const nodes_;
   QueryCaps* const caps_;
-  const CommonIdentifiers* const common_;
   HubDatabase* const database_;
   WorkQueue* const writes_;
   AlertDelivery* const delivery_;

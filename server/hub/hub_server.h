@@ -7,10 +7,16 @@
 // Limits (HubConfig.limits; defaults in config.proto): max_message_bytes
 // (RESOURCE_EXHAUSTED), max_tokens_per_request (INVALID_ARGUMENT),
 // node_timeout_ms, query caps per agency (RESOURCE_EXHAUSTED).
+//
+// Reload replaces, while the hub serves, its nodes, its sharing policy and
+// the per-call limits (kHubReloadableFields): adding an agency is a reload,
+// which no node notices.
 #ifndef DECONFLICTION_SERVER_HUB_HUB_SERVER_H_
 #define DECONFLICTION_SERVER_HUB_HUB_SERVER_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -19,16 +25,27 @@
 #include "metrics/server_metrics.h"
 #include "rpc/serving.h"
 #include "rpc/work_queue.h"
+#include "security/authorization.h"
 #include "security/staged_tls_files.h"
 #include "server/caps/query_caps.h"
 #include "server/hub/alert_delivery.h"
 #include "server/hub/coordinator.h"
 #include "server/hub/hub_service.h"
+#include "server/hub/hub_settings.h"
 #include "server/hub/node_channels.h"
 #include "server/hub/sharing_policy.h"
 #include "storage/alert_outbox.h"
 
 namespace deconfliction {
+
+// The fields of HubConfig a reload may change; any other changes only with
+// a restart.
+inline const std::vector<std::string>& HubReloadableFields() {
+  static const auto* const fields = new std::vector<std::string>{
+      "nodes", "policy", "limits.max_tokens_per_request",
+      "limits.node_timeout_ms", "limits.alert_delivery_delay_ms"};
+  return *fields;
+}
 
 class HubServer {
  public:
@@ -48,6 +65,16 @@ class HubServer {
   // The metrics listener's port; 0 without a metrics section.
   int metrics_port() const { return metrics_->port(); }
 
+  // Puts `config` (validated: ValidateHubConfig) in force while serving
+  // (SIGHUP): the nodes it lists (the authorization policy, channels and
+  // alert delivery of each), its sharing policy, common identifiers and
+  // per-call limits. Lookups started before keep the settings they started
+  // with. Returns what changed. FAILED_PRECONDITION when a field other than
+  // HubReloadableFields() changed (naming it) or for unreadable
+  // certificate files, INVALID_ARGUMENT for a bad common-identifiers file:
+  // then nothing changes. Not to be called concurrently with itself.
+  absl::StatusOr<std::string> Reload(const config::v1::HubConfig& config);
+
   // Re-reads the certificate files and CRLs now (SIGHUP), keeping the old
   // ones when the new are refused (StagedTlsFiles::Reload).
   absl::Status ReloadFiles() { return tls_files_->Reload(); }
@@ -61,11 +88,12 @@ class HubServer {
 
   // Destroyed in reverse order: the server first, then what it calls into.
   std::unique_ptr<StagedTlsFiles> tls_files_;  // the files served with
-  config::v1::HubConfig config_;
+  config::v1::HubConfig configured_;  // as read, before staging: Reload
+  std::shared_ptr<EnforcedPolicy> authorization_;
+  std::unique_ptr<HubSettingsInForce> settings_;
   std::unique_ptr<HubDatabase> database_;
   std::unique_ptr<NodeChannels> nodes_;
   std::unique_ptr<QueryCaps> caps_;
-  CommonIdentifiers common_;
   std::unique_ptr<WorkQueue> writes_;
   std::unique_ptr<AlertDelivery> delivery_;
   std::unique_ptr<Coordinator> coordinator_;

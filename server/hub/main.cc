@@ -73,7 +73,8 @@ int Main(int argc, char** argv) {
     return 0;
   }
   return ServeUntilStopped(
-      "deconflict-hub", HubServer::Start(*config), config->port_file(),
+      "deconflict-hub", HubServer::Start(*config), absl::GetFlag(FLAGS_config),
+      LoadHubConfig, config->port_file(),
       [&](const HubServer& server) {
         return absl::StrCat("serving on port ", server.port(),
                             " (mutual TLS) for ", config->nodes_size(),

@@ -47,30 +47,57 @@ absl::Status NotConfigured(const std::string& agency) {
 absl::StatusOr<std::unique_ptr<NodeChannels>> NodeChannels::Create(
     const config::v1::HubConfig& config) {
   std::unique_ptr<NodeChannels> channels(new NodeChannels());
+  if (absl::Status s = channels->Update(config); !s.ok()) return s;
+  return channels;
+}
+
+absl::Status NodeChannels::Update(const config::v1::HubConfig& config) {
+  std::map<std::string, Link> in_force;
+  {
+    absl::MutexLock lock(&mu_);
+    in_force = links_;
+  }
+  std::vector<std::string> agencies;
+  std::map<std::string, Link> links;
   for (const config::v1::FederationNode& node : config.nodes()) {
+    agencies.push_back(node.agency_id());
+    auto kept = in_force.find(node.agency_id());
+    if (kept != in_force.end() && kept->second.address == node.address()) {
+      links[node.agency_id()] = kept->second;
+      continue;
+    }
     absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
         MutualTlsChannelCredentials(
             config.tls(), "tls",
             NodeSpiffeId(config.federation(), node.agency_id()));
     if (!credentials.ok()) return credentials.status();
-    channels->agencies_.push_back(node.agency_id());
-    channels->stubs_[node.agency_id()] = v1::NodeFederation::NewStub(
-        FederationChannel(node.address(), *credentials));
+    links[node.agency_id()] =
+        Link{node.address(), v1::NodeFederation::NewStub(FederationChannel(
+                                 node.address(), *credentials))};
   }
-  return channels;
+  absl::MutexLock lock(&mu_);
+  agencies_ = std::move(agencies);
+  links_.swap(links);
+  return absl::OkStatus();
+}  // the dropped links are released outside the lock
+
+std::vector<std::string> NodeChannels::agencies() const {
+  absl::MutexLock lock(&mu_);
+  return agencies_;
 }
 
-v1::NodeFederation::Stub* NodeChannels::StubFor(
+std::shared_ptr<v1::NodeFederation::Stub> NodeChannels::StubFor(
     const std::string& agency) const {
-  auto it = stubs_.find(agency);
-  return it == stubs_.end() ? nullptr : it->second.get();
+  absl::MutexLock lock(&mu_);
+  auto it = links_.find(agency);
+  return it == links_.end() ? nullptr : it->second.stub;
 }
 
 void NodeChannels::LookupTokens(
     const std::string& agency,
     std::shared_ptr<const v1::TokenLookupRequest> request, absl::Time deadline,
     Done<v1::TokenLookupResponse> done) {
-  v1::NodeFederation::Stub* stub = StubFor(agency);
+  std::shared_ptr<v1::NodeFederation::Stub> stub = StubFor(agency);
   if (stub == nullptr) return done(NotConfigured(agency));
   // The request is shared by every node of a fan-out: the call keeps it
   // alive instead of copying it.
@@ -90,7 +117,7 @@ void NodeChannels::DeliverAlerts(const std::string& agency,
                                  v1::DeliverAlertsRequest request,
                                  absl::Time deadline,
                                  Done<v1::DeliverAlertsResponse> done) {
-  v1::NodeFederation::Stub* stub = StubFor(agency);
+  std::shared_ptr<v1::NodeFederation::Stub> stub = StubFor(agency);
   if (stub == nullptr) return done(NotConfigured(agency));
   StartCall<v1::DeliverAlertsRequest, v1::DeliverAlertsResponse>(
       std::move(request), deadline, std::move(done),

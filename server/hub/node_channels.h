@@ -2,7 +2,8 @@
 // configured node (rpc/channels.h), each accepting only the certificate of
 // the agency it is configured for, so the agency named in an answer is the
 // one the certificate proves. Calls use gRPC's callback API: no thread
-// waits on a node.
+// waits on a node. A reload replaces the nodes (Update) while calls are in
+// flight: each finishes on the channel it started on.
 //
 // Thread safety: all methods may be called from any thread.
 #ifndef DECONFLICTION_SERVER_HUB_NODE_CHANNELS_H_
@@ -13,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
 #include "server/hub/node_links.h"
@@ -26,9 +29,13 @@ class NodeChannels final : public NodeLinks {
   static absl::StatusOr<std::unique_ptr<NodeChannels>> Create(
       const config::v1::HubConfig& config);
 
-  const std::vector<std::string>& agencies() const override {
-    return agencies_;
-  }
+  // Connects to the nodes `config` lists in place of those in force: a node
+  // whose address is unchanged keeps its channel, a new node or a new
+  // address gets one, a node no longer listed is dropped. FAILED_PRECONDITION
+  // for unreadable certificate files, and nothing changes.
+  absl::Status Update(const config::v1::HubConfig& config);
+
+  std::vector<std::string> agencies() const override;
   void LookupTokens(const std::string& agency,
                     std::shared_ptr<const v1::TokenLookupRequest> request,
                     absl::Time deadline,
@@ -38,12 +45,19 @@ class NodeChannels final : public NodeLinks {
                      Done<v1::DeliverAlertsResponse> done) override;
 
  private:
+  struct Link {
+    std::string address;
+    std::shared_ptr<v1::NodeFederation::Stub> stub;
+  };
+
   NodeChannels() = default;
   // nullptr for an agency that is not configured.
-  v1::NodeFederation::Stub* StubFor(const std::string& agency) const;
+  std::shared_ptr<v1::NodeFederation::Stub> StubFor(
+      const std::string& agency) const;
 
-  std::vector<std::string> agencies_;
-  std::map<std::string, std::unique_ptr<v1::NodeFederation::Stub>> stubs_;
+  mutable absl::Mutex mu_;
+  std::vector<std::string> agencies_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Link> links_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace deconfliction

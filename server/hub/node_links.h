@@ -23,8 +23,9 @@ class NodeLinks {
   using Done = std::function<void(absl::StatusOr<Response>)>;
   virtual ~NodeLinks() = default;
 
-  // The configured agencies, in configuration order.
-  virtual const std::vector<std::string>& agencies() const = 0;
+  // The configured agencies, in configuration order (those in force now:
+  // a reload may change them).
+  virtual std::vector<std::string> agencies() const = 0;
 
   // Each call carries `deadline`. `done` runs exactly once: on a gRPC
   // thread when the node answers or the call fails, or inline (NOT_FOUND)

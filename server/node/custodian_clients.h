@@ -30,6 +30,13 @@ class CustodianClients final : public Custodians {
   static absl::StatusOr<std::unique_ptr<CustodianClients>> Create(
       const config::v1::NodeConfig& config, WorkQueue* completions);
 
+  // Connects to the custodians' addresses in `config` in place of those in
+  // force (a reload); calls in flight finish on the channels they started
+  // on. FAILED_PRECONDITION when the custodians are not the same ones in
+  // the same order, or for unreadable certificate files; then nothing
+  // changes.
+  absl::Status Connect(const config::v1::NodeConfig& config);
+
   ~CustodianClients() override;
   CustodianClients(const CustodianClients&) = delete;
   CustodianClients& operator=(const CustodianClients&) = delete;
@@ -42,10 +49,11 @@ class CustodianClients final : public Custodians {
   explicit CustodianClients(WorkQueue* completions)
       : completions_(completions) {}
 
-  std::vector<std::string> names_;
-  std::vector<std::unique_ptr<v1::TokenIssuer::Stub>> stubs_;
+  std::vector<std::string> names_;  // fixed at Create
   WorkQueue* const completions_;
   absl::Mutex mu_;
+  std::vector<std::shared_ptr<v1::TokenIssuer::Stub>> stubs_
+      ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -8,23 +8,14 @@
 #include "security/tls.h"
 
 namespace deconfliction {
-namespace {
-
-struct Call {
-  grpc::ClientContext context;
-  v1::FederatedLookupRequest request;
-  v1::FederatedLookupResponse response;
-  Federation::Done done;
-};
-
-}  // namespace
 
 template <typename Request, typename Response>
 void HubClient::CallHub(void (v1::Hub::Stub::async_interface::*method)(
                             grpc::ClientContext*, const Request*, Response*,
                             std::function<void(grpc::Status)>),
                         Request request, absl::Time deadline,
-                        std::function<void(absl::StatusOr<Response>)> done) {
+                        std::function<void(absl::StatusOr<Response>)> done,
+                        Completion completion) {
   struct UnaryCall {
     grpc::ClientContext context;
     Request request;
@@ -35,50 +26,61 @@ void HubClient::CallHub(void (v1::Hub::Stub::async_interface::*method)(
   call->request = std::move(request);
   call->done = std::move(done);
   call->context.set_deadline(absl::ToChronoTime(deadline));
-  (stub_->async()->*method)(&call->context, &call->request, &call->response,
-                            [call](const grpc::Status& status) {
-                              if (status.ok()) {
-                                call->done(std::move(call->response));
-                              } else {
-                                call->done(FromGrpcStatus(status));
-                              }
-                            });
+  std::shared_ptr<v1::Hub::Stub> stub = Stub();
+  (stub->async()->*method)(
+      &call->context, &call->request, &call->response,
+      [this, call, completion](const grpc::Status& status) {
+        auto finish = [call, status] {
+          if (status.ok()) {
+            call->done(std::move(call->response));
+          } else {
+            call->done(FromGrpcStatus(status));
+          }
+        };
+        if (completion == Completion::kOnQueue) {
+          completions_->RunOrInline(finish);
+        } else {
+          finish();
+        }
+      });
 }
 
 absl::StatusOr<std::unique_ptr<HubClient>> HubClient::Create(
     const config::v1::NodeConfig& config, WorkQueue* completions) {
+  std::unique_ptr<HubClient> client(new HubClient(completions));
+  if (absl::Status s = client->Connect(config); !s.ok()) return s;
+  return client;
+}
+
+absl::Status HubClient::Connect(const config::v1::NodeConfig& config) {
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       MutualTlsChannelCredentials(config.tls(), "tls",
                                   HubSpiffeId(config.federation()));
   if (!credentials.ok()) return credentials.status();
-  return std::unique_ptr<HubClient>(new HubClient(
-      v1::Hub::NewStub(FederationChannel(config.hub().address(), *credentials)),
-      completions));
+  std::shared_ptr<v1::Hub::Stub> stub =
+      v1::Hub::NewStub(FederationChannel(config.hub().address(), *credentials));
+  absl::MutexLock lock(&mu_);
+  stub_.swap(stub);
+  return absl::OkStatus();
+}
+
+std::shared_ptr<v1::Hub::Stub> HubClient::Stub() const {
+  absl::MutexLock lock(&mu_);
+  return stub_;
 }
 
 void HubClient::Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
                        Done done) {
-  auto call = std::make_shared<Call>();
-  call->request = std::move(request);
-  call->done = std::move(done);
-  call->context.set_deadline(absl::ToChronoTime(deadline));
-  stub_->async()->Lookup(&call->context, &call->request, &call->response,
-                         [this, call](const grpc::Status& status) {
-                           auto finish = [call, status] {
-                             if (status.ok()) {
-                               call->done(std::move(call->response));
-                             } else {
-                               call->done(FromGrpcStatus(status));
-                             }
-                           };
-                           completions_->RunOrInline(finish);
-                         });
+  CallHub<v1::FederatedLookupRequest, v1::FederatedLookupResponse>(
+      &v1::Hub::Stub::async_interface::Lookup, std::move(request), deadline,
+      std::move(done), Completion::kOnQueue);
 }
 
 void HubClient::DeliveryStatus(absl::Time deadline, StatusDone done) {
   CallHub<v1::DeliveryStatusRequest, v1::DeliveryStatusResponse>(
       &v1::Hub::Stub::async_interface::DeliveryStatus,
-      v1::DeliveryStatusRequest(), deadline, std::move(done));
+      v1::DeliveryStatusRequest(), deadline, std::move(done),
+      Completion::kOnGrpcThread);
 }
 
 void HubClient::AnchorAudit(v1::AnchorAuditRequest request, absl::Time deadline,
@@ -89,7 +91,8 @@ void HubClient::AnchorAudit(v1::AnchorAuditRequest request, absl::Time deadline,
       [done = std::move(done)](
           const absl::StatusOr<v1::AnchorAuditResponse>& answer) {
         done(answer.status());
-      });
+      },
+      Completion::kOnGrpcThread);
 }
 
 }  // namespace deconfliction

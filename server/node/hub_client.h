@@ -8,7 +8,9 @@
 
 #include <memory>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
 #include "rpc/work_queue.h"
@@ -23,6 +25,12 @@ class HubClient final : public Federation {
   static absl::StatusOr<std::unique_ptr<HubClient>> Create(
       const config::v1::NodeConfig& config, WorkQueue* completions);
 
+  // Connects to `config.hub.address` in place of the hub in force (a
+  // reload); calls in flight finish on the channel they started on.
+  // FAILED_PRECONDITION for unreadable certificate files, and nothing
+  // changes.
+  absl::Status Connect(const config::v1::NodeConfig& config);
+
   void Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
               Done done) override;
   void DeliveryStatus(absl::Time deadline, StatusDone done) override;
@@ -30,20 +38,27 @@ class HubClient final : public Federation {
                    std::function<void(absl::Status)> done) override;
 
  private:
-  HubClient(std::unique_ptr<v1::Hub::Stub> stub, WorkQueue* completions)
-      : stub_(std::move(stub)), completions_(completions) {}
+  // Where a call's completion runs: on the node's WorkQueue (it touches
+  // storage) or on gRPC's thread (it does not).
+  enum class Completion { kOnQueue, kOnGrpcThread };
 
-  // A unary call whose completion runs `done` on gRPC's thread (for calls
-  // whose completions do not touch storage).
+  explicit HubClient(WorkQueue* completions) : completions_(completions) {}
+
+  std::shared_ptr<v1::Hub::Stub> Stub() const;
+
+  // A unary call to the hub whose completion runs `done` where `completion`
+  // says.
   template <typename Request, typename Response>
   void CallHub(void (v1::Hub::Stub::async_interface::*method)(
                    grpc::ClientContext*, const Request*, Response*,
                    std::function<void(grpc::Status)>),
                Request request, absl::Time deadline,
-               std::function<void(absl::StatusOr<Response>)> done);
+               std::function<void(absl::StatusOr<Response>)> done,
+               Completion completion);
 
-  std::unique_ptr<v1::Hub::Stub> stub_;
   WorkQueue* const completions_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<v1::Hub::Stub> stub_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace deconfliction

@@ -187,7 +187,8 @@ int Main(int argc, char** argv) {
   }
   if (absl::GetFlag(FLAGS_retokenize)) return Retokenize(*config);
   return ServeUntilStopped(
-      "deconflict-node", NodeServer::Start(*config), config->port_file(),
+      "deconflict-node", NodeServer::Start(*config),
+      absl::GetFlag(FLAGS_config), LoadNodeConfig, config->port_file(),
       [&](const NodeServer& server) {
         return absl::StrCat(
             "agency ", config->agency_id(), " serving on port ", server.port(),

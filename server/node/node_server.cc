@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "config/text_proto.h"
 #include "identifiers/jurisdictions.h"
 #include "rpc/grpc_status.h"
 #include "rpc/serving.h"
@@ -54,13 +55,18 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   if (absl::Status tables = CheckJurisdictionTables(); !tables.ok()) {
     return tables;
   }
+  absl::StatusOr<std::shared_ptr<EnforcedPolicy>> authorization =
+      EnforcedPolicy::FromJson(
+          NodeAuthorizationPolicy(config.federation(), config.agency_id()));
+  if (!authorization.ok()) return authorization.status();
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       FederationServerCredentials(
           config.tls(), NodeSpiffeId(config.federation(), config.agency_id()),
-          NodeAuthorizationPolicy(config.federation(), config.agency_id()));
+          *std::move(authorization));
   if (!credentials.ok()) return credentials.status();
   std::unique_ptr<NodeServer> server(new NodeServer());
   server->tls_files_ = *std::move(tls_files);
+  server->configured_ = configured;
   server->config_ = config;
   const auto& limits = config.limits();
   server->queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
@@ -150,6 +156,32 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   if (!serving.ok()) return serving.status();
   server->serving_ = *std::move(serving);
   return server;
+}
+
+absl::StatusOr<std::string> NodeServer::Reload(
+    const config::v1::NodeConfig& proposed) {
+  if (proposed.has_hub() != configured_.has_hub()) {
+    return absl::FailedPreconditionError(
+        "hub: adding or removing the hub section changes only with a restart");
+  }
+  if (absl::Status s = CheckOnlyReloadableFieldsChanged(configured_, proposed,
+                                                        NodeReloadableFields());
+      !s.ok()) {
+    return s;
+  }
+  config::v1::NodeConfig config = proposed;
+  *config.mutable_tls() = tls_files_->files();
+  if (absl::Status s = tokens_->custodians().Connect(config); !s.ok()) {
+    return s;
+  }
+  if (hub_ != nullptr) {
+    if (absl::Status s = hub_->Connect(config); !s.ok()) return s;
+  }
+  configured_ = proposed;
+  return absl::StrCat(
+      config.has_hub() ? absl::StrCat("hub at ", config.hub().address(), ", ")
+                       : "",
+      config.token_key().custodians_size(), " custodians' addresses in force");
 }
 
 void NodeServer::Shutdown(absl::Duration grace) { serving_.Stop(grace); }

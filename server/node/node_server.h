@@ -17,6 +17,8 @@
 #define DECONFLICTION_SERVER_NODE_NODE_SERVER_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,6 +41,14 @@
 #include "storage/node_database.h"
 
 namespace deconfliction {
+
+// The fields of NodeConfig a reload may change; any other changes only
+// with a restart.
+inline const std::vector<std::string>& NodeReloadableFields() {
+  static const auto* const fields =
+      new std::vector<std::string>{"hub.address", "token_key.custodians"};
+  return *fields;
+}
 
 class NodeServer {
  public:
@@ -63,6 +73,15 @@ class NodeServer {
   // The metrics listener's port; 0 without a metrics section.
   int metrics_port() const { return metrics_->port(); }
 
+  // Puts `config` (validated: ValidateNodeConfig) in force while serving
+  // (SIGHUP): the hub's address and the custodians' addresses
+  // (NodeReloadableFields()); calls in flight finish where they started.
+  // Returns what is in force. FAILED_PRECONDITION naming a changed field
+  // other than those (a hub section added or removed among them), other
+  // custodians, or unreadable certificate files; then nothing changes. Not
+  // to be called concurrently with itself.
+  absl::StatusOr<std::string> Reload(const config::v1::NodeConfig& config);
+
   // Re-reads the certificate files and CRLs now (SIGHUP), keeping the old
   // ones when the new are refused (StagedTlsFiles::Reload).
   absl::Status ReloadFiles() { return tls_files_->Reload(); }
@@ -77,6 +96,7 @@ class NodeServer {
   // Destroyed in reverse order: the server first, then what it calls into.
   // The queue outlives the hub client, whose completions run on it.
   std::unique_ptr<StagedTlsFiles> tls_files_;  // the files served with
+  config::v1::NodeConfig configured_;  // as read, before staging: Reload
   config::v1::NodeConfig config_;
   std::unique_ptr<ServerMetrics> metrics_;
   std::unique_ptr<WorkQueue> queue_;

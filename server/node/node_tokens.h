@@ -27,6 +27,7 @@ class NodeTokens {
       MetricsRegistry* metrics);
 
   BlindTokenizer& tokenizer() const { return *tokenizer_; }
+  CustodianClients& custodians() const { return *custodians_; }
 
  private:
   NodeTokens() = default;
