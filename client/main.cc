@@ -16,11 +16,13 @@
 #include "client/exit_codes.h"
 #include "client/node_client.h"
 #include "config/command_line.h"
+#include "config/server_fields.h"
 #include "config/text_proto.h"
 
 ABSL_FLAG(std::string, profile, "",
           "Connection profile (text format, deconfliction.config.v1."
-          "ClientProfile). Default: $DECONFLICT_PROFILE, else "
+          "ClientProfile; relative paths in it are read from its own "
+          "directory; docs/cli.md). Default: $DECONFLICT_PROFILE, else "
           "~/.config/deconflict/profile.textproto if it exists.");
 ABSL_FLAG(std::string, node, "", "Node address host:port (overrides profile).");
 ABSL_FLAG(std::string, federation, "", "Federation name (overrides profile).");
@@ -151,6 +153,9 @@ int Main(int argc, char** argv) {
       std::cerr << "deconflict: profile: " << s.message() << "\n";
       return kExitUsage;
     }
+    // As in the servers' configurations: the profile's relative paths are
+    // read from its own directory (the flags' from the current one).
+    ResolveAgainst(profile_path, TlsPaths(profile.mutable_tls()));
   }
   Override(profile.mutable_node_address(), absl::GetFlag(FLAGS_node));
   Override(profile.mutable_federation(), absl::GetFlag(FLAGS_federation));

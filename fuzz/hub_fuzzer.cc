@@ -91,7 +91,8 @@ struct Hub {
         std::make_unique<dc::HubSettingsInForce>(dc::HubSettings{config, {}});
     writes = std::make_unique<dc::WorkQueue>(2, 64);
     delivery = std::make_unique<dc::AlertDelivery>(
-        settings.get(), &database->outbox(), &nodes, writes.get(), absl::Now);
+        settings.get(), &database->outbox(), &nodes, writes.get(), &metrics,
+        absl::Now);
     coordinator = std::make_unique<dc::Coordinator>(
         settings.get(), &nodes, caps.get(), database.get(), writes.get(),
         delivery.get(), absl::Now);
@@ -102,6 +103,7 @@ struct Hub {
 
   dc::config::v1::HubConfig config;
   ScriptedNodes nodes{{"north", "south", "ccc"}};
+  dc::MetricsRegistry metrics;
   std::unique_ptr<dc::HubSettingsInForce> settings;
   std::unique_ptr<dc::HubDatabase> database;
   std::unique_ptr<dc::QueryCaps> caps;

@@ -82,10 +82,11 @@ struct Agency {
     for (int i = 0; i < 3; ++i) {
       audits.push_back(
           OrAbort(dc::AuditDatabase::Open(dir + "/custodian-" + names[i])));
+      custodian_metrics.push_back(std::make_unique<dc::MetricsRegistry>());
       custodians.push_back(OrAbort(dc::Custodian::Create(
           &custodian_config,
           dc::ShareFileFor(bundle, bundle.custodians(i), shares[i]), caps.get(),
-          &audits.back()->audit(), absl::Now)));
+          &audits.back()->audit(), custodian_metrics.back().get(), absl::Now)));
     }
     reach = std::make_unique<InProcessCustodians>(names, &custodians);
     tokenizer = OrAbort(
@@ -110,6 +111,7 @@ struct Agency {
   dc::config::v1::CustodianConfig custodian_config;
   std::unique_ptr<dc::QueryCaps> caps;
   std::vector<std::unique_ptr<dc::AuditDatabase>> audits;
+  std::vector<std::unique_ptr<dc::MetricsRegistry>> custodian_metrics;
   std::vector<std::unique_ptr<dc::Custodian>> custodians;
   std::unique_ptr<InProcessCustodians> reach;
   dc::MetricsRegistry metrics;

@@ -1,12 +1,12 @@
 #include "metrics/metrics.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
 
 namespace deconfliction {
 namespace {
@@ -62,7 +62,7 @@ std::string EscapeLabelValue(const std::string& value) {
 namespace metrics_internal {
 
 void Defect(const std::string& what) {
-  std::fprintf(stderr, "metrics: %s\n", what.c_str());
+  LogError("metrics", "defect", {{"reason", what}});
   std::abort();
 }
 
@@ -183,9 +183,22 @@ HistogramFamily* MetricsRegistry::AddHistogramFamily(
 
 void MetricsRegistry::AddGauge(const std::string& name, const std::string& help,
                                std::function<double()> read) {
+  AddGaugeFamily(name, help, {},
+                 [read = std::move(read)]() -> std::vector<GaugeSample> {
+                   return {{{}, read()}};
+                 });
+}
+
+void MetricsRegistry::AddGaugeFamily(
+    const std::string& name, const std::string& help,
+    std::vector<std::string> label_names,
+    std::function<std::vector<GaugeSample>()> read) {
+  for (const std::string& label : label_names) {
+    if (!ValidName(label)) Defect(absl::StrCat("malformed label ", label));
+  }
   absl::MutexLock lock(&mu_);
   Claim(name);
-  gauges_.emplace(name, Gauge{help, std::move(read), ""});
+  gauges_.emplace(name, Gauge{help, std::move(label_names), std::move(read)});
 }
 
 void MetricsRegistry::AddInfo(
@@ -193,13 +206,13 @@ void MetricsRegistry::AddInfo(
     const std::vector<std::pair<std::string, std::string>>& labels) {
   std::vector<std::string> names, values;
   for (const auto& [label, value] : labels) {
-    if (!ValidName(label)) Defect(absl::StrCat("malformed label ", label));
     names.push_back(label);
     values.push_back(value);
   }
-  absl::MutexLock lock(&mu_);
-  Claim(name);
-  gauges_.emplace(name, Gauge{help, [] { return 1.0; }, Labels(names, values)});
+  AddGaugeFamily(name, help, std::move(names),
+                 [values]() -> std::vector<GaugeSample> {
+                   return {{values, 1.0}};
+                 });
 }
 
 std::string MetricsRegistry::Exposition() const {
@@ -220,8 +233,16 @@ std::string MetricsRegistry::Exposition() const {
     families[name] = [&name = name, &g = gauge](std::string* out) {
       absl::StrAppend(out, "# HELP ", name, " ",
                       Escaped(g.help, /*quotes=*/false), "\n", "# TYPE ", name,
-                      " gauge\n", name, g.labels, " ", absl::StrCat(g.read()),
-                      "\n");
+                      " gauge\n");
+      for (const GaugeSample& sample : g.read()) {
+        if (sample.label_values.size() != g.label_names.size()) {
+          Defect(absl::StrCat(name, ": ", sample.label_values.size(),
+                              " label values for ", g.label_names.size(),
+                              " labels"));
+        }
+        absl::StrAppend(out, name, Labels(g.label_names, sample.label_values),
+                        " ", absl::StrCat(sample.value), "\n");
+      }
     };
   }
   std::string out;

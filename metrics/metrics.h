@@ -163,6 +163,16 @@ class MetricsRegistry {
   // thread for the registry's lifetime.
   void AddGauge(const std::string& name, const std::string& help,
                 std::function<double()> read);
+  // A gauge family read at each exposition: `read` returns one sample per
+  // series, each with one value per label name (a sample with the wrong
+  // number of values is a defect), under the same rules as AddGauge.
+  struct GaugeSample {
+    std::vector<std::string> label_values;
+    double value;
+  };
+  void AddGaugeFamily(const std::string& name, const std::string& help,
+                      std::vector<std::string> label_names,
+                      std::function<std::vector<GaugeSample>()> read);
   // A gauge of constant value 1 whose labels describe the build or setup
   // (for example deconfliction_build_info{version="..."}).
   void AddInfo(const std::string& name, const std::string& help,
@@ -174,8 +184,8 @@ class MetricsRegistry {
  private:
   struct Gauge {
     std::string help;
-    std::function<double()> read;
-    std::string labels;  // already formatted, "" or {a="b",...}
+    std::vector<std::string> label_names;
+    std::function<std::vector<GaugeSample>()> read;
   };
   // Aborts if `name` is malformed or taken.
   void Claim(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -3,14 +3,16 @@
 #include <grpcpp/server_context.h>
 
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "base/build_info.h"
-#include "google/protobuf/descriptor.h"
+#include "rpc/call_log.h"
+#include "security/revocation.h"
+#include "security/tls.h"
 
 namespace deconfliction {
 namespace {
@@ -19,25 +21,6 @@ using grpc::experimental::InterceptionHookPoints;
 using grpc::experimental::Interceptor;
 using grpc::experimental::InterceptorBatchMethods;
 using grpc::experimental::ServerRpcInfo;
-
-// "/package.Service/Method" when the generated descriptors know it.
-std::string MethodLabel(const char* method) {
-  if (method == nullptr) return "other";
-  const absl::string_view path(method);
-  const size_t slash = path.rfind('/');
-  if (!absl::StartsWith(path, "/") || slash == 0 ||
-      slash == absl::string_view::npos) {
-    return "other";
-  }
-  const google::protobuf::ServiceDescriptor* service =
-      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
-          std::string(path.substr(1, slash - 1)));
-  if (service == nullptr || service->FindMethodByName(std::string(
-                                path.substr(slash + 1))) == nullptr) {
-    return "other";
-  }
-  return std::string(path);
-}
 
 class CallCount final : public Interceptor {
  public:
@@ -114,6 +97,60 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Start(
   if (!listener.ok()) return listener.status();
   metrics->listener_ = *std::move(listener);
   return metrics;
+}
+
+absl::Status ServerMetrics::ExposeTls(const config::v1::TlsFiles& tls) {
+  registry_.AddGaugeFamily(
+      "deconfliction_certificate_expiry_timestamp_seconds",
+      "When the earliest certificate of the served certificate file (\"cert\") "
+      "and of the CA file (\"ca\") expires (notAfter, Unix seconds); renew "
+      "well before (docs/operations.md).",
+      {"file"}, [tls]() -> std::vector<MetricsRegistry::GaugeSample> {
+        std::vector<MetricsRegistry::GaugeSample> samples;
+        for (const auto& [file, path] :
+             {std::pair<const char*, std::string>{"cert", tls.cert_file()},
+              {"ca", tls.ca_file()}}) {
+          absl::StatusOr<absl::Time> expiry = EarliestExpiry(path);
+          if (expiry.ok()) {
+            samples.push_back(
+                {{file}, absl::ToDoubleSeconds(*expiry - absl::UnixEpoch())});
+          }
+        }
+        return samples;
+      });
+  absl::StatusOr<std::shared_ptr<RevocationList>> revocations =
+      RevocationList::Watch(tls, "tls");
+  if (!revocations.ok()) return revocations.status();
+  if (*revocations == nullptr) return absl::OkStatus();
+  registry_.AddGauge(
+      "deconfliction_crl_next_update_timestamp_seconds",
+      "When the earliest CRL of tls.crl_dir expires (nextUpdate, Unix "
+      "seconds); alert well before it: an expired CRL is still enforced "
+      "but no longer current.",
+      [list = *std::move(revocations)] {
+        return absl::ToDoubleSeconds(list->next_update() - absl::UnixEpoch());
+      });
+  return absl::OkStatus();
+}
+
+void ServerMetrics::ExposeStorage(
+    const std::function<uint64_t(const std::string& rocksdb_property)>&
+        property) {
+  for (const auto& [name, rocksdb_property, help] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"deconfliction_storage_sst_bytes", "rocksdb.total-sst-files-size",
+            "Bytes of the database's table files on disk."},
+           {"deconfliction_storage_pending_compaction_bytes",
+            "rocksdb.estimate-pending-compaction-bytes",
+            "Bytes RocksDB estimates it must rewrite to finish compacting; "
+            "growing without end means writes outrun the disk."},
+           {"deconfliction_storage_running_compactions",
+            "rocksdb.num-running-compactions", "Compactions running now."}}) {
+    registry_.AddGauge(name, help,
+                       [property, rocksdb_property = rocksdb_property] {
+                         return static_cast<double>(property(rocksdb_property));
+                       });
+  }
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>

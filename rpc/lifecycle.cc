@@ -1,5 +1,6 @@
 #include "rpc/lifecycle.h"
 
+#include <grpc/support/log.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -7,8 +8,27 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
 
 namespace deconfliction {
+namespace {
+
+void GrpcLogLine(gpr_log_func_args* args) {
+  const LogLevel level =
+      args->severity == GPR_LOG_SEVERITY_ERROR  ? LogLevel::kError
+      : args->severity == GPR_LOG_SEVERITY_INFO ? LogLevel::kInfo
+                                                : LogLevel::kWarning;
+  Log(level, "grpc", args->message == nullptr ? "" : args->message,
+      {{"source", absl::StrCat(args->file == nullptr ? "?" : args->file, ":",
+                               args->line)}});
+}
+
+}  // namespace
+
+void StartServerLog(absl::string_view program) {
+  NameLogProgram(program);
+  gpr_set_log_function(GrpcLogLine);
+}
 
 sigset_t BlockStopSignals() {
   sigset_t signals;

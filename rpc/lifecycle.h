@@ -1,6 +1,12 @@
-// What the federation's server programs do around serving: reading their
-// configuration, stop signals, announcing the bound port, and shutting down.
-// Exit codes: 0 stopped by a signal, 1 cannot serve, 2 bad configuration.
+// What the federation's server programs do around serving: their log,
+// reading their configuration, stop signals, reloads, announcing the bound
+// port, and shutting down. Exit codes: 0 stopped by a signal, 1 cannot
+// serve, 2 bad configuration.
+//
+// A bad command line or configuration (exit 2) and --check_config speak in
+// plain lines, "<program>: <reason>", for whoever typed the command; from
+// the start of serving on, everything goes to the structured log
+// (base/log.h), gRPC's own log included.
 #ifndef DECONFLICTION_RPC_LIFECYCLE_H_
 #define DECONFLICTION_RPC_LIFECYCLE_H_
 
@@ -16,8 +22,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/build_info.h"
+#include "base/log.h"
 
 namespace deconfliction {
+
+// Names `program` in the log and routes gRPC's own log (gpr_log) into it
+// as component=grpc. Call first thing in main.
+void StartServerLog(absl::string_view program);
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and in every
 // thread it starts afterwards; call first thing in main, before any server
@@ -79,30 +91,33 @@ inline int ReportConfigCheck(absl::string_view program, const std::string& path,
 // and puts it in force (server.Reload(config), which says what changed),
 // or logs why it was refused and keeps the one in force; then re-reads the
 // certificate files and CRLs (server.ReloadFiles(), which keeps the old ones
-// when the new are bad). Each outcome is one line on stderr.
+// when the new are bad). Each outcome is one log line.
 // `load` is called as absl::StatusOr<Config>(const std::string& path).
 template <typename Server, typename Load>
-void ReloadOnSignal(absl::string_view program, Server& server,
-                    const std::string& config_path, const Load& load) {
+void ReloadOnSignal(Server& server, const std::string& config_path,
+                    const Load& load) {
   absl::StatusOr<std::string> reloaded = [&]() -> absl::StatusOr<std::string> {
     auto config = load(config_path);
     if (!config.ok()) return config.status();
     return server.Reload(*config);
   }();
   if (reloaded.ok()) {
-    std::cerr << program << ": SIGHUP: configuration reloaded: " << *reloaded
-              << "\n";
+    LogInfo("server", "SIGHUP: configuration reloaded: " + *reloaded,
+            {{"config", config_path}});
   } else {
-    std::cerr << "WARNING " << program
-              << ": SIGHUP: configuration refused, the one in force stays: "
-              << reloaded.status().message() << "\n";
+    LogWarning("server",
+               "SIGHUP: configuration refused, the one in force stays",
+               {{"config", config_path},
+                {"reason", std::string(reloaded.status().message())}});
   }
   const absl::Status files = server.ReloadFiles();
   if (files.ok()) {
-    std::cerr << program << ": SIGHUP: certificate files and CRLs re-read\n";
+    LogInfo("server", "SIGHUP: certificate files and CRLs re-read");
   } else {
-    std::cerr << "WARNING " << program << ": SIGHUP: " << files.message()
-              << "\n";
+    LogWarning("server",
+               "SIGHUP: certificate files or CRLs refused, the ones in force "
+               "stay",
+               {{"reason", std::string(files.message())}});
   }
 }
 
@@ -114,24 +129,26 @@ void ReloadOnSignal(absl::string_view program, Server& server,
 // certificate files (ReloadOnSignal, with `load`). `serving` is called as
 // std::string(const Server&).
 template <typename Server, typename Load, typename Announce>
-int ServeUntilStopped(absl::string_view program,
-                      absl::StatusOr<std::unique_ptr<Server>> server,
+int ServeUntilStopped(absl::StatusOr<std::unique_ptr<Server>> server,
                       const std::string& config_path, const Load& load,
                       const std::string& port_file, const Announce& serving,
                       const sigset_t& stop, absl::Duration grace) {
   if (!server.ok()) {
-    std::cerr << program << ": " << server.status().message() << "\n";
+    LogError("server", "cannot serve",
+             {{"reason", std::string(server.status().message())}});
     return 1;
   }
   if (absl::Status s = WritePortFile(port_file, (*server)->port()); !s.ok()) {
-    std::cerr << program << ": " << s.message() << "\n";
+    LogError("server", "cannot serve", {{"reason", std::string(s.message())}});
     return 1;
   }
-  std::cerr << program << ": " << serving(**server) << "\n";
+  LogInfo("server", serving(**server),
+          {{"version", Build().version}, {"revision", Build().revision}});
   const std::string stopped = AwaitStopSignal(
-      stop, [&] { ReloadOnSignal(program, **server, config_path, load); });
-  std::cerr << program << ": " << stopped << ", shutting down\n";
+      stop, [&] { ReloadOnSignal(**server, config_path, load); });
+  LogInfo("server", "shutting down", {{"signal", stopped}});
   (*server)->Shutdown(grace);
+  LogInfo("server", "stopped");
   return 0;
 }
 

@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "rpc/unparsable_calls.h"
+#include "base/log.h"
+#include "rpc/call_log.h"
 
 namespace deconfliction {
 
@@ -23,7 +24,7 @@ absl::StatusOr<Serving> StartServing(
   // gRPC binds with SO_REUSEPORT by default, which lets a second server
   // start on a port already served and take half of the new connections.
   builder->AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  interceptors.insert(interceptors.begin(), LogUnparsableCalls());
+  interceptors.insert(interceptors.begin(), LogCalls());
   builder->experimental().SetInterceptorCreators(std::move(interceptors));
   // FederationChannel peers ping every 30 s, also without calls.
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -39,10 +40,35 @@ absl::StatusOr<Serving> StartServing(
       health->SetServingStatus(service, true);
     }
   }
-  return Serving(std::move(server), port);
+  return Serving(std::move(server), port, services);
+}
+
+void Serving::FollowHealth(std::function<absl::Status()> probe) {
+  grpc::HealthCheckServiceInterface* health =
+      server_ == nullptr ? nullptr : server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health_probe_ = std::make_unique<Periodic>(
+      kHealthProbeInterval,
+      [health, services = services_, probe = std::move(probe),
+       failing = false]() mutable {
+        const absl::Status status = probe();
+        if (status.ok() == !failing) return;
+        failing = !status.ok();
+        if (failing) {
+          LogError("server", "storage unusable: health is NOT_SERVING",
+                   {{"reason", std::string(status.message())}});
+        } else {
+          LogInfo("server", "storage usable again: health is SERVING");
+        }
+        health->SetServingStatus(!failing);
+        for (const std::string& service : services) {
+          health->SetServingStatus(service, !failing);
+        }
+      });
 }
 
 void Serving::Stop(absl::Duration grace) {
+  health_probe_.reset();
   if (server_ == nullptr) return;
   if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() +

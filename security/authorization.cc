@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/log.h"
 #include "google/protobuf/util/json_util.h"
 #include "security/identity.h"
 #include "security/revocation.h"
@@ -77,23 +78,38 @@ class Enforcer final : public grpc::AuthMetadataProcessor {
                           "call without a method path");
     }
     absl::StatusOr<FederationIdentity> peer = PeerIdentity(*context);
+    const absl::string_view method(path->second.data(), path->second.size());
     if (revocations_ != nullptr) {
       absl::Status revoked = CheckRevocation(*context);
       if (!revoked.ok()) {
-        return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                            absl::StrCat(peer.ok() ? peer->uri : "the caller",
-                                         ": ", revoked.message()));
+        return Refused(grpc::StatusCode::UNAUTHENTICATED,
+                       absl::StrCat(peer.ok() ? peer->uri : "the caller", ": ",
+                                    revoked.message()),
+                       peer, method);
       }
     }
-    absl::Status allowed = policy_->Authorize(
-        peer.ok() ? peer->uri : "",
-        absl::string_view(path->second.data(), path->second.size()));
+    absl::Status allowed =
+        policy_->Authorize(peer.ok() ? peer->uri : "", method);
     if (allowed.ok()) return grpc::Status::OK;
-    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                        std::string(allowed.message()));
+    return Refused(grpc::StatusCode::PERMISSION_DENIED,
+                   std::string(allowed.message()), peer, method);
   }
 
  private:
+  // The refusal, logged with who was refused (the calls refused here never
+  // reach the server's call log).
+  static grpc::Status Refused(grpc::StatusCode code, const std::string& reason,
+                              const absl::StatusOr<FederationIdentity>& peer,
+                              absl::string_view method) {
+    LogWarning("authz", "call refused",
+               {{"caller", peer.ok() ? peer->uri : "no federation identity"},
+                {"method", std::string(method.substr(0, 200))},
+                {"code",
+                 absl::StatusCodeToString(static_cast<absl::StatusCode>(code))},
+                {"reason", reason}});
+    return grpc::Status(code, reason);
+  }
+
   absl::Status CheckRevocation(const grpc::AuthContext& context) const {
     std::vector<grpc::string_ref> pem =
         context.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);

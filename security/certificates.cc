@@ -17,4 +17,13 @@ std::vector<X509Ptr> ReadCertificates(const std::string& path) {
   return certs;
 }
 
+absl::Time TimeOf(const ASN1_TIME* time) {
+  int days = 0;
+  int seconds = 0;
+  if (time == nullptr || ASN1_TIME_diff(&days, &seconds, nullptr, time) != 1) {
+    return absl::InfiniteFuture();
+  }
+  return absl::Now() + absl::Hours(24) * days + absl::Seconds(seconds);
+}
+
 }  // namespace deconfliction

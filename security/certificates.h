@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
 namespace deconfliction {
 
 struct X509Deleter {
@@ -19,6 +22,9 @@ using X509Ptr = std::unique_ptr<X509, X509Deleter>;
 // Every PEM certificate in the file at `path`, in order; empty when it
 // cannot be read or holds none.
 std::vector<X509Ptr> ReadCertificates(const std::string& path);
+
+// `time` as an absl::Time; InfiniteFuture when it is missing or malformed.
+absl::Time TimeOf(const ASN1_TIME* time);
 
 }  // namespace deconfliction
 

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/log.h"
 #include "base/periodic.h"
 #include "security/certificates.h"
 
@@ -117,15 +117,6 @@ std::vector<std::string> FileNames(const std::string& dir, bool* readable) {
   closedir(listing);
   std::sort(names.begin(), names.end());
   return names;
-}
-
-absl::Time TimeOf(const ASN1_TIME* time) {
-  int days = 0;
-  int seconds = 0;
-  if (time == nullptr || ASN1_TIME_diff(&days, &seconds, nullptr, time) != 1) {
-    return absl::InfiniteFuture();
-  }
-  return absl::Now() + absl::Hours(24) * days + absl::Seconds(seconds);
 }
 
 absl::Mutex watched_mu(absl::kConstInit);
@@ -247,10 +238,9 @@ void RevocationList::Poll() {
     }
   }
   if (absl::Status status = Reread(); !status.ok()) {
-    std::fprintf(stderr,
-                 "WARNING revocation: keeping the last good CRLs in force: "
-                 "%s\n",
-                 std::string(status.message()).c_str());
+    LogWarning(
+        "revocation", "CRLs refused, the last good ones stay in force",
+        {{"crl_dir", crl_dir_}, {"reason", std::string(status.message())}});
   }
 }
 
@@ -273,15 +263,15 @@ void RevocationList::WarnIfExpiring(const RevokedCertificates& list) {
   if (now - warned_at_ < absl::Hours(1) && list.next_update > now) return;
   warned_at_ = now;
   if (list.next_update <= now) {
-    std::fprintf(stderr,
-                 "WARNING revocation: the CRLs in %s expired at %s; they are "
-                 "still enforced: renew them (certs/README.md)\n",
-                 crl_dir_.c_str(), absl::FormatTime(list.next_update).c_str());
+    LogWarning("revocation",
+               "CRLs expired; they are still enforced: renew them "
+               "(certs/README.md)",
+               {{"crl_dir", crl_dir_},
+                {"next_update", absl::FormatTime(list.next_update)}});
   } else {
-    std::fprintf(stderr,
-                 "WARNING revocation: the CRLs in %s expire at %s: renew "
-                 "them (certs/README.md)\n",
-                 crl_dir_.c_str(), absl::FormatTime(list.next_update).c_str());
+    LogWarning("revocation", "CRLs expire soon: renew them (certs/README.md)",
+               {{"crl_dir", crl_dir_},
+                {"next_update", absl::FormatTime(list.next_update)}});
   }
 }
 

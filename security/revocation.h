@@ -61,7 +61,7 @@ class RevocationList {
   // The list for `files`.crl_dir, read now (ReadRevocations' errors) and
   // then watched: re-read within kRevocationPollInterval of a change to the
   // directory and at least every kRevocationRereadInterval. A re-read that
-  // fails keeps the last good list in force and says why on stderr, as does
+  // fails keeps the last good list in force and says why in the log, as does
   // a list that expires within kRevocationExpiryWarning. Every caller in the
   // process naming the same directory shares one list, re-read first if
   // the directory has changed. nullptr when `files`

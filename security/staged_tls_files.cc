@@ -2,13 +2,13 @@
 
 #include <sys/stat.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/log.h"
 #include "base/periodic.h"
 #include "security/revocation.h"
 #include "security/tls.h"
@@ -72,8 +72,8 @@ absl::StatusOr<std::unique_ptr<StagedTlsFiles>> StagedTlsFiles::Stage(
         absl::Status status = watched->Restage();
         // Each refusal once, not every poll.
         if (!status.ok() && status.message() != said) {
-          std::fprintf(stderr, "ERROR tls: %s\n",
-                       std::string(status.message()).c_str());
+          LogError("tls", "certificate files refused, the ones in force stay",
+                   {{"reason", std::string(status.message())}});
         }
         said = std::string(status.message());
       });
@@ -144,8 +144,8 @@ absl::Status StagedTlsFiles::Restage() {
   }
   if (absl::Status s = Copy(); !s.ok()) return s;
   state_ = state;
-  std::fprintf(stderr, "tls: certificate files changed and checked: %s\n",
-               configured_.cert_file().c_str());
+  LogInfo("tls", "certificate files changed, checked and in force",
+          {{"cert_file", configured_.cert_file()}});
   return absl::OkStatus();
 }
 

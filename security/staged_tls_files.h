@@ -52,7 +52,7 @@ class StagedTlsFiles {
   // Looks at the configured files now: OK when they are unchanged or their
   // change passed the checks and was copied; otherwise the check's error
   // (the old files stay in force). Also run every kTlsFilesPollInterval,
-  // logging each refusal once on stderr.
+  // logging each refusal once.
   absl::Status Restage();
 
   // On SIGHUP: Restage, then re-read the CRLs of crl_dir (RevocationList::

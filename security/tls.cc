@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -210,6 +211,19 @@ absl::Status CheckOwnTlsFiles(const config::v1::TlsFiles& files,
                      " but this server is ", own_id));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Time> EarliestExpiry(const std::string& pem_path) {
+  std::vector<X509Ptr> certs = ReadCertificates(pem_path);
+  if (certs.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(pem_path, ": no certificate"));
+  }
+  absl::Time earliest = absl::InfiniteFuture();
+  for (const X509Ptr& cert : certs) {
+    earliest = std::min(earliest, TimeOf(X509_get0_notAfter(cert.get())));
+  }
+  return earliest;
 }
 
 absl::StatusOr<std::string> CertificateSpiffeId(const std::string& pem_path) {

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 
 namespace deconfliction {
@@ -39,6 +40,11 @@ absl::Status CheckTlsFiles(const config::v1::TlsFiles& files,
 absl::Status CheckOwnTlsFiles(const config::v1::TlsFiles& files,
                               absl::string_view own_id,
                               absl::string_view field);
+
+// When the first certificate of `pem_path` to expire does (its notAfter):
+// of a certificate file, the served certificate (and its chain); of a CA
+// file, the earliest CA. FAILED_PRECONDITION when it holds no certificate.
+absl::StatusOr<absl::Time> EarliestExpiry(const std::string& pem_path);
 
 // The single spiffe:// URI SAN of the leaf certificate in `pem_path`.
 // FAILED_PRECONDITION when it has none or several.

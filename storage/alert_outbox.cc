@@ -73,6 +73,12 @@ absl::StatusOr<std::unique_ptr<HubDatabase>> HubDatabase::Open(
 
 HubDatabase::~HubDatabase() = default;
 
+uint64_t HubDatabase::IntProperty(const std::string& property) const {
+  return database_->IntProperty(property);
+}
+
+absl::Status HubDatabase::Probe() const { return database_->Probe(); }
+
 void AlertOutbox::AddAlerts(
     const std::vector<storage::v1::OutboxRecord>& alerts,
     rocksdb::WriteBatch* batch) {

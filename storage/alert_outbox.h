@@ -119,6 +119,10 @@ class HubDatabase {
 
   AlertOutbox& outbox() const { return *outbox_; }
   AuditLog& audit() const { return *audit_; }
+  // Database::IntProperty of the underlying database (metrics).
+  uint64_t IntProperty(const std::string& property) const;
+  // Database::Probe of the underlying database (health).
+  absl::Status Probe() const;
 
  private:
   HubDatabase() = default;

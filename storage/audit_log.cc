@@ -257,6 +257,12 @@ absl::StatusOr<std::unique_ptr<AuditDatabase>> AuditDatabase::Open(
 
 AuditDatabase::~AuditDatabase() = default;
 
+uint64_t AuditDatabase::IntProperty(const std::string& property) const {
+  return database_->IntProperty(property);
+}
+
+absl::Status AuditDatabase::Probe() const { return database_->Probe(); }
+
 absl::StatusOr<uint64_t> ExportAudit(
     const std::string& dir, const std::string& key_file,
     const std::function<void(const storage::v1::AuditRecord&)>& visit) {

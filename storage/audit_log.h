@@ -122,6 +122,10 @@ class AuditDatabase {
   ~AuditDatabase();
 
   AuditLog& audit() const { return *audit_; }
+  // Database::IntProperty of the underlying database (metrics).
+  uint64_t IntProperty(const std::string& property) const;
+  // Database::Probe of the underlying database (health).
+  absl::Status Probe() const;
 
  private:
   AuditDatabase() = default;

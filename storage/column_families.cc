@@ -35,10 +35,8 @@ std::vector<FamilyDescriptor> NodeFamilies() {
 
 std::vector<FamilyDescriptor> HubFamilies() {
   return {
-      {families::kMeta, {}},
-      {families::kAudit, {}},
-      {families::kOutbox, {}},
-      {families::kRechecks, {}},
+      {families::kMeta, {}},     {families::kAudit, {}},
+      {families::kOutbox, {}},   {families::kRechecks, {}},
       {families::kSetAside, {}},
   };
 }

@@ -2,11 +2,14 @@
 
 #include <sys/stat.h>
 
-#include <cstdio>
 #include <filesystem>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/log.h"
 #include "storage/keys.h"
 
 namespace deconfliction {
@@ -39,10 +42,11 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   }
   struct stat info;
   if (stat(dir.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
-    std::fprintf(stderr,
-                 "WARNING data_dir %s is open to other users (mode %03o): "
-                 "chmod 700 it (it holds this server's records)\n",
-                 dir.c_str(), static_cast<unsigned>(info.st_mode & 0777));
+    LogWarning("storage",
+               "data_dir is open to other users: chmod 700 it (it holds this "
+               "server's records)",
+               {{"data_dir", dir},
+                {"mode", absl::StrFormat("%03o", info.st_mode & 0777)}});
   }
   rocksdb::DBOptions options;
   options.create_if_missing = true;
@@ -86,6 +90,22 @@ absl::StatusOr<std::unique_ptr<Database>> Database::OpenReadOnly(
   if (!opened.ok()) return FromRocks(opened, absl::StrCat("open ", dir));
   return std::unique_ptr<Database>(
       new Database(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+}
+
+absl::Status Database::Probe() const {
+  const rocksdb::Status written =
+      db_->Put(rocksdb::WriteOptions(), keys::kHealthProbe,
+               keys::EncodeUint64(
+                   static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()))));
+  if (written.ok()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("storage does not take writes: ", written.ToString()));
+}
+
+uint64_t Database::IntProperty(const std::string& property) const {
+  uint64_t value = 0;
+  if (!db_->GetAggregatedIntProperty(property, &value)) return 0;
+  return value;
 }
 
 absl::StatusOr<rocksdb::ColumnFamilyHandle*> Database::Family(

@@ -20,7 +20,7 @@ class Database {
  public:
   // Opens (creating if missing) `dir` with exactly `families`; the first
   // must be "default". UNAVAILABLE when RocksDB cannot open it (e.g. another
-  // process holds its lock). Warns on stderr when `dir` is open to other
+  // process holds its lock). Warns in the log when `dir` is open to other
   // users (the servers create it, and every file in it, private: umask 077).
   static absl::StatusOr<std::unique_ptr<Database>> Open(
       const std::string& dir, const std::vector<FamilyDescriptor>& families);
@@ -31,6 +31,14 @@ class Database {
   ~Database();
 
   rocksdb::DB* db() const { return db_.get(); }
+  // An integer RocksDB property ("rocksdb.total-sst-files-size", ...)
+  // summed over the column families; 0 when RocksDB does not know it.
+  uint64_t IntProperty(const std::string& property) const;
+  // Whether the database still takes writes: writes the time under
+  // keys::kHealthProbe (not synced) and returns the outcome (UNAVAILABLE
+  // naming the reason when RocksDB refuses, e.g. a full disk or a
+  // background error that stopped writes).
+  absl::Status Probe() const;
   // The handle named `name`; FAILED_PRECONDITION when the database has no
   // such family (a store opened over the wrong database).
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> Family(

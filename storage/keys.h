@@ -16,6 +16,7 @@
 //   audit             seq (uint64 BE)                     -> AuditRecord
 // The hub's database:
 //   default (meta)    "next_outbox_seq"
+// Every database's default (meta) family also holds "health_probe".
 //   outbox            recipient 0x00 seq (uint64 BE)      -> OutboxRecord
 //   rechecks          agency 0x00 seq (uint64 BE)         -> RecheckRecord
 //   audit             seq (uint64 BE)                     -> AuditRecord
@@ -40,6 +41,8 @@ inline constexpr char kNextEntrySeq[] = "next_entry_seq";
 inline constexpr char kNextAlertCursor[] = "next_alert_cursor";
 inline constexpr char kUnacknowledgedAlerts[] = "unacknowledged_alerts";
 inline constexpr char kNextOutboxSeq[] = "next_outbox_seq";
+// Every database's: the time of the last health probe (Database::Probe).
+inline constexpr char kHealthProbe[] = "health_probe";
 inline constexpr char kTokenEpoch[] = "token_epoch";
 inline constexpr char kRetokenizeEpoch[] = "retokenize_epoch";
 inline constexpr char kRetokenizeCursor[] = "retokenize_cursor";

@@ -123,4 +123,10 @@ absl::StatusOr<std::unique_ptr<NodeDatabase>> NodeDatabase::Open(
 
 NodeDatabase::~NodeDatabase() = default;
 
+uint64_t NodeDatabase::IntProperty(const std::string& property) const {
+  return database_->IntProperty(property);
+}
+
+absl::Status NodeDatabase::Probe() const { return database_->Probe(); }
+
 }  // namespace deconfliction

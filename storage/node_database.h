@@ -62,6 +62,10 @@ class NodeDatabase {
   AlertLog& alerts() const { return *alerts_; }
   FederationQueue& federation_queue() const { return *federation_queue_; }
   AuditLog& audit() const { return *audit_; }
+  // Database::IntProperty of the underlying database (metrics).
+  uint64_t IntProperty(const std::string& property) const;
+  // Database::Probe of the underlying database (health).
+  absl::Status Probe() const;
 
  private:
   NodeDatabase() = default;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -133,6 +134,32 @@ TEST_F(CliTest, RegisterThenCheckExitCodes) {
   CliRun json = Cli("--json check email:A@B.EXAMPLE");
   EXPECT_EQ(json.exit_code, 1);
   EXPECT_THAT(json.output, HasSubstr("\"case_ref\":\"OPS-1\""));
+}
+
+TEST_F(CliTest, AProfilesRelativePathsAreReadFromItsOwnDirectory) {
+  // The profile and copies of the certificate files in one directory,
+  // named relatively; the client runs from elsewhere (popen's directory).
+  const std::string kept = absl::StrCat(data_.path(), "/kept");
+  std::filesystem::create_directories(kept);
+  const config::v1::TlsFiles files = pki_->Files("user-agency-a-alice");
+  for (const std::string& file :
+       {files.cert_file(), files.key_file(), files.ca_file()}) {
+    std::filesystem::copy_file(
+        file, kept + "/" + std::filesystem::path(file).filename().string());
+  }
+  const std::string profile = kept + "/profile.textproto";
+  std::ofstream(profile)
+      << "node_address: \"127.0.0.1:" << server_->port() << "\"\nfederation: \""
+      << kFederation << "\"\nagency_id: \"agency-a\"\ntls {"
+      << " cert_file: \""
+      << std::filesystem::path(files.cert_file()).filename().string()
+      << "\" key_file: \""
+      << std::filesystem::path(files.key_file()).filename().string()
+      << "\" ca_file: \""
+      << std::filesystem::path(files.ca_file()).filename().string() << "\" }\n";
+  CliRun run = Cli("check phone:6135550177", profile);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("no hit"));
 }
 
 TEST_F(CliTest, BadInputAndUsageHaveTheirOwnCodes) {

@@ -504,12 +504,16 @@ TEST_F(FederationTest, ARequestThatDoesNotParseIsLoggedWithItsCaller) {
   std::string log;
   for (int i = 0; i < 50; ++i) {
     log = federation_->Log("north");
-    if (log.find("WARNING UNIMPLEMENTED") != std::string::npos) break;
+    if (log.find("refused as UNIMPLEMENTED") != std::string::npos) break;
     absl::SleepFor(absl::Milliseconds(100));
   }
-  EXPECT_THAT(log, HasSubstr("WARNING UNIMPLEMENTED "
-                             "/deconfliction.v1.Registry/Register from "
-                             "spiffe://fed.test/agency/north/user/analyst"));
+  EXPECT_THAT(log, HasSubstr("level=warning program=deconflict-node "
+                             "component=rpc msg=\"call gRPC refused as "
+                             "UNIMPLEMENTED"));
+  EXPECT_THAT(log, HasSubstr("method=/deconfliction.v1.Registry/Register "
+                             "path=/deconfliction.v1.Registry/Register "
+                             "caller=spiffe://fed.test/agency/north/user/"
+                             "analyst code=UNIMPLEMENTED"));
 }
 
 TEST_F(FederationTest, DataAtRestIsPrivateToTheServersUser) {
@@ -871,13 +875,13 @@ TEST_F(FederationTest, EveryCallIsAuditedAndACutTrailShowsAgainstTheHub) {
                     &response)
                   .ok());
   const absl::Time warned_by = absl::Now() + absl::Seconds(30);
-  while (federation_->Log("hub").find("north's audit trail went back") ==
-             std::string::npos &&
+  const std::string kWentBack = "an agency's audit trail went back";
+  while (federation_->Log("hub").find(kWentBack) == std::string::npos &&
          absl::Now() < warned_by) {
     absl::SleepFor(absl::Milliseconds(200));
   }
-  EXPECT_THAT(federation_->Log("hub"),
-              HasSubstr("north's audit trail went back"));
+  EXPECT_THAT(federation_->Log("hub"), HasSubstr(kWentBack));
+  EXPECT_THAT(federation_->Log("hub"), HasSubstr("agency=north seq="));
 }
 
 }  // namespace

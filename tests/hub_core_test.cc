@@ -169,9 +169,9 @@ class HubCoreTest : public ::testing::Test {
     settings_ = std::make_unique<HubSettingsInForce>(
         HubSettings{config_, *std::move(common)});
     writes_ = std::make_unique<WorkQueue>(2, 64);
-    delivery_ =
-        std::make_unique<AlertDelivery>(settings_.get(), &database_->outbox(),
-                                        &nodes_, writes_.get(), absl::Now);
+    delivery_ = std::make_unique<AlertDelivery>(
+        settings_.get(), &database_->outbox(), &nodes_, writes_.get(),
+        &metrics_, absl::Now);
     coordinator_ = std::make_unique<Coordinator>(
         settings_.get(), &nodes_, caps_.get(), database_.get(), writes_.get(),
         delivery_.get(), absl::Now);
@@ -221,6 +221,7 @@ class HubCoreTest : public ::testing::Test {
   TempDir dir_;
   config::v1::HubConfig config_;
   FakeNodes nodes_{{"north", "south", "ccc"}};
+  MetricsRegistry metrics_;
   std::unique_ptr<HubSettingsInForce> settings_;
   std::unique_ptr<HubDatabase> database_;
   std::unique_ptr<QueryCaps> caps_;

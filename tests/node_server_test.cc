@@ -27,6 +27,7 @@
 #include "security/tls.h"
 #include "server/node/node_config.h"
 #include "storage/audit_log.h"
+#include "tests/health_check.h"
 #include "tests/hmac_era.h"
 #include "tests/temp_dir.h"
 #include "tests/test_node.h"
@@ -611,47 +612,18 @@ TEST_F(NodeServerTest, CheckBulkAnswersEveryChunkInOrder) {
 }
 
 TEST_F(NodeServerTest, HealthIsServingToAnyFederationCertificate) {
-  // grpc.health.v1.Health/Check with HealthCheckRequest{service} (field 1);
-  // the answer's field 1 is the serving status (SERVING = 1): bytes 08 01.
   grpc::GenericStub stub(Channel(pki_->Files("user-agency-b-bob")));
-  auto check = [&](const std::string& service, std::string* status_bytes) {
-    grpc::ClientContext context;
-    WithDeadline(&context);
-    std::string encoded;
-    if (!service.empty()) {
-      encoded =
-          std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
-    }
-    grpc::Slice slice(encoded);
-    grpc::ByteBuffer request(&slice, 1);
-    grpc::ByteBuffer response;
-    std::promise<grpc::Status> done;
-    stub.UnaryCall(
-        &context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-        &response,
-        [&done](const grpc::Status& status) { done.set_value(status); });
-    grpc::Status status = done.get_future().get();
-    std::vector<grpc::Slice> slices;
-    status_bytes->clear();
-    if (status.ok() && response.Dump(&slices).ok()) {
-      for (const grpc::Slice& part : slices) {
-        status_bytes->append(reinterpret_cast<const char*>(part.begin()),
-                             part.size());
-      }
-    }
-    return status;
-  };
   // The whole server, and each of its services by name.
   for (const std::string service :
        {"", "deconfliction.v1.Registry", "deconfliction.v1.Deconfliction",
         "deconfliction.v1.NodeFederation", "deconfliction.v1.Alerts"}) {
     std::string bytes;
-    grpc::Status status = check(service, &bytes);
+    grpc::Status status = CheckHealth(stub, service, &bytes);
     ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
-    EXPECT_EQ(bytes, std::string("\x08\x01", 2)) << service;
+    EXPECT_EQ(bytes, kServing) << service;
   }
   std::string bytes;
-  EXPECT_EQ(check("deconfliction.v1.Nothing", &bytes).error_code(),
+  EXPECT_EQ(CheckHealth(stub, "deconfliction.v1.Nothing", &bytes).error_code(),
             grpc::StatusCode::NOT_FOUND);
 }
 

@@ -2,7 +2,10 @@
 // real mutual TLS on loopback: an agency joins by configuration reloads
 // (SIGHUP) of the custodians and the hub, with no restart and nothing for
 // the other nodes to do; a reload the servers cannot take is refused and
-// the configuration in force stays.
+// the configuration in force stays; every server exposes what an operator
+// watches, and logs each call.
+#include <httplib.h>
+
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -15,6 +18,7 @@
 #include "api/timestamps.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/exposition.h"
 #include "tests/temp_dir.h"
 #include "tests/test_federation.h"
 
@@ -22,6 +26,8 @@ namespace deconfliction {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 v1::Identifier Email(const std::string& value) {
@@ -117,7 +123,7 @@ TEST_F(OperationsTest, ARefusedReloadKeepsTheConfigurationInForce) {
   // A file that does not parse.
   std::ofstream(HubConfigPath()) << good << "\nnot a field\n";
   EXPECT_THAT(federation_->Reload(federation_->hub(), "hub"),
-              HasSubstr("configuration refused, the one in force stays: "));
+              HasSubstr("configuration refused, the one in force stays"));
 
   // A field that changes only with a restart.
   const std::string moved =
@@ -162,6 +168,109 @@ TEST_F(OperationsTest, ANodeReloadsItsHubAddressAndRefusesOtherChanges) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(response.results(0).complete());
   ASSERT_THAT(response.results(0).hits(), SizeIs(1));
+}
+
+TEST_F(OperationsTest, ServersExposeWhatAnOperatorWatchesAndLogEachCall) {
+  // A node to watch go down and come back: north asks while ccc is
+  // killed, then after ccc is back.
+  v1::CheckResponse response;
+  ASSERT_TRUE(Check("north", "watched@example.org", &response).ok());
+  federation_->node("ccc").Kill();
+  ASSERT_TRUE(Check("north", "watched@example.org", &response).ok());
+  EXPECT_FALSE(response.results(0).complete());
+  const auto scrape = [&](const std::string& name) {
+    const int port = federation_->MetricsPort(name);
+    EXPECT_NE(port, 0) << name;
+    httplib::Client client("127.0.0.1", port);
+    client.set_connection_timeout(5);
+    httplib::Result got = client.Get("/metrics");
+    EXPECT_TRUE(got && got->status == 200) << name;
+    Parsed parsed = Parse(got ? got->body : "");
+    EXPECT_THAT(parsed.malformed, IsEmpty()) << name;
+    return parsed;
+  };
+  Parsed hub = scrape("hub");
+  EXPECT_EQ(hub.samples.at("deconfliction_hub_node_reachable{agency=\"ccc\"}"),
+            0);
+  EXPECT_EQ(
+      hub.samples.at("deconfliction_hub_node_reachable{agency=\"north\"}"), 1);
+
+  // Back, ccc answers once the hub's channel has reconnected (gRPC's
+  // reconnect backoff: about a second).
+  ASSERT_TRUE(federation_->StartNode("ccc"));
+  bool complete = false;
+  for (int i = 0; i < 40 && !complete; ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(250));
+    ASSERT_TRUE(Check("north", "watched@example.org", &response).ok());
+    complete = response.results(0).complete();
+  }
+  ASSERT_TRUE(complete);
+  hub = scrape("hub");
+  EXPECT_EQ(hub.samples.at("deconfliction_hub_node_reachable{agency=\"ccc\"}"),
+            1);
+  EXPECT_EQ(hub.types.at("deconfliction_hub_node_call_seconds"), "histogram");
+  EXPECT_GE(hub.samples.at("deconfliction_hub_node_call_seconds_count{"
+                           "agency=\"ccc\",method=\"LookupTokens\"}"),
+            2);
+  EXPECT_GE(hub.samples.at("deconfliction_hub_node_call_failures_total{"
+                           "agency=\"ccc\",method=\"LookupTokens\","
+                           "code=\"UNAVAILABLE\"}"),
+            1);
+  EXPECT_EQ(hub.samples.at(
+                "deconfliction_hub_outbox{agency=\"north\",queue=\"alerts\"}"),
+            0);
+  EXPECT_EQ(hub.samples.at("deconfliction_hub_outbox_oldest_alert_age_seconds{"
+                           "agency=\"north\"}"),
+            0);
+  const double now = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+  EXPECT_GT(hub.samples.at("deconfliction_certificate_expiry_timestamp_seconds{"
+                           "file=\"cert\"}"),
+            now);
+  EXPECT_GT(hub.samples.at("deconfliction_certificate_expiry_timestamp_seconds{"
+                           "file=\"ca\"}"),
+            now);
+  EXPECT_GT(hub.samples.at("deconfliction_crl_next_update_timestamp_seconds"),
+            now);
+  EXPECT_GT(
+      hub.samples.at("deconfliction_storage_sst_bytes") +
+          hub.samples.count("deconfliction_storage_pending_compaction_bytes"),
+      0);
+  EXPECT_EQ(hub.types.at("deconfliction_cap_refusals_total"), "counter");
+
+  Parsed alpha = scrape("custodian-alpha");
+  EXPECT_GE(alpha.samples.at("deconfliction_custodian_evaluated_elements_total{"
+                             "agency=\"north\",code=\"OK\"}"),
+            1);
+  EXPECT_EQ(alpha.types.at("deconfliction_storage_running_compactions"),
+            "gauge");
+  Parsed north = scrape("north");
+  EXPECT_GT(
+      north.samples.at("deconfliction_certificate_expiry_timestamp_seconds{"
+                       "file=\"cert\"}"),
+      now);
+
+  // The hub logged the outage and the recovery; each call is one line
+  // naming its caller, and no identifier is in any log.
+  const std::string log = federation_->Log("hub");
+  EXPECT_THAT(log,
+              HasSubstr("component=hub msg=\"node unreachable\" "
+                        "agency=ccc method=LookupTokens code=UNAVAILABLE"));
+  EXPECT_THAT(log, HasSubstr("component=hub msg=\"node reachable again\" "
+                             "agency=ccc out_for_s="));
+  EXPECT_THAT(log, HasSubstr("component=rpc msg=call "
+                             "method=/deconfliction.v1.Hub/Lookup "
+                             "caller=spiffe://fed.test/agency/north/node "
+                             "code=OK latency_ms="));
+  EXPECT_THAT(federation_->Log("north"),
+              HasSubstr("component=rpc msg=call "
+                        "method=/deconfliction.v1.Deconfliction/Check "
+                        "caller=spiffe://fed.test/agency/north/user/analyst "
+                        "code=OK latency_ms="));
+  for (const char* process : {"hub", "north", "ccc", "custodian-alpha"}) {
+    EXPECT_THAT(federation_->Log(process),
+                Not(HasSubstr("watched@example.org")))
+        << process;
+  }
 }
 
 }  // namespace

@@ -129,6 +129,16 @@ class TestFederation {
     return StartNode(agency);
   }
 
+  // The port of the metrics listener of `process` (whose log is
+  // `name`.log), as its start line announced it last; 0 if none did.
+  int MetricsPort(const std::string& name) const {
+    const std::string kAnnounced = "metrics on http://127.0.0.1:";
+    const std::string log = Log(name);
+    const size_t at = log.rfind(kAnnounced);
+    if (at == std::string::npos) return 0;
+    return std::atoi(log.c_str() + at + kAnnounced.size());
+  }
+
   // Sends SIGHUP to `process` (whose log is `name`.log) and returns the
   // line in which it says what it did with its configuration ("...
   // configuration reloaded: ..." or "... configuration refused ..."), or ""
@@ -299,6 +309,7 @@ class TestFederation {
     config::v1::CustodianConfig config = custodians_.Config(
         name, CustodianAddress(name), dir_ + "/data/custodian-" + name);
     config.set_port_file(dir_ + "/run/custodian-" + name + ".port");
+    config.mutable_metrics()->set_listen_address("127.0.0.1:0");
     return WriteText(dir_ + "/custodian-" + name + ".textproto", config);
   }
 
@@ -309,6 +320,7 @@ class TestFederation {
     config.set_port_file(dir_ + "/run/hub.port");
     *config.mutable_tls() = pki_.Files("hub", /*with_crl=*/true);
     config.set_data_dir(HubDataDir());
+    config.mutable_metrics()->set_listen_address("127.0.0.1:0");
     for (const std::string& agency : options_.agencies) {
       config::v1::FederationNode* node = config.add_nodes();
       node->set_agency_id(agency);
@@ -343,6 +355,7 @@ class TestFederation {
           options_.token_cache_entries);
     }
     config.set_default_region("CA");
+    config.mutable_metrics()->set_listen_address("127.0.0.1:0");
     config.mutable_hub()->set_address(HubAddress());
     config.mutable_hub()->set_timeout_ms(options_.node_timeout_ms + 1500);
     return WriteText(dir_ + "/" + agency + ".textproto", config);

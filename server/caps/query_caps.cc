@@ -5,7 +5,9 @@
 namespace deconfliction {
 
 QueryCaps::QueryCaps(
-    const google::protobuf::RepeatedPtrField<config::v1::QueryCap>& caps) {
+    const google::protobuf::RepeatedPtrField<config::v1::QueryCap>& caps,
+    CounterFamily* refusals)
+    : refusals_(refusals) {
   Replace(caps);
 }
 
@@ -44,12 +46,18 @@ absl::Status QueryCaps::Admit(const std::string& agency_id,
   }
   if (cap->per_minute() > 0 &&
       usage.in_minute + identifiers > cap->per_minute()) {
+    if (refusals_ != nullptr) {
+      refusals_->WithLabels({agency_id, "minute"}).Increment();
+    }
     return absl::ResourceExhaustedError(
         absl::StrCat("agency ", agency_id, " is over its cap of ",
                      cap->per_minute(), " identifiers per minute (",
                      usage.in_minute, " used); retry next minute"));
   }
   if (cap->per_day() > 0 && usage.in_day + identifiers > cap->per_day()) {
+    if (refusals_ != nullptr) {
+      refusals_->WithLabels({agency_id, "day"}).Increment();
+    }
     return absl::ResourceExhaustedError(absl::StrCat(
         "agency ", agency_id, " is over its cap of ", cap->per_day(),
         " identifiers per day (", usage.in_day, " used)"));

@@ -16,15 +16,18 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
+#include "metrics/metrics.h"
 
 namespace deconfliction {
 
 class QueryCaps {
  public:
   // `caps` as configured: per agency, or "*" for every agency without its
-  // own.
+  // own. Each refusal counts in `refusals` (labels agency and window:
+  // "minute" or "day") when it is not null; it must outlive the caps.
   explicit QueryCaps(
-      const google::protobuf::RepeatedPtrField<config::v1::QueryCap>& caps);
+      const google::protobuf::RepeatedPtrField<config::v1::QueryCap>& caps,
+      CounterFamily* refusals = nullptr);
 
   // Puts `caps` in force (a configuration reload); what each agency used in
   // the current windows still counts.
@@ -41,10 +44,13 @@ class QueryCaps {
     int64_t minute = -1, day = -1;  // the windows counted
     uint64_t in_minute = 0, in_day = 0;
   };
-  const config::v1::QueryCap* CapFor(const std::string& agency_id) const;
+  const config::v1::QueryCap* CapFor(const std::string& agency_id) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  std::map<std::string, config::v1::QueryCap> caps_;  // "*" = default
+  CounterFamily* const refusals_;
   absl::Mutex mu_;
+  std::map<std::string, config::v1::QueryCap> caps_
+      ABSL_GUARDED_BY(mu_);  // "*" = default
   std::map<std::string, Usage> usage_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -12,7 +12,7 @@ namespace deconfliction {
 absl::StatusOr<std::unique_ptr<Custodian>> Custodian::Create(
     const config::v1::CustodianConfig* config,
     const keys::v1::KeyShareFile& share, QueryCaps* caps, AuditLog* audit,
-    Clock clock) {
+    MetricsRegistry* metrics, Clock clock) {
   if (absl::Status s = oprf::Init(); !s.ok()) return s;
   absl::StatusOr<oprf::Scalar> secret =
       oprf::DeserializeScalar(share.secret(), "share.secret");
@@ -22,14 +22,21 @@ absl::StatusOr<std::unique_ptr<Custodian>> Custodian::Create(
   absl::StatusOr<oprf::Element> public_share = oprf::ScalarMultGen(wiped.get());
   if (!public_share.ok()) return public_share.status();
   return std::unique_ptr<Custodian>(new Custodian(
-      config, share, wiped, *public_share, caps, audit, std::move(clock)));
+      config, share, wiped, *public_share, caps, audit,
+      metrics->AddCounterFamily(
+          "deconfliction_custodian_evaluated_elements_total",
+          "Blinded elements agencies' nodes asked this custodian to "
+          "evaluate, by agency and the call's gRPC status code (OK: "
+          "evaluated, with a proof).",
+          {"agency", "code"}),
+      std::move(clock)));
 }
 
 Custodian::Custodian(const config::v1::CustodianConfig* config,
                      const keys::v1::KeyShareFile& share,
                      const oprf::SecretScalar& secret,
                      oprf::Element public_share, QueryCaps* caps,
-                     AuditLog* audit, Clock clock)
+                     AuditLog* audit, CounterFamily* evaluated, Clock clock)
     : config_(config),
       epoch_(share.epoch()),
       index_(share.index()),
@@ -38,6 +45,7 @@ Custodian::Custodian(const config::v1::CustodianConfig* config,
       public_share_(public_share),
       caps_(caps),
       audit_(audit),
+      evaluated_(evaluated),
       clock_(std::move(clock)) {
   generator_ = *oprf::ScalarMultGen(oprf::ScalarFromInt(1));
 }
@@ -52,7 +60,12 @@ absl::StatusOr<v1::EvaluateResponse> Custodian::Evaluate(
   record.set_tokens(static_cast<uint32_t>(request.blinded_elements_size()));
   record.set_code(static_cast<int32_t>(answer.status().code()));
   // No evaluation leaves the custodian unaudited.
-  if (absl::Status s = audit_->Append(std::move(record)); !s.ok()) return s;
+  absl::Status audited = audit_->Append(std::move(record));
+  const absl::Status& outcome = audited.ok() ? answer.status() : audited;
+  evaluated_
+      ->WithLabels({caller.agency_id, absl::StatusCodeToString(outcome.code())})
+      .Increment(static_cast<uint64_t>(request.blinded_elements_size()));
+  if (!audited.ok()) return audited;
   return answer;
 }
 

@@ -10,7 +10,9 @@
 // blinded_elements[i]: wrong size, not canonical, the identity) → the
 // agency's cap (RESOURCE_EXHAUSTED) → evaluation and proof. Every call,
 // refused or not, is appended to the custodian's audit trail (caller, count,
-// outcome); an evaluation that cannot be audited is not given.
+// outcome); an evaluation that cannot be audited is not given. Every call
+// also counts its elements in
+// deconfliction_custodian_evaluated_elements_total{agency, code}.
 //
 // Thread safety: Evaluate may be called concurrently.
 #ifndef DECONFLICTION_SERVER_CUSTODIAN_CUSTODIAN_H_
@@ -21,6 +23,7 @@
 #include "api/deconfliction/keys/v1/keys.pb.h"
 #include "api/deconfliction/v1/token_issuer.pb.h"
 #include "base/clock.h"
+#include "metrics/metrics.h"
 #include "oprf/group.h"
 #include "security/identity.h"
 #include "server/caps/query_caps.h"
@@ -32,12 +35,12 @@ class Custodian {
  public:
   // `share` must have passed LoadShare; it is copied and its secret wiped
   // from the copy kept here when the custodian is destroyed. `config`,
-  // `caps` and `audit` must outlive the custodian. INVALID_ARGUMENT for a
-  // share whose secret is not a scalar.
+  // `caps`, `audit` and `metrics` must outlive the custodian. INVALID_ARGUMENT
+  // for a share whose secret is not a scalar.
   static absl::StatusOr<std::unique_ptr<Custodian>> Create(
       const config::v1::CustodianConfig* config,
       const keys::v1::KeyShareFile& share, QueryCaps* caps, AuditLog* audit,
-      Clock clock);
+      MetricsRegistry* metrics, Clock clock);
 
   absl::StatusOr<v1::EvaluateResponse> Evaluate(
       const v1::EvaluateRequest& request, const FederationIdentity& caller);
@@ -49,7 +52,8 @@ class Custodian {
   Custodian(const config::v1::CustodianConfig* config,
             const keys::v1::KeyShareFile& share,
             const oprf::SecretScalar& secret, oprf::Element public_share,
-            QueryCaps* caps, AuditLog* audit, Clock clock);
+            QueryCaps* caps, AuditLog* audit, CounterFamily* evaluated,
+            Clock clock);
   absl::StatusOr<v1::EvaluateResponse> Answer(
       const v1::EvaluateRequest& request, const FederationIdentity& caller);
 
@@ -62,6 +66,7 @@ class Custodian {
   oprf::Element generator_{};
   QueryCaps* const caps_;
   AuditLog* const audit_;
+  CounterFamily* const evaluated_;
   const Clock clock_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "config/text_proto.h"
 #include "oprf/group.h"
@@ -78,21 +79,40 @@ absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
   if (!credentials.ok()) return credentials.status();
   absl::StatusOr<keys::v1::KeyShareFile> share = LoadOwnShare(config);
   if (!share.ok()) return share.status();
+  // However Start ends, this copy of the secret is wiped.
+  absl::Cleanup wipe_share = [&share] { oprf::Wipe(share->mutable_secret()); };
 
   std::unique_ptr<CustodianServer> server(new CustodianServer());
   server->tls_files_ = *std::move(tls_files);
   server->configured_ = configured;
   server->authorization_ = *std::move(authorization);
   server->config_ = config;
+  absl::StatusOr<std::unique_ptr<ServerMetrics>> metrics = ServerMetrics::Start(
+      config.has_metrics() ? config.metrics().listen_address() : "");
+  if (!metrics.ok()) return metrics.status();
+  server->metrics_ = *std::move(metrics);
+  MetricsRegistry& registry = server->metrics_->registry();
+  if (absl::Status s = server->metrics_->ExposeTls(config.tls()); !s.ok()) {
+    return s;
+  }
   absl::StatusOr<std::unique_ptr<AuditDatabase>> database =
       AuditDatabase::Open(config.data_dir());
   if (!database.ok()) return database.status();
   server->database_ = *std::move(database);
-  server->caps_ = std::make_unique<QueryCaps>(config.caps());
+  server->metrics_->ExposeStorage(
+      [db = server->database_.get()](const std::string& property) {
+        return db->IntProperty(property);
+      });
+  server->caps_ = std::make_unique<QueryCaps>(
+      config.caps(),
+      registry.AddCounterFamily(
+          "deconfliction_cap_refusals_total",
+          "Evaluations this custodian refused because the asking agency was "
+          "over a cap, by agency and window (minute, day).",
+          {"agency", "window"}));
   absl::StatusOr<std::unique_ptr<Custodian>> custodian =
       Custodian::Create(&server->config_, *share, server->caps_.get(),
-                        &server->database_->audit(), clock);
-  oprf::Wipe(share->mutable_secret());
+                        &server->database_->audit(), &registry, clock);
   if (!custodian.ok()) return custodian.status();
   server->custodian_ = *std::move(custodian);
   const auto& limits = config.limits();
@@ -101,10 +121,6 @@ absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
   server->service_ = std::make_unique<TokenIssuerService>(
       server->custodian_.get(), server->queue_.get());
 
-  absl::StatusOr<std::unique_ptr<ServerMetrics>> metrics = ServerMetrics::Start(
-      config.has_metrics() ? config.metrics().listen_address() : "");
-  if (!metrics.ok()) return metrics.status();
-  server->metrics_ = *std::move(metrics);
   Interceptors counted;
   counted.push_back(server->metrics_->CountCalls());
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -116,6 +132,8 @@ absl::StatusOr<std::unique_ptr<CustodianServer>> CustodianServer::Start(
                    {v1::TokenIssuer::service_full_name()}, std::move(counted));
   if (!serving.ok()) return serving.status();
   server->serving_ = *std::move(serving);
+  server->serving_.FollowHealth(
+      [db = server->database_.get()] { return db->Probe(); });
   return server;
 }
 
@@ -133,6 +151,11 @@ absl::StatusOr<std::string> CustodianServer::Reload(
   configured_ = proposed;
   return absl::StrCat(proposed.agencies_size(),
                       " agencies and their caps in force");
+}
+
+CustodianServer::~CustodianServer() {
+  // Scrapes read what is destroyed below.
+  if (metrics_ != nullptr) metrics_->StopListening();
 }
 
 void CustodianServer::Shutdown(absl::Duration grace) { serving_.Stop(grace); }

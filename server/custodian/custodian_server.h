@@ -76,6 +76,8 @@ class CustodianServer {
   // then cancels the rest. Idempotent.
   void Shutdown(absl::Duration grace);
 
+  ~CustodianServer();
+
  private:
   CustodianServer() = default;
 
@@ -84,12 +86,12 @@ class CustodianServer {
   config::v1::CustodianConfig configured_;  // as read, before staging: Reload
   std::shared_ptr<EnforcedPolicy> authorization_;
   config::v1::CustodianConfig config_;
+  std::unique_ptr<ServerMetrics> metrics_;  // outlives what it counts
   std::unique_ptr<AuditDatabase> database_;
   std::unique_ptr<QueryCaps> caps_;
   std::unique_ptr<Custodian> custodian_;
   std::unique_ptr<WorkQueue> queue_;
   std::unique_ptr<TokenIssuerService> service_;
-  std::unique_ptr<ServerMetrics> metrics_;  // outlives the server's calls
   Serving serving_;  // last: stopped before the rest is destroyed
 };
 

@@ -34,6 +34,7 @@ int Main(int argc, char** argv) {
       "Exit codes: 0 stopped by a signal (or a valid configuration), 1 "
       "cannot serve, 2 bad configuration.",
       __FILE__);
+  StartServerLog("deconflict-custodian");
   sigset_t stop = BlockStopSignals();
   KeepCreatedFilesPrivate();
   ParseCommandLine(argc, argv);
@@ -48,8 +49,8 @@ int Main(int argc, char** argv) {
                              CustodianServer::CheckFiles(*config));
   }
   return ServeUntilStopped(
-      "deconflict-custodian", CustodianServer::Start(*config),
-      absl::GetFlag(FLAGS_config), LoadCustodianConfig, config->port_file(),
+      CustodianServer::Start(*config), absl::GetFlag(FLAGS_config),
+      LoadCustodianConfig, config->port_file(),
       [&](const CustodianServer& server) {
         return absl::StrCat(config->name(), " serving on port ", server.port(),
                             " (mutual TLS) for ", config->agencies_size(),

@@ -1,7 +1,6 @@
 #include "server/hub/alert_delivery.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -9,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "api/federation_checks.h"
+#include "base/log.h"
 #include "server/hub/match_alerts.h"
 
 namespace deconfliction {
@@ -37,12 +37,23 @@ constexpr absl::Duration kMaxBackoff = absl::Seconds(10);
 
 AlertDelivery::AlertDelivery(const HubSettingsInForce* settings,
                              AlertOutbox* outbox, NodeLinks* nodes,
-                             WorkQueue* storage, Clock clock)
+                             WorkQueue* storage, MetricsRegistry* metrics,
+                             Clock clock)
     : settings_(settings),
       outbox_(outbox),
       nodes_(nodes),
       storage_(storage),
-      clock_(std::move(clock)) {
+      clock_(std::move(clock)),
+      delivered_(metrics->AddCounterFamily(
+          "deconfliction_hub_alerts_delivered_total",
+          "Alerts each agency's node stored (and the hub then deleted from "
+          "its outbox).",
+          {"agency"})),
+      set_aside_(metrics->AddCounterFamily(
+          "deconfliction_hub_alerts_set_aside_total",
+          "Alerts set aside after their node refused them repeatedly (they "
+          "stay in the hub's database; DeliveryStatus.set_aside).",
+          {"agency"})) {
   {
     absl::MutexLock lock(&mu_);
     for (const std::string& agency : nodes_->agencies()) {
@@ -207,6 +218,7 @@ void AlertDelivery::NextDelivery(const std::string& agency) {
               if (absl::Status s = outbox_->RemoveAlerts(*keys); !s.ok()) {
                 return PassDone(agency, s);
               }
+              delivered_->WithLabels({agency}).Increment(keys->size());
               {
                 absl::MutexLock lock(&mu_);
                 Agency& state = agencies_[agency];
@@ -238,21 +250,22 @@ void AlertDelivery::Refused(const std::string& agency,
       }
     }
   }
-  std::fprintf(stderr,
-               "WARNING deconflict-hub: %s's node refused %zu alert(s): %s\n",
-               agency.c_str(), keys.size(),
-               std::string(status.message().substr(0, 200)).c_str());
+  LogWarning("delivery", "a node refused alerts",
+             {{"agency", agency},
+              {"alerts", keys.size()},
+              {"reason", std::string(status.message().substr(0, 200))}});
   if (!set_aside) return PassDone(agency, status);
   const std::string reason =
       absl::StrCat("refused ", kMaxRefusals, " times: ", status.message());
   if (absl::Status s = outbox_->SetAside(keys[0], reason, clock_()); !s.ok()) {
     return PassDone(agency, s);
   }
-  std::fprintf(stderr,
-               "ERROR deconflict-hub: an alert for %s was set aside after %d "
-               "refusals by its node; it stays in the hub's database and is "
-               "counted in DeliveryStatus.set_aside\n",
-               agency.c_str(), kMaxRefusals);
+  set_aside_->WithLabels({agency}).Increment();
+  LogError("delivery",
+           "an alert was set aside after repeated refusals by its node; it "
+           "stays in the hub's database and is counted in "
+           "DeliveryStatus.set_aside",
+           {{"agency", agency}, {"refusals", kMaxRefusals}});
   // The rest keep flowing, in this pass.
   NextDelivery(agency);
 }

@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "base/clock.h"
+#include "metrics/metrics.h"
 #include "rpc/work_queue.h"
 #include "server/hub/hub_settings.h"
 #include "server/hub/node_links.h"
@@ -43,8 +44,12 @@ class AlertDelivery {
  public:
   // Everything must outlive the delivery. Every configured agency starts
   // with a pass, which drains what a previous run left in the outbox.
+  // It counts, in `metrics`:
+  //   deconfliction_hub_alerts_delivered_total{agency}
+  //   deconfliction_hub_alerts_set_aside_total{agency}
   AlertDelivery(const HubSettingsInForce* settings, AlertOutbox* outbox,
-                NodeLinks* nodes, WorkQueue* storage, Clock clock);
+                NodeLinks* nodes, WorkQueue* storage, MetricsRegistry* metrics,
+                Clock clock);
   ~AlertDelivery();
 
   // `agency` has new alerts or rechecks. An agency seen for the first time
@@ -77,6 +82,8 @@ class AlertDelivery {
   NodeLinks* const nodes_;
   WorkQueue* const storage_;
   const Clock clock_;
+  CounterFamily* const delivered_;
+  CounterFamily* const set_aside_;
   absl::Mutex mu_;
   std::map<std::string, Agency> agencies_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;

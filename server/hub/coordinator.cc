@@ -1,7 +1,6 @@
 #include "server/hub/coordinator.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <memory>
 #include <utility>
 
@@ -9,6 +8,7 @@
 #include "api/federation_checks.h"
 #include "api/hits.h"
 #include "api/timestamps.h"
+#include "base/log.h"
 #include "rpc/deadlines.h"
 #include "server/hub/match_alerts.h"
 #include "storage/audit_log.h"
@@ -103,11 +103,9 @@ void Coordinator::Merge(const config::v1::SharingPolicy& policy,
       answer = CheckTokenLookupResponse(node.response,
                                         static_cast<int>(asked.size()));
       if (!answer.ok()) {
-        std::fprintf(stderr,
-                     "WARNING deconflict-hub: refused the answer of %s's "
-                     "node: %s\n",
-                     node.agency_id.c_str(),
-                     std::string(answer.message()).c_str());
+        LogWarning("hub", "refused a node's answer",
+                   {{"agency", node.agency_id},
+                    {"reason", std::string(answer.message())}});
         answer = absl::InternalError(
             absl::StrCat("its answer was refused: ", answer.message()));
       }
@@ -233,21 +231,19 @@ void Coordinator::AnchorAudit(const v1::AnchorAuditRequest& request,
     absl::MutexLock lock(&anchors_mu_);
     storage::v1::AuditAnchor& newest = newest_anchor_[caller.agency_id];
     if (request.seq() < newest.seq()) {
-      std::fprintf(stderr,
-                   "WARNING deconflict-hub: %s's audit trail went back: its "
-                   "head is now #%llu, after #%llu (records were cut, or the "
-                   "node was restored from a backup); recorded\n",
-                   caller.agency_id.c_str(),
-                   static_cast<unsigned long long>(request.seq()),
-                   static_cast<unsigned long long>(newest.seq()));
+      LogWarning("audit",
+                 "an agency's audit trail went back: its head is older than "
+                 "the one anchored before (records were cut, or the node was "
+                 "restored from a backup); recorded",
+                 {{"agency", caller.agency_id},
+                  {"seq", request.seq()},
+                  {"anchored_seq", newest.seq()}});
     } else if (request.seq() == newest.seq() && request.mac() != newest.mac()) {
-      std::fprintf(stderr,
-                   "WARNING deconflict-hub: %s's audit trail went back: its "
-                   "record #%llu is not the one anchored before (records were "
-                   "cut and written again, or the node was restored from a "
-                   "backup); recorded\n",
-                   caller.agency_id.c_str(),
-                   static_cast<unsigned long long>(request.seq()));
+      LogWarning("audit",
+                 "an agency's audit trail went back: its record is not the "
+                 "one anchored before (records were cut and written again, or "
+                 "the node was restored from a backup); recorded",
+                 {{"agency", caller.agency_id}, {"seq", request.seq()}});
     }
     newest = *anchor;
   }

@@ -79,7 +79,7 @@ class Coordinator {
   // not 32 bytes; RESOURCE_EXHAUSTED when the work queue is full. A head
   // that does not continue the agency's previous one (an older seq, or the
   // same seq with another mac: its trail was cut or restored) is recorded
-  // too, and warned about on stderr.
+  // too, and warned about in the log.
   void AnchorAudit(const v1::AnchorAuditRequest& request,
                    const FederationIdentity& caller,
                    Done<v1::AnchorAuditResponse> done);

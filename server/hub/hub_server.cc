@@ -78,30 +78,45 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(
   hub->configured_ = configured;
   hub->authorization_ = *std::move(authorization);
   hub->settings_ = std::make_unique<HubSettingsInForce>(*std::move(settings));
+  absl::StatusOr<std::unique_ptr<ServerMetrics>> metrics = ServerMetrics::Start(
+      config.has_metrics() ? config.metrics().listen_address() : "");
+  if (!metrics.ok()) return metrics.status();
+  hub->metrics_ = *std::move(metrics);
+  MetricsRegistry& registry = hub->metrics_->registry();
+  if (absl::Status s = hub->metrics_->ExposeTls(config.tls()); !s.ok()) {
+    return s;
+  }
   absl::StatusOr<std::unique_ptr<HubDatabase>> database =
       HubDatabase::Open(config.data_dir());
   if (!database.ok()) return database.status();
   hub->database_ = *std::move(database);
+  hub->metrics_->ExposeStorage(
+      [db = hub->database_.get()](const std::string& property) {
+        return db->IntProperty(property);
+      });
   absl::StatusOr<std::unique_ptr<NodeChannels>> nodes =
-      NodeChannels::Create(config);
+      NodeChannels::Create(config, &registry);
   if (!nodes.ok()) return nodes.status();
   hub->nodes_ = *std::move(nodes);
-  hub->caps_ = std::make_unique<QueryCaps>(config.policy().caps());
+  hub->ExposeOutbox();
+  hub->caps_ = std::make_unique<QueryCaps>(
+      config.policy().caps(),
+      registry.AddCounterFamily(
+          "deconfliction_cap_refusals_total",
+          "Lookups the hub refused because the asking agency was over a "
+          "query cap, by agency and window (minute, day).",
+          {"agency", "window"}));
   hub->writes_ = std::make_unique<WorkQueue>(
       config.limits().worker_threads(), config.limits().max_queued_requests());
   hub->delivery_ = std::make_unique<AlertDelivery>(
       hub->settings_.get(), &hub->database_->outbox(), hub->nodes_.get(),
-      hub->writes_.get(), clock);
+      hub->writes_.get(), &registry, clock);
   hub->coordinator_ = std::make_unique<Coordinator>(
       hub->settings_.get(), hub->nodes_.get(), hub->caps_.get(),
       hub->database_.get(), hub->writes_.get(), hub->delivery_.get(),
       std::move(clock));
   hub->service_ = std::make_unique<HubService>(hub->coordinator_.get());
 
-  absl::StatusOr<std::unique_ptr<ServerMetrics>> metrics = ServerMetrics::Start(
-      config.has_metrics() ? config.metrics().listen_address() : "");
-  if (!metrics.ok()) return metrics.status();
-  hub->metrics_ = *std::move(metrics);
   Interceptors counted;
   counted.push_back(hub->metrics_->CountCalls());
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -113,6 +128,8 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(
                    {v1::Hub::service_full_name()}, std::move(counted));
   if (!server.ok()) return server.status();
   hub->serving_ = *std::move(server);
+  hub->serving_.FollowHealth(
+      [db = hub->database_.get()] { return db->Probe(); });
   return hub;
 }
 
@@ -159,6 +176,55 @@ absl::StatusOr<std::string> HubServer::Reload(
       " nodes (added: ", added.empty() ? "none" : absl::StrJoin(added, ", "),
       "; removed: ", removed.empty() ? "none" : absl::StrJoin(removed, ", "),
       "), sharing policy and limits in force");
+}
+
+void HubServer::ExposeOutbox() {
+  // Each scrape reads the outbox (AlertOutbox::BacklogFor) once per agency.
+  const auto backlogs = [this] {
+    std::vector<std::pair<std::string, AlertOutbox::Backlog>> all;
+    for (const std::string& agency : nodes_->agencies()) {
+      absl::StatusOr<AlertOutbox::Backlog> backlog =
+          database_->outbox().BacklogFor(agency);
+      if (backlog.ok()) all.emplace_back(agency, *backlog);
+    }
+    return all;
+  };
+  MetricsRegistry& registry = metrics_->registry();
+  registry.AddGaugeFamily(
+      "deconfliction_hub_outbox",
+      "What waits in the hub's outbox for each agency's node: alerts to "
+      "deliver, registrations to ask it about again (rechecks), alerts set "
+      "aside after repeated refusals.",
+      {"agency", "queue"}, [backlogs] {
+        std::vector<MetricsRegistry::GaugeSample> samples;
+        for (const auto& [agency, backlog] : backlogs()) {
+          samples.push_back({{agency, "alerts"}, double(backlog.alerts)});
+          samples.push_back({{agency, "rechecks"}, double(backlog.rechecks)});
+          samples.push_back({{agency, "set_aside"}, double(backlog.set_aside)});
+        }
+        return samples;
+      });
+  registry.AddGaugeFamily(
+      "deconfliction_hub_outbox_oldest_alert_age_seconds",
+      "Age of the oldest alert waiting for each agency's node (0 when none "
+      "waits); alert when it grows: the node is not taking its alerts.",
+      {"agency"}, [backlogs] {
+        std::vector<MetricsRegistry::GaugeSample> samples;
+        const absl::Time now = absl::Now();
+        for (const auto& [agency, backlog] : backlogs()) {
+          samples.push_back(
+              {{agency},
+               backlog.alerts == 0
+                   ? 0.0
+                   : absl::ToDoubleSeconds(now - backlog.oldest_alert)});
+        }
+        return samples;
+      });
+}
+
+HubServer::~HubServer() {
+  // Scrapes read what is destroyed below.
+  if (metrics_ != nullptr) metrics_->StopListening();
 }
 
 void HubServer::Shutdown(absl::Duration grace) { serving_.Stop(grace); }

@@ -83,14 +83,21 @@ class HubServer {
   // then cancels the rest. Idempotent.
   void Shutdown(absl::Duration grace);
 
+  ~HubServer();
+
  private:
   HubServer() = default;
+
+  // The outbox gauges: deconfliction_hub_outbox{agency, queue} and
+  // deconfliction_hub_outbox_oldest_alert_age_seconds{agency}.
+  void ExposeOutbox();
 
   // Destroyed in reverse order: the server first, then what it calls into.
   std::unique_ptr<StagedTlsFiles> tls_files_;  // the files served with
   config::v1::HubConfig configured_;  // as read, before staging: Reload
   std::shared_ptr<EnforcedPolicy> authorization_;
   std::unique_ptr<HubSettingsInForce> settings_;
+  std::unique_ptr<ServerMetrics> metrics_;  // outlives what it counts
   std::unique_ptr<HubDatabase> database_;
   std::unique_ptr<NodeChannels> nodes_;
   std::unique_ptr<QueryCaps> caps_;
@@ -98,7 +105,6 @@ class HubServer {
   std::unique_ptr<AlertDelivery> delivery_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<HubService> service_;
-  std::unique_ptr<ServerMetrics> metrics_;  // outlives the server's calls
   Serving serving_;  // last: stopped before the rest is destroyed
 };
 

@@ -40,6 +40,7 @@ int Main(int argc, char** argv) {
       "Exit codes: 0 stopped by a signal (or a valid configuration), 1 "
       "cannot serve, 2 bad configuration.",
       __FILE__);
+  StartServerLog("deconflict-hub");
   sigset_t stop = BlockStopSignals();
   KeepCreatedFilesPrivate();
   ParseCommandLine(argc, argv);
@@ -73,8 +74,8 @@ int Main(int argc, char** argv) {
     return 0;
   }
   return ServeUntilStopped(
-      "deconflict-hub", HubServer::Start(*config), absl::GetFlag(FLAGS_config),
-      LoadHubConfig, config->port_file(),
+      HubServer::Start(*config), absl::GetFlag(FLAGS_config), LoadHubConfig,
+      config->port_file(),
       [&](const HubServer& server) {
         return absl::StrCat("serving on port ", server.port(),
                             " (mutual TLS) for ", config->nodes_size(),

@@ -5,6 +5,16 @@
 // waits on a node. A reload replaces the nodes (Update) while calls are in
 // flight: each finishes on the channel it started on.
 //
+// Every call is counted and timed per node (metrics below), and a node's
+// outages and recoveries are logged: a call failing UNAVAILABLE or
+// DEADLINE_EXCEEDED marks its node unreachable (one warning), the next
+// call it answers marks it reachable again (one line, with how long it was
+// out).
+//
+//   deconfliction_hub_node_call_seconds{agency, method}   histogram
+//   deconfliction_hub_node_call_failures_total{agency, method, code}
+//   deconfliction_hub_node_reachable{agency}   1, or 0 while unreachable
+//
 // Thread safety: all methods may be called from any thread.
 #ifndef DECONFLICTION_SERVER_HUB_NODE_CHANNELS_H_
 #define DECONFLICTION_SERVER_HUB_NODE_CHANNELS_H_
@@ -19,15 +29,17 @@
 #include "absl/synchronization/mutex.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
+#include "metrics/metrics.h"
 #include "server/hub/node_links.h"
 
 namespace deconfliction {
 
 class NodeChannels final : public NodeLinks {
  public:
-  // FAILED_PRECONDITION for unreadable certificate files.
+  // FAILED_PRECONDITION for unreadable certificate files. `metrics` must
+  // outlive the channels.
   static absl::StatusOr<std::unique_ptr<NodeChannels>> Create(
-      const config::v1::HubConfig& config);
+      const config::v1::HubConfig& config, MetricsRegistry* metrics);
 
   // Connects to the nodes `config` lists in place of those in force: a node
   // whose address is unchanged keeps its channel, a new node or a new
@@ -50,7 +62,16 @@ class NodeChannels final : public NodeLinks {
     std::shared_ptr<v1::NodeFederation::Stub> stub;
   };
 
-  NodeChannels() = default;
+  explicit NodeChannels(MetricsRegistry* metrics);
+
+  // `done`, after counting and timing the call to `agency`'s node and
+  // noting whether the node is reachable.
+  template <typename Response>
+  Done<Response> Observed(const std::string& agency, const char* method,
+                          Done<Response> done);
+  void Finished(const std::string& agency, const char* method,
+                absl::Duration took, const absl::Status& status);
+
   // nullptr for an agency that is not configured.
   std::shared_ptr<v1::NodeFederation::Stub> StubFor(
       const std::string& agency) const;
@@ -58,6 +79,13 @@ class NodeChannels final : public NodeLinks {
   mutable absl::Mutex mu_;
   std::vector<std::string> agencies_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Link> links_ ABSL_GUARDED_BY(mu_);
+
+  HistogramFamily* const call_seconds_;
+  CounterFamily* const failures_;
+  mutable absl::Mutex outages_mu_;
+  // The agencies whose node is unreachable, since when.
+  std::map<std::string, absl::Time> unreachable_since_
+      ABSL_GUARDED_BY(outages_mu_);
 };
 
 }  // namespace deconfliction

@@ -1,9 +1,10 @@
 #include "server/node/audit_anchoring.h"
 
-#include <cstdio>
 #include <future>
 #include <string>
 #include <utility>
+
+#include "base/log.h"
 
 namespace deconfliction {
 
@@ -35,11 +36,8 @@ void AuditAnchoring::SendHead() {
   }
   // Said once per failing spell; the head is sent again next interval.
   if (!failing_) {
-    std::fprintf(stderr,
-                 "WARNING deconflict-node: the hub did not take the audit "
-                 "chain head (#%llu): %s; retrying\n",
-                 static_cast<unsigned long long>(head.seq),
-                 std::string(status.message()).c_str());
+    LogWarning("audit", "the hub did not take the audit chain head; retrying",
+               {{"seq", head.seq}, {"reason", std::string(status.message())}});
   }
   failing_ = true;
 }

@@ -1,7 +1,6 @@
 #include "server/node/blind_tokenizer.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <deque>
 #include <utility>
 
@@ -13,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "api/federation_checks.h"
 #include "api/hits.h"
+#include "base/log.h"
 #include "identifiers/token.h"
 #include "oprf/group.h"
 #include "oprf/threshold.h"
@@ -273,11 +273,9 @@ void BlindTokenizer::Round::Receive(
   if (!evaluated.ok() && answer.ok()) {
     // A custodian that answers wrongly is faulty or hostile: said loudly.
     outcome = "invalid";
-    std::fprintf(stderr,
-                 "WARNING deconflict-node: custodian %s gave an invalid "
-                 "answer, ignored: %s\n",
-                 custodian.c_str(),
-                 std::string(evaluated.status().message()).c_str());
+    LogWarning("tokens", "a custodian gave an invalid answer, ignored",
+               {{"custodian", custodian},
+                {"reason", std::string(evaluated.status().message())}});
   }
   state->answers->WithLabels({custodian, outcome}).Increment();
   std::vector<oprf::ShareEvaluations> combine;

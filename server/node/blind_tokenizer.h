@@ -7,7 +7,7 @@
 //      batched DLEQ proof against its public share in the bundle;
 //   3. each answer is checked: epoch, generation, share index, element
 //      count, every element, and the proof. An answer that fails is
-//      ignored and its custodian named on stderr;
+//      ignored and its custodian named in the log;
 //   4. the first `threshold` valid answers are combined with Lagrange
 //      coefficients into k * B, unblinded and finalized; the token is the
 //      output's first kTokenBytes bytes.

@@ -1,11 +1,11 @@
 #include "server/node/federated_check.h"
 
-#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "api/hits.h"
 #include "api/timestamps.h"
+#include "base/log.h"
 #include "rpc/deadlines.h"
 
 namespace deconfliction {
@@ -109,10 +109,10 @@ void FederatedCheck::Run(
           } else if (absl::Status s =
                          database_->federation_queue().Remove(queued_key);
                      !s.ok()) {
-            std::fprintf(stderr,
-                         "deconflict-node: a federated lookup the hub took "
-                         "stays queued (it will be sent again): %s\n",
-                         std::string(s.message()).c_str());
+            LogWarning("federation",
+                       "a federated lookup the hub took stays queued (it "
+                       "will be sent again)",
+                       {{"reason", std::string(s.message())}});
           }
         }
         AuditAndFinish(
@@ -135,8 +135,8 @@ void FederatedCheck::AuditAndFinish(storage::v1::AuditRecord record,
   const bool check = record.purpose() == v1::LOOKUP_PURPOSE_CHECK;
   absl::Status audited = database_->audit().Append(std::move(record));
   if (!audited.ok()) {
-    std::fprintf(stderr, "WARNING deconflict-node: audit write failed: %s\n",
-                 std::string(audited.message()).c_str());
+    LogError("audit", "audit write failed",
+             {{"reason", std::string(audited.message())}});
     if (check) {
       return done(absl::UnavailableError(absl::StrCat(
                       "the check could not be audited, so it is not answered: ",

@@ -171,6 +171,7 @@ int Main(int argc, char** argv) {
       "Exit codes: 0 stopped by a signal (or a valid configuration), 1 "
       "cannot serve, 2 bad configuration.",
       __FILE__, absl::StrCat("node database schema ", kNodeSchemaVersion));
+  StartServerLog("deconflict-node");
   sigset_t stop = BlockStopSignals();
   KeepCreatedFilesPrivate();
   ParseCommandLine(argc, argv);
@@ -187,8 +188,8 @@ int Main(int argc, char** argv) {
   }
   if (absl::GetFlag(FLAGS_retokenize)) return Retokenize(*config);
   return ServeUntilStopped(
-      "deconflict-node", NodeServer::Start(*config),
-      absl::GetFlag(FLAGS_config), LoadNodeConfig, config->port_file(),
+      NodeServer::Start(*config), absl::GetFlag(FLAGS_config), LoadNodeConfig,
+      config->port_file(),
       [&](const NodeServer& server) {
         return absl::StrCat(
             "agency ", config->agency_id(), " serving on port ", server.port(),

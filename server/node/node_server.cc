@@ -12,7 +12,6 @@
 #include "rpc/serving.h"
 #include "security/authorization.h"
 #include "security/identity.h"
-#include "security/revocation.h"
 #include "security/staged_tls_files.h"
 #include "security/tls.h"
 
@@ -75,18 +74,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       config.has_metrics() ? config.metrics().listen_address() : "");
   if (!metrics.ok()) return metrics.status();
   server->metrics_ = *std::move(metrics);
-  absl::StatusOr<std::shared_ptr<RevocationList>> revocations =
-      RevocationList::Watch(config.tls(), "tls");
-  if (!revocations.ok()) return revocations.status();
-  if (*revocations != nullptr) {
-    server->metrics_->registry().AddGauge(
-        "deconfliction_crl_next_update_timestamp_seconds",
-        "When the earliest CRL of tls.crl_dir expires (nextUpdate, Unix "
-        "seconds); alert well before it: an expired CRL is still enforced "
-        "but no longer current.",
-        [list = *std::move(revocations)] {
-          return absl::ToDoubleSeconds(list->next_update() - absl::UnixEpoch());
-        });
+  if (absl::Status s = server->metrics_->ExposeTls(config.tls()); !s.ok()) {
+    return s;
   }
   absl::StatusOr<std::unique_ptr<NodeTokens>> tokens = NodeTokens::Create(
       config, server->queue_.get(), &server->metrics_->registry());
@@ -97,6 +86,10 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
                          server->tokens_->tokenizer().epoch(), clock);
   if (!database.ok()) return database.status();
   server->database_ = *std::move(database);
+  server->metrics_->ExposeStorage(
+      [db = server->database_.get()](const std::string& property) {
+        return db->IntProperty(property);
+      });
   if (config.has_hub()) {
     absl::StatusOr<std::unique_ptr<HubClient>> hub =
         HubClient::Create(config, server->queue_.get());
@@ -155,6 +148,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
                    std::move(counted));
   if (!serving.ok()) return serving.status();
   server->serving_ = *std::move(serving);
+  server->serving_.FollowHealth(
+      [db = server->database_.get()] { return db->Probe(); });
   return server;
 }
 
@@ -182,6 +177,11 @@ absl::StatusOr<std::string> NodeServer::Reload(
       config.has_hub() ? absl::StrCat("hub at ", config.hub().address(), ", ")
                        : "",
       config.token_key().custodians_size(), " custodians' addresses in force");
+}
+
+NodeServer::~NodeServer() {
+  // Scrapes read what is destroyed below.
+  if (metrics_ != nullptr) metrics_->StopListening();
 }
 
 void NodeServer::Shutdown(absl::Duration grace) { serving_.Stop(grace); }

@@ -90,6 +90,8 @@ class NodeServer {
   // then cancels the rest. Idempotent.
   void Shutdown(absl::Duration grace);
 
+  ~NodeServer();
+
  private:
   NodeServer() = default;
 

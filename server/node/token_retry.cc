@@ -1,10 +1,11 @@
 #include "server/node/token_retry.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "base/log.h"
 
 namespace deconfliction {
 namespace {
@@ -27,10 +28,8 @@ void TokenRetry::AttachOldest() {
   absl::StatusOr<std::vector<AwaitingRegistration>> awaiting =
       database_->cases().OldestAwaitingTokens(kRetryBatch);
   if (!awaiting.ok()) {
-    std::fprintf(stderr,
-                 "deconflict-node: cannot read the registrations awaiting "
-                 "tokens: %s\n",
-                 std::string(awaiting.status().message()).c_str());
+    LogError("tokens", "cannot read the registrations awaiting tokens",
+             {{"reason", std::string(awaiting.status().message())}});
     return;
   }
   for (const AwaitingRegistration& registration : *awaiting) {
@@ -47,17 +46,17 @@ void TokenRetry::AttachOldest() {
         registration, batch.tokens,
         federated_ ? &database_->federation_queue() : nullptr);
     if (!attached.ok()) {
-      std::fprintf(stderr,
-                   "deconflict-node: cannot attach the tokens of a "
-                   "registration: %s\n",
-                   std::string(attached.message()).c_str());
+      LogError("tokens", "cannot attach the tokens of a registration",
+               {{"reason", std::string(attached.message())}});
       return;
     }
-    std::fprintf(stderr,
-                 "deconflict-node: %zu identifiers registered while the "
-                 "custodians were unavailable now have their tokens%s\n",
-                 registration.identifiers.size(),
-                 federated_ ? "; their federated check is queued" : "");
+    LogInfo("tokens",
+            federated_ ? "identifiers registered while the custodians were "
+                         "unavailable now have their tokens; their federated "
+                         "check is queued"
+                       : "identifiers registered while the custodians were "
+                         "unavailable now have their tokens",
+            {{"identifiers", registration.identifiers.size()}});
   }
 }
 

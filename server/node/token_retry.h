@@ -33,7 +33,7 @@ class TokenRetry {
  private:
   // Attaches the tokens of the oldest awaiting registrations, in order,
   // stopping at the first the custodians still cannot tokenize (or that
-  // storage fails on, reported on stderr) until the next interval.
+  // storage fails on, reported in the log) until the next interval.
   void AttachOldest();
 
   const config::v1::NodeConfig* const config_;
