@@ -465,13 +465,17 @@ ExitCode RunWatch(NodeClient& node, const CliOptions& options,
                              ? absl::InfiniteFuture()
                              : absl::Now() + options.watch_for;
   uint64_t seen = 0;
-  absl::Duration backoff = absl::Seconds(1);
+  bool interrupted = false;
+  std::string said;  // the last interruption reported, said once
   // Reconnects from the last cursor after any interruption, so nothing is
-  // missed and nothing is shown twice.
+  // missed and nothing is shown twice. After an interruption the next
+  // stream waits for the node (the channel retries every 500 ms), so it
+  // resumes within about a second of the node's return.
   while (absl::Now() < end) {
     const absl::Time deadline = std::min(end, absl::Now() + absl::Hours(1));
-    absl::Status status =
-        node.Watch(cursor, deadline, [&](const v1::Alert& alert) {
+    absl::Status status = node.Watch(
+        cursor, deadline, /*wait_for_node=*/interrupted,
+        [&](const v1::Alert& alert) {
           if (options.json) {
             io.out << ToJsonLine(alert) << "\n";
           } else {
@@ -479,20 +483,25 @@ ExitCode RunWatch(NodeClient& node, const CliOptions& options,
           }
           io.out.flush();
           cursor = alert.cursor();
+          said.clear();
           if (!options.cursor_file.empty()) {
             WriteCursor(options.cursor_file, cursor);
           }
-          backoff = absl::Seconds(1);
           return options.max_alerts == 0 || ++seen < options.max_alerts;
         });
     if (options.max_alerts > 0 && seen >= options.max_alerts) break;
     if (!status.ok()) {
       if (ExitCodeFor(status) == kExitNotAuthorized) return Fail(status, io);
-      io.err << "deconflict: watch interrupted ("
-             << EscapeForTerminal(status.message())
-             << "); reconnecting after cursor " << cursor << "\n";
-      absl::SleepFor(std::min(backoff, end - absl::Now()));
-      backoff = std::min(backoff * 2, absl::Seconds(30));
+      const std::string why =
+          absl::StrCat("deconflict: watch interrupted (",
+                       EscapeForTerminal(status.message()),
+                       "); reconnecting after cursor ", cursor, "\n");
+      if (why != said) io.err << why;
+      said = why;
+      // A stopping node refuses new streams until it is gone: half a
+      // second between attempts.
+      absl::SleepFor(std::min(absl::Milliseconds(500), end - absl::Now()));
+      interrupted = true;
     }
   }
   return kExitOk;
@@ -527,6 +536,13 @@ ExitCode RunAlerts(NodeClient& node, const CliOptions& options,
   }
   io.out << "alert log: " << status->last_cursor() << " alert(s), "
          << status->unacknowledged() << " not acknowledged\n";
+  io.out << "registrations waiting for the hub: "
+         << status->lookups_waiting_for_hub();
+  if (status->lookups_waiting_for_hub() > 0) {
+    io.out << ", oldest waiting " << status->oldest_waiting_seconds()
+           << " s (sent again until the hub takes them)";
+  }
+  io.out << "\n";
   if (status->hub_answered()) {
     io.out << "hub outbox for this agency: " << status->pending_at_hub()
            << " pending";

@@ -7,6 +7,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "rpc/grpc_status.h"
 #include "security/identity.h"
 #include "security/tls.h"
@@ -84,9 +86,19 @@ absl::StatusOr<std::unique_ptr<NodeClient>> NodeClient::Connect(
           profile.tls(), "tls",
           NodeSpiffeId(profile.federation(), profile.agency_id()));
   if (!credentials.ok()) return credentials.status();
-  return std::unique_ptr<NodeClient>(
-      new NodeClient(grpc::CreateChannel(profile.node_address(), *credentials),
-                     absl::Seconds(profile.deadline_seconds())));
+  grpc::ChannelArguments args;
+  // A watcher is back within about a second of its node: gRPC's reconnect
+  // backoff (1 s growing to 2 min by default) is held at 500 ms, and
+  // keepalive pings (the servers accept one every 10 s) find a dead
+  // connection that no message would.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  return std::unique_ptr<NodeClient>(new NodeClient(
+      grpc::CreateCustomChannel(profile.node_address(), *credentials, args),
+      absl::Seconds(profile.deadline_seconds())));
 }
 
 NodeClient::NodeClient(std::shared_ptr<grpc::Channel> channel,
@@ -157,16 +169,40 @@ absl::StatusOr<v1::AlertStatusResponse> NodeClient::AlertStatus() {
 }
 
 absl::Status NodeClient::Watch(
-    uint64_t after_cursor, absl::Time deadline,
+    uint64_t after_cursor, absl::Time deadline, bool wait_for_node,
     const std::function<bool(const v1::Alert&)>& on_alert) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(deadline));
+  context.set_wait_for_ready(wait_for_node);
   v1::WatchRequest request;
   request.set_after_cursor(after_cursor);
+  request.set_heartbeat_seconds(
+      static_cast<uint32_t>(absl::ToInt64Seconds(kWatchHeartbeat)));
+  // A stream silent for kWatchSilence (three heartbeats missed) is dead
+  // whatever TCP says: cancelled, and the caller watches again.
+  absl::Mutex mu;
+  absl::Time last_message = absl::Now();
+  bool finished = false;
+  bool silent = false;
+  std::thread watchdog([&] {
+    absl::MutexLock lock(&mu);
+    while (!mu.AwaitWithTimeout(absl::Condition(&finished), absl::Seconds(1))) {
+      if (absl::Now() - last_message > kWatchSilence) {
+        silent = true;
+        context.TryCancel();
+        return;
+      }
+    }
+  });
   auto stream = alerts_->Watch(&context, request);
   v1::Alert alert;
   bool stopped = false;
   while (stream->Read(&alert)) {
+    {
+      absl::MutexLock lock(&mu);
+      last_message = absl::Now();
+    }
+    if (alert.has_heartbeat_at()) continue;
     if (!on_alert(alert)) {
       stopped = true;
       context.TryCancel();
@@ -174,9 +210,18 @@ absl::Status NodeClient::Watch(
     }
   }
   grpc::Status status = stream->Finish();
+  {
+    absl::MutexLock lock(&mu);
+    finished = true;
+  }
+  watchdog.join();
   if (stopped || (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
                   absl::Now() >= deadline)) {
     return absl::OkStatus();
+  }
+  if (silent) {
+    return absl::UnavailableError(absl::StrCat(
+        "nothing from the node for ", absl::FormatDuration(kWatchSilence)));
   }
   return NodeStatus(status);
 }

@@ -22,6 +22,9 @@ inline constexpr uint32_t kDefaultDeadlineSeconds = 10;
 // or malformed field (and the flag that sets it).
 absl::Status ValidateProfile(config::v1::ClientProfile* profile);
 
+inline constexpr absl::Duration kWatchHeartbeat = absl::Seconds(10);
+inline constexpr absl::Duration kWatchSilence = absl::Seconds(35);
+
 class NodeClient {
  public:
   // `profile` must have passed ValidateProfile. FAILED_PRECONDITION for
@@ -43,9 +46,13 @@ class NodeClient {
   absl::StatusOr<v1::AlertStatusResponse> AlertStatus();
 
   // Watches alerts after `after_cursor` until `deadline`, calling
-  // `on_alert` for each; `on_alert` returns false to stop. Returns OK when
-  // stopped by `on_alert` or by reaching the deadline.
+  // `on_alert` for each (heartbeats, asked for every kWatchHeartbeat, are
+  // not passed on); `on_alert` returns false to stop. Returns OK when
+  // stopped by `on_alert` or by reaching the deadline; UNAVAILABLE when the
+  // stream was silent for kWatchSilence. With `wait_for_node`, the call
+  // waits for the node to be reachable instead of failing at once.
   absl::Status Watch(uint64_t after_cursor, absl::Time deadline,
+                     bool wait_for_node,
                      const std::function<bool(const v1::Alert&)>& on_alert);
 
   // Streams a bulk job through CheckBulk within `deadline`: `next_chunk`

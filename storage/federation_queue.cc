@@ -1,6 +1,7 @@
 #include "storage/federation_queue.h"
 
 #include "absl/status/status.h"
+#include "api/timestamps.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/column_families.h"
@@ -50,6 +51,26 @@ FederationQueue::Oldest(size_t limit) const {
     return s;
   }
   return pending;
+}
+
+absl::StatusOr<FederationQueue::Backlog> FederationQueue::Waiting() const {
+  Backlog backlog;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), family_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (backlog.lookups++ > 0) continue;
+    storage::v1::PendingLookup oldest;
+    if (!oldest.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("queued federated lookup is corrupt");
+    }
+    backlog.oldest = FromTimestamp(oldest.queued_at());
+  }
+  if (absl::Status s = FromRocks(it->status(), "read federation queue");
+      !s.ok()) {
+    return s;
+  }
+  return backlog;
 }
 
 void FederationQueue::Release(const std::string& key) {

@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "api/deconfliction/storage/v1/records.pb.h"
 
 namespace rocksdb {
@@ -53,6 +54,14 @@ class FederationQueue {
   absl::StatusOr<
       std::vector<std::pair<std::string, storage::v1::PendingLookup>>>
   Oldest(size_t limit) const;
+  // What waits, claimed or not: how many lookups, and when the oldest was
+  // queued (InfiniteFuture when none). Reads the whole queue.
+  struct Backlog {
+    uint64_t lookups = 0;
+    absl::Time oldest = absl::InfiniteFuture();
+  };
+  absl::StatusOr<Backlog> Waiting() const;
+
   // Leaves a claimed lookup to FederationRetry.
   void Release(const std::string& key);
   // The hub has taken the lookup: it leaves the queue (and its claim).

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -548,6 +550,106 @@ TEST_F(HubCrashTest,
   AwaitSentinel(&federation, "north", &north, "south", &south, "after-crash");
   EXPECT_THAT(north.ForCases("N-CRASH"), SizeIs(1));
   EXPECT_THAT(south.ForCases("S-CRASH"), SizeIs(1));
+}
+
+// Watching through restarts: a federation of its own per test, whose
+// nodes are killed and stopped.
+class WatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    federation_ =
+        std::make_unique<TestFederation>(dir_.path(), FederationOptions());
+    ASSERT_TRUE(federation_->Start());
+    // One alert in south's log to watch for.
+    north_ = std::make_unique<Watcher>(federation_.get(), "north");
+    south_ = std::make_unique<Watcher>(federation_.get(), "south");
+    AwaitSentinel(federation_.get(), "north", north_.get(), "south",
+                  south_.get(), "watched");
+    south_->Stop();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<TestFederation> federation_;
+  std::unique_ptr<Watcher> north_, south_;
+};
+
+TEST_F(WatchTest, TheCliResumesWithinTwoSecondsOfItsNodesReturn) {
+  // south's node is down for 5 s; the watch starts meanwhile and shows
+  // south's alert once the node is back (without stacking its backoff on
+  // gRPC's).
+  federation_->node("south").Kill();
+  const std::string log = dir_.path() + "/cli-watch.log";
+  ChildProcess cli;
+  ASSERT_TRUE(cli.Start(
+      {DECONFLICTION_CLI, "--profile=" + federation_->WriteProfile("south"),
+       "--json", "--after=0", "--watch_seconds=60", "watch"},
+      log));
+  absl::SleepFor(absl::Seconds(5));
+  ASSERT_TRUE(federation_->StartNode("south"));
+  const absl::Time back = absl::Now();
+  std::string shown;
+  while (absl::Now() - back < absl::Seconds(10)) {
+    std::ifstream in(log);
+    shown.assign(std::istreambuf_iterator<char>(in), {});
+    if (shown.find("\"case_ref\":\"S-watched\"") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  const absl::Duration resumed = absl::Now() - back;
+  RecordProperty("resumed_ms",
+                 absl::StrCat(absl::ToInt64Milliseconds(resumed)));
+  EXPECT_THAT(shown, HasSubstr("\"case_ref\":\"S-watched\""));
+  EXPECT_LT(resumed, absl::Seconds(2)) << shown;
+  EXPECT_THAT(shown, HasSubstr("watch interrupted"));
+  cli.Terminate();
+}
+
+TEST_F(WatchTest, HeartbeatsComeWhenAskedAndAStoppingNodeEndsTheStream) {
+  auto alerts = v1::Alerts::NewStub(federation_->UserChannel("south"));
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    v1::WatchRequest request;
+    request.set_heartbeat_seconds(301);
+    v1::Alert alert;
+    auto refused = alerts->Watch(&context, request);
+    EXPECT_FALSE(refused->Read(&alert));
+    grpc::Status status = refused->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("heartbeat_seconds"));
+  }
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  v1::WatchRequest request;
+  request.set_heartbeat_seconds(1);
+  auto stream = alerts->Watch(&context, request);
+  // The alert first, then a heartbeat at its cursor.
+  v1::Alert alert;
+  ASSERT_TRUE(stream->Read(&alert));
+  EXPECT_FALSE(alert.has_heartbeat_at());
+  const uint64_t cursor = alert.cursor();
+  const absl::Time asked = absl::Now();
+  ASSERT_TRUE(stream->Read(&alert));
+  EXPECT_TRUE(alert.has_heartbeat_at());
+  EXPECT_EQ(alert.cursor(), cursor);
+  EXPECT_TRUE(alert.alert_id().empty());
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(3));
+
+  // SIGTERM: the stream ends at once, naming the cursor to resume after,
+  // and the node exits without waiting out its grace period for it.
+  const absl::Time stopping = absl::Now();
+  federation_->node("south").Signal(SIGTERM);
+  while (stream->Read(&alert)) {
+    ASSERT_TRUE(alert.has_heartbeat_at());
+  }
+  grpc::Status ended = stream->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(ended.error_message(),
+              HasSubstr(absl::StrCat("the node is stopping; watch again after "
+                                     "cursor ",
+                                     cursor)));
+  EXPECT_LT(absl::Now() - stopping, absl::Milliseconds(500));
 }
 
 }  // namespace

@@ -616,6 +616,18 @@ TEST_F(FederationTest, ACapRefusedRegistrationIsFederatedInTheNextMinute) {
   EXPECT_EQ(registered.matches(0).unanswered(0).agency_id(), "hub");
   EXPECT_EQ(registered.matches(0).unanswered(0).code(),
             static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  // Meanwhile its lookup waits at capped's node, which says so.
+  const auto waiting_at_capped = [] {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    v1::AlertStatusResponse status;
+    EXPECT_TRUE(v1::Alerts::NewStub(federation_->UserChannel("capped"))
+                    ->Status(&context, v1::AlertStatusRequest(), &status)
+                    .ok());
+    return status.lookups_waiting_for_hub();
+  };
+  EXPECT_GE(waiting_at_capped(), 1u);
   // Queued, it is sent again and taken in the next minute: south is
   // alerted about its case.
   v1::Alert alert;
@@ -629,6 +641,13 @@ TEST_F(FederationTest, ACapRefusedRegistrationIsFederatedInTheNextMinute) {
   watching.TryCancel();
   alerts->Finish();
   EXPECT_TRUE(matched);
+  // Taken by the hub, it left the queue.
+  uint64_t waiting = 1;
+  for (int i = 0; i < 50 && waiting > 0; ++i) {
+    waiting = waiting_at_capped();
+    if (waiting > 0) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(waiting, 0u);
 }
 
 // Every identifier of a bulk check is tokenized with the custodians (about

@@ -1,5 +1,6 @@
 #include "server/node/alert_intake.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -93,6 +94,14 @@ void AlertIntake::Status(
   AlertInbox inbox = database_->alerts().Inbox();
   response.set_last_cursor(inbox.last_cursor);
   response.set_unacknowledged(inbox.unacknowledged);
+  absl::StatusOr<FederationQueue::Backlog> waiting =
+      database_->federation_queue().Waiting();
+  if (!waiting.ok()) return done(waiting.status());
+  response.set_lookups_waiting_for_hub(waiting->lookups);
+  if (waiting->lookups > 0) {
+    response.set_oldest_waiting_seconds(static_cast<uint64_t>(std::max<int64_t>(
+        0, absl::ToInt64Seconds(clock_() - waiting->oldest))));
+  }
   if (federation_ == nullptr) return done(std::move(response));
   federation_->DeliveryStatus(
       HopDeadline(deadline, clock_(),

@@ -1,5 +1,6 @@
 #include "server/node/federation_retry.h"
 
+#include <algorithm>
 #include <future>
 #include <utility>
 
@@ -20,20 +21,37 @@ FederationRetry::FederationRetry(const config::v1::NodeConfig* config,
       periodic_(kFederationRetryInterval, [this] { SendOldest(); }) {}
 
 void FederationRetry::SendOldest() {
-  auto pending = queue_->Oldest(kRetryBatch);
-  if (!pending.ok()) return;
-  for (auto& [key, lookup] : *pending) {
-    std::promise<bool> taken;
-    federation_->Lookup(
-        lookup.request(),
-        clock_() + absl::Milliseconds(config_->hub().timeout_ms()),
-        [&taken](const absl::StatusOr<v1::FederatedLookupResponse>& answer) {
-          taken.set_value(answer.ok());
-        });
-    // The hub still does not answer: try again next interval.
-    if (!taken.get_future().get()) return;
-    queue_->Remove(key).IgnoreError();
+  if (clock_() < resume_at_) return;
+  for (;;) {
+    auto pending = queue_->Oldest(kRetryBatch);
+    if (!pending.ok() || pending->empty()) return;
+    for (auto& [key, lookup] : *pending) {
+      std::promise<absl::Status> answered;
+      federation_->Lookup(
+          lookup.request(),
+          clock_() + absl::Milliseconds(config_->hub().timeout_ms()),
+          [&answered](
+              const absl::StatusOr<v1::FederatedLookupResponse>& answer) {
+            answered.set_value(answer.status());
+          });
+      const absl::Status status = answered.get_future().get();
+      if (!status.ok()) return HoldAfter(status);
+      backoff_ = kFederationRetryInterval;
+      queue_->Remove(key).IgnoreError();
+    }
   }
+}
+
+void FederationRetry::HoldAfter(const absl::Status& status) {
+  const absl::Time now = clock_();
+  if (absl::IsResourceExhausted(status)) {
+    // Over the agency's cap: its window is the calendar minute.
+    const int64_t minute = absl::ToUnixSeconds(now) / 60;
+    resume_at_ = absl::FromUnixSeconds((minute + 1) * 60);
+    return;
+  }
+  resume_at_ = now + backoff_;
+  backoff_ = std::min(backoff_ * 2, kFederationRetryMaxBackoff);
 }
 
 }  // namespace deconfliction

@@ -1,7 +1,12 @@
 // FederationRetry: sends the registrations waiting in the FederationQueue to
-// the hub again, oldest first, every kFederationRetryInterval, until the hub
-// takes each one; a taken lookup leaves the queue. Its matches are then
-// found and alerted by the hub as for any registration.
+// the hub again, oldest first, until the hub takes each one; a taken lookup
+// leaves the queue. Its matches are then found and alerted by the hub as
+// for any registration. It looks every kFederationRetryInterval and then
+// sends all it can. When the hub refuses one over the agency's cap
+// (RESOURCE_EXHAUSTED), it waits for the next calendar minute (the caps'
+// window); after any other failure it backs off, from
+// kFederationRetryInterval doubling to kFederationRetryMaxBackoff, and
+// starts again at the interval once the hub takes one.
 //
 // Threading: one thread of its own (Periodic), which waits on the hub's
 // answer (at most hub.timeout_ms). The destructor stops and joins it.
@@ -18,6 +23,7 @@
 namespace deconfliction {
 
 inline constexpr absl::Duration kFederationRetryInterval = absl::Seconds(2);
+inline constexpr absl::Duration kFederationRetryMaxBackoff = absl::Seconds(10);
 
 class FederationRetry {
  public:
@@ -28,11 +34,16 @@ class FederationRetry {
  private:
   // Sends the oldest queued lookups, in order, until the hub fails one.
   void SendOldest();
+  // When to try again after the hub answered `status`.
+  void HoldAfter(const absl::Status& status);
 
   const config::v1::NodeConfig* const config_;
   Federation* const federation_;
   FederationQueue* const queue_;
   const Clock clock_;
+  // Used by the periodic thread only.
+  absl::Time resume_at_ = absl::InfinitePast();
+  absl::Duration backoff_ = kFederationRetryInterval;
   Periodic periodic_;  // last: stops first
 };
 

@@ -90,6 +90,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       [db = server->database_.get()](const std::string& property) {
         return db->IntProperty(property);
       });
+  server->ExposeFederationQueue();
   if (config.has_hub()) {
     absl::StatusOr<std::unique_ptr<HubClient>> hub =
         HubClient::Create(config, server->queue_.get());
@@ -179,11 +180,41 @@ absl::StatusOr<std::string> NodeServer::Reload(
       config.token_key().custodians_size(), " custodians' addresses in force");
 }
 
+void NodeServer::ExposeFederationQueue() {
+  const auto waiting = [this] {
+    absl::StatusOr<FederationQueue::Backlog> backlog =
+        database_->federation_queue().Waiting();
+    return backlog.ok() ? *backlog : FederationQueue::Backlog();
+  };
+  MetricsRegistry& registry = metrics_->registry();
+  registry.AddGauge(
+      "deconfliction_node_lookups_waiting_for_hub",
+      "Registrations whose federated lookup the hub has not taken yet (it "
+      "was down, or refused it over the agency's cap); sent again until it "
+      "does.",
+      [waiting] { return static_cast<double>(waiting().lookups); });
+  registry.AddGauge(
+      "deconfliction_node_oldest_lookup_waiting_seconds",
+      "How long the oldest of them has waited (0 when none): its matches "
+      "are not alerted until the hub takes it.",
+      [waiting] {
+        const FederationQueue::Backlog backlog = waiting();
+        return backlog.lookups == 0
+                   ? 0.0
+                   : absl::ToDoubleSeconds(absl::Now() - backlog.oldest);
+      });
+}
+
 NodeServer::~NodeServer() {
   // Scrapes read what is destroyed below.
   if (metrics_ != nullptr) metrics_->StopListening();
 }
 
-void NodeServer::Shutdown(absl::Duration grace) { serving_.Stop(grace); }
+void NodeServer::Shutdown(absl::Duration grace) {
+  // Watch streams never end by themselves: they end now, with the cursor
+  // to resume after, instead of holding the grace period up.
+  if (alerts_ != nullptr) alerts_->EndWatches();
+  serving_.Stop(grace);
+}
 
 }  // namespace deconfliction

@@ -86,14 +86,19 @@ class NodeServer {
   // ones when the new are refused (StagedTlsFiles::Reload).
   absl::Status ReloadFiles() { return tls_files_->Reload(); }
 
-  // Stops accepting calls, lets calls in progress finish for up to `grace`,
-  // then cancels the rest. Idempotent.
+  // Ends every Watch stream at once (UNAVAILABLE, naming the cursor to
+  // resume after), stops accepting calls, lets calls in progress finish for
+  // up to `grace`, then cancels the rest. Idempotent.
   void Shutdown(absl::Duration grace);
 
   ~NodeServer();
 
  private:
   NodeServer() = default;
+
+  // deconfliction_node_lookups_waiting_for_hub and
+  // deconfliction_node_oldest_lookup_waiting_seconds.
+  void ExposeFederationQueue();
 
   // Destroyed in reverse order: the server first, then what it calls into.
   // The queue outlives the hub client, whose completions run on it.

@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "api/timestamps.h"
 #include "rpc/grpc_status.h"
 
 namespace deconfliction {
@@ -213,10 +215,21 @@ grpc::ServerUnaryReactor* NodeFederationService::DeliverAlerts(
 class AlertsService::WatchReactor final
     : public grpc::ServerWriteReactor<v1::Alert> {
  public:
-  WatchReactor(AlertIntake* alerts, uint64_t after)
-      : alerts_(alerts), after_(after) {
-    subscription_ = alerts_->feed().Subscribe([this] { Wake(); });
-    Wake();
+  // A stream from `after`, with a heartbeat after `heartbeat` of silence
+  // (none when zero); or, when `refusal` is not OK, a stream that ends at
+  // once with it.
+  WatchReactor(AlertIntake* alerts, uint64_t after, absl::Duration heartbeat,
+               const grpc::Status& refusal)
+      : alerts_(alerts), heartbeat_(heartbeat), after_(after) {
+    if (!refusal.ok()) {
+      absl::MutexLock lock(&mu_);
+      FinishLocked(refusal);
+      return;
+    }
+    alerts_->feed().Subscribe(
+        this, [this](AlertFeed::Event event) { OnFeed(event); });
+    absl::MutexLock lock(&mu_);
+    NextLocked();
   }
 
   void OnWriteDone(bool ok) override {
@@ -226,9 +239,14 @@ class AlertsService::WatchReactor final
           grpc::Status(grpc::StatusCode::CANCELLED, "watcher went away"));
       return;
     }
-    after_ = page_.front().cursor();
-    page_.pop_front();
+    if (writing_heartbeat_) {
+      writing_heartbeat_ = false;
+    } else {
+      after_ = page_.front().cursor();
+      page_.pop_front();
+    }
     writing_ = false;
+    last_sent_ = absl::Now();
     NextLocked();
   }
 
@@ -238,15 +256,27 @@ class AlertsService::WatchReactor final
   }
 
   void OnDone() override {
-    alerts_->feed().Unsubscribe(subscription_);
+    alerts_->feed().Unsubscribe(this);
     delete this;
   }
 
  private:
-  // New alerts may have been stored.
-  void Wake() {
+  void OnFeed(AlertFeed::Event event) {
     absl::MutexLock lock(&mu_);
-    NextLocked();
+    switch (event) {
+      case AlertFeed::Event::kStored:
+        NextLocked();
+        return;
+      case AlertFeed::Event::kTick:
+        HeartbeatLocked();
+        return;
+      case AlertFeed::Event::kClosing:
+        FinishLocked(grpc::Status(
+            grpc::StatusCode::UNAVAILABLE,
+            absl::StrCat("the node is stopping; watch again after cursor ",
+                         after_)));
+        return;
+    }
   }
 
   // Writes the next alert after the cursor, reading a page from the log when
@@ -267,6 +297,22 @@ class AlertsService::WatchReactor final
     StartWrite(&page_.front());
   }
 
+  // A heartbeat, when one is asked for and the stream has been silent for
+  // its interval.
+  void HeartbeatLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const absl::Time now = absl::Now();
+    if (heartbeat_ == absl::ZeroDuration() || writing_ || finished_ ||
+        now - last_sent_ < heartbeat_) {
+      return;
+    }
+    heartbeat_message_.Clear();
+    heartbeat_message_.set_cursor(after_);
+    *heartbeat_message_.mutable_heartbeat_at() = ToTimestamp(now);
+    writing_ = true;
+    writing_heartbeat_ = true;
+    StartWrite(&heartbeat_message_);
+  }
+
   void FinishLocked(const grpc::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_) return;
@@ -276,17 +322,39 @@ class AlertsService::WatchReactor final
 
   static constexpr size_t kPage = 100;
   AlertIntake* const alerts_;
-  uint64_t subscription_ = 0;
+  const absl::Duration heartbeat_;
   absl::Mutex mu_;
   uint64_t after_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::Alert> page_ ABSL_GUARDED_BY(mu_);
+  v1::Alert heartbeat_message_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_sent_ ABSL_GUARDED_BY(mu_) = absl::Now();
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_heartbeat_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+AlertsService::AlertsService(AlertIntake* alerts, WorkQueue* queue)
+    : alerts_(alerts),
+      queue_(queue),
+      ticker_(std::make_unique<Periodic>(absl::Seconds(1), [alerts] {
+        alerts->feed().Publish(AlertFeed::Event::kTick);
+      })) {}
+
+AlertsService::~AlertsService() = default;
+
+void AlertsService::EndWatches() { alerts_->feed().Close(); }
+
 grpc::ServerWriteReactor<v1::Alert>* AlertsService::Watch(
     grpc::CallbackServerContext* /*context*/, const v1::WatchRequest* request) {
-  return new WatchReactor(alerts_, request->after_cursor());
+  grpc::Status refusal;
+  if (request->heartbeat_seconds() > kMaxHeartbeatSeconds) {
+    refusal = grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("heartbeat_seconds: ", request->heartbeat_seconds(),
+                     " is over the limit of ", kMaxHeartbeatSeconds));
+  }
+  return new WatchReactor(alerts_, request->after_cursor(),
+                          absl::Seconds(request->heartbeat_seconds()), refusal);
 }
 
 grpc::ServerUnaryReactor* AlertsService::Acknowledge(

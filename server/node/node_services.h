@@ -12,9 +12,11 @@
 #define DECONFLICTION_SERVER_NODE_NODE_SERVICES_H_
 
 #include <atomic>
+#include <memory>
 
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
+#include "base/periodic.h"
 #include "rpc/work_queue.h"
 #include "server/node/agency_node.h"
 #include "server/node/alert_intake.h"
@@ -97,11 +99,20 @@ class NodeFederationService final : public v1::NodeFederation::CallbackService {
 // Alerts for the agency's systems. A Watch stream reads the alert log from
 // its cursor, writes one alert at a time, and when it has caught up waits
 // for the AlertFeed to say that more were stored: any number of watchers,
-// each at its own pace, none holding more than one page in memory.
+// each at its own pace, none holding more than one page in memory. A
+// watcher that asks for heartbeats (WatchRequest.heartbeat_seconds, at most
+// kMaxHeartbeatSeconds) gets one after that long without a message (checked
+// every second). EndWatches ends every stream at once, and any started
+// later, with UNAVAILABLE naming the cursor to resume after.
 class AlertsService final : public v1::Alerts::CallbackService {
  public:
-  AlertsService(AlertIntake* alerts, WorkQueue* queue)
-      : alerts_(alerts), queue_(queue) {}
+  static constexpr uint32_t kMaxHeartbeatSeconds = 300;
+
+  AlertsService(AlertIntake* alerts, WorkQueue* queue);
+  ~AlertsService() override;
+
+  // The node is stopping: its watchers should not hold the shutdown up.
+  void EndWatches();
 
   grpc::ServerWriteReactor<v1::Alert>* Watch(
       grpc::CallbackServerContext* context,
@@ -119,6 +130,7 @@ class AlertsService final : public v1::Alerts::CallbackService {
 
   AlertIntake* const alerts_;
   WorkQueue* const queue_;
+  std::unique_ptr<Periodic> ticker_;  // last: stopped first
 };
 
 }  // namespace deconfliction
