@@ -1,11 +1,13 @@
 #include "metrics/metrics.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "base/log.h"
 
 namespace deconfliction {
@@ -24,6 +26,18 @@ bool ValidName(const std::string& name) {
 }
 
 // {a="x",b="y"}, or "" without labels.
+// A sample value as exposed: exact (absl::StrCat keeps 6 significant
+// digits, which would round a Unix timestamp to hours); "NaN", "+Inf" and
+// "-Inf" as the text format spells them.
+std::string SampleValue(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  // The shortest of 15 or 17 digits that reads back as the same double.
+  const std::string short_form = absl::StrFormat("%.15g", value);
+  if (std::strtod(short_form.c_str(), nullptr) == value) return short_form;
+  return absl::StrFormat("%.17g", value);
+}
+
 std::string Labels(const std::vector<std::string>& names,
                    const std::vector<std::string>& values) {
   if (names.empty()) return "";
@@ -118,8 +132,8 @@ void Histogram::AppendTo(const std::string& name,
                     cumulative, "\n");
   }
   const std::string labels = Labels(label_names, label_values);
-  absl::StrAppend(out, name, "_sum", labels, " ", sum_, "\n", name, "_count",
-                  labels, " ", cumulative, "\n");
+  absl::StrAppend(out, name, "_sum", labels, " ", SampleValue(sum_), "\n", name,
+                  "_count", labels, " ", cumulative, "\n");
 }
 
 HistogramFamily::HistogramFamily(std::string name, std::string help,
@@ -241,7 +255,7 @@ std::string MetricsRegistry::Exposition() const {
                               " labels"));
         }
         absl::StrAppend(out, name, Labels(g.label_names, sample.label_values),
-                        " ", absl::StrCat(sample.value), "\n");
+                        " ", SampleValue(sample.value), "\n");
       }
     };
   }

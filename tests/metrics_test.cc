@@ -27,6 +27,12 @@ TEST(MetricsTest, TheExpositionParsesBackWithEveryFamilyTyped) {
   answers->WithLabels({"q\"uo\\te\nnew", "valid"}).Increment();
   registry.AddCounterFamily("deconfliction_plain_total", "Unlabelled.");
   registry.AddGauge("deconfliction_queue_depth", "Depth.", [] { return 7.5; });
+  // A timestamp and a large count keep every digit.
+  registry.AddGauge("deconfliction_expiry_timestamp_seconds", "When.",
+                    [] { return 1827490123.25; });
+  registry.AddGaugeFamily("deconfliction_bytes", "Bytes.", {"store"}, [] {
+    return std::vector<MetricsRegistry::GaugeSample>{{{"a"}, 123456789012.0}};
+  });
   registry.AddInfo("deconfliction_build_info", "Build.",
                    {{"version", "1.2.3"}});
   HistogramFamily* seconds = registry.AddHistogramFamily(
@@ -52,6 +58,10 @@ TEST(MetricsTest, TheExpositionParsesBackWithEveryFamilyTyped) {
             1);
   EXPECT_EQ(parsed.samples.at("deconfliction_plain_total"), 0);
   EXPECT_EQ(parsed.samples.at("deconfliction_queue_depth"), 7.5);
+  EXPECT_EQ(parsed.samples.at("deconfliction_expiry_timestamp_seconds"),
+            1827490123.25);
+  EXPECT_THAT(text,
+              HasSubstr("\ndeconfliction_bytes{store=\"a\"} 123456789012\n"));
   EXPECT_EQ(parsed.samples.at("deconfliction_build_info{version=\"1.2.3\"}"),
             1);
   // A histogram: cumulative buckets (a bound holds values equal to it), the
