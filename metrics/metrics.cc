@@ -33,7 +33,7 @@ std::string SampleValue(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
   // The shortest of 15 or 17 digits that reads back as the same double.
-  const std::string short_form = absl::StrFormat("%.15g", value);
+  std::string short_form = absl::StrFormat("%.15g", value);
   if (std::strtod(short_form.c_str(), nullptr) == value) return short_form;
   return absl::StrFormat("%.17g", value);
 }
