@@ -116,6 +116,27 @@ void PrintJson(const google::protobuf::Message& message, CommandIo io) {
   io.out << ToJsonLine(message) << "\n";
 }
 
+// What a bulk check that stopped before line `resume` (for `why`) did.
+void RenderBulkSummary(const ResultTally& tally, v1::CheckScope scope,
+                       int resume, const absl::Status& why,
+                       const CliOptions& options, CommandIo io) {
+  if (options.json) {
+    google::protobuf::Struct summary;
+    auto& fields = *summary.mutable_fields();
+    fields["checked"].set_number_value(static_cast<double>(tally.identifiers));
+    fields["with_hits"].set_number_value(static_cast<double>(tally.with_hits));
+    fields["not_known"].set_number_value(static_cast<double>(tally.unknown));
+    fields["stopped"].set_string_value(std::string(why.message()));
+    fields["resume_from_line"].set_number_value(resume);
+    PrintJson(summary, io);
+    return;
+  }
+  RenderTally(tally, scope, io.out);
+  io.out << "stopped before line " << resume
+         << ": the rest was not checked; resume with --from_line=" << resume
+         << "\n";
+}
+
 class ProgressBar {
  public:
   ProgressBar(bool enabled, uint64_t total, std::ostream& err)
@@ -214,51 +235,89 @@ ExitCode RunCheck(NodeClient& node, const CliOptions& options,
     return VerdictFor(tally);
   }
 
-  // Bulk: stream the file through CheckBulk, chunk by chunk.
-  std::ifstream in(options.file);
-  if (!in) {
+  // Bulk: the file through CheckBulk, chunk by chunk, from --from_line on.
+  // Over the agency's per-minute cap the job waits for the next minute and
+  // goes on from the first line not checked (--wait_for_cap=false: it stops
+  // there); over the daily cap it stops. It always ends with a summary,
+  // which names the line to resume from when it did not finish.
+  if (!std::ifstream(options.file)) {
     return Fail(absl::InvalidArgumentError(
                     absl::StrCat("--file: cannot read ", options.file)),
                 io);
   }
-  IdentifierCsvReader reader(&in);
-  std::vector<int> lines;  // line of each identifier sent, for messages
-  absl::Status bad_row;
+  const bool per_result = options.json || options.terminal;
+  int resume = std::max(1, options.from_line);  // first line not checked
+  bool waited_in_vain = false;  // the last wait was followed by no answer
   v1::CheckScope scope = v1::CHECK_SCOPE_UNSPECIFIED;
-  absl::Status status = node.CheckBulk(
-      [&](v1::CheckRequest* chunk) {
-        chunk->set_default_region(options.region);
-        CsvIdentifier row;
-        absl::Status error;
-        while (chunk->identifiers_size() <
-                   static_cast<int>(options.batch_size) &&
-               reader.Next(&row, &error)) {
-          if (!error.ok()) {
-            bad_row = error;
-            return false;
+  for (;;) {
+    std::ifstream in(options.file);
+    IdentifierCsvReader reader(&in);
+    std::vector<int> lines;  // line of each identifier sent, for messages
+    size_t answered = 0;
+    absl::Status bad_row;
+    absl::Status status = node.CheckBulk(
+        [&](v1::CheckRequest* chunk) {
+          chunk->set_default_region(options.region);
+          CsvIdentifier row;
+          absl::Status error;
+          while (chunk->identifiers_size() <
+                     static_cast<int>(options.batch_size) &&
+                 reader.Next(&row, &error)) {
+            if (row.line < resume) continue;
+            if (!error.ok()) {
+              bad_row = error;
+              return false;
+            }
+            *chunk->add_identifiers() = row.identifier;
+            lines.push_back(row.line);
           }
-          *chunk->add_identifiers() = row.identifier;
-          lines.push_back(row.line);
-        }
-        return chunk->identifiers_size() > 0;
-      },
-      [&](const v1::CheckResponse& answer) {
-        scope = answer.scope();
-        for (const v1::CheckResult& result : answer.results()) {
-          tally.Add(result);
-          if (!options.json && (result.hits_size() > 0 || !result.complete())) {
-            RenderResult(absl::StrCat("line ", lines[result.index()]), result,
-                         io.out);
+          return chunk->identifiers_size() > 0;
+        },
+        [&](const v1::CheckResponse& answer) {
+          scope = answer.scope();
+          for (const v1::CheckResult& result : answer.results()) {
+            tally.Add(result);
+            if (!options.json && per_result &&
+                (result.hits_size() > 0 || !result.complete())) {
+              RenderResult(
+                  absl::StrCat("line ", lines[answered + result.index()]),
+                  result, io.out);
+            }
           }
-        }
-        if (options.json) PrintJson(answer, io);
-      },
-      options.bulk_deadline);
-  if (!bad_row.ok()) return Fail(bad_row, io);
-  if (!status.ok()) {
-    // Map "identifiers[i]" of a chunk back to the file is not possible
-    // without the chunk offset; the node's message names the identifier.
-    return Fail(status, io);
+          answered += static_cast<size_t>(answer.results_size());
+          if (options.json) PrintJson(answer, io);
+        },
+        options.bulk_deadline);
+    if (!bad_row.ok()) return Fail(bad_row, io);
+    if (status.ok()) break;
+    if (answered > 0) waited_in_vain = false;
+    if (answered < lines.size()) {
+      resume = lines[answered];
+    } else if (!lines.empty()) {
+      resume = lines.back() + 1;
+    }
+    const bool wait = IsOverCap(status) && options.wait_for_cap &&
+                      absl::StrContains(status.message(), "per minute") &&
+                      !waited_in_vain;
+    if (!wait) {
+      RenderBulkSummary(tally, scope, resume, status, options, io);
+      if (waited_in_vain) {
+        io.err << "deconflict: no identifier was taken in a whole minute: "
+                  "each request holds more than the cap allows per minute; "
+                  "use a smaller --batch_size\n";
+      }
+      return Fail(status, io);
+    }
+    const absl::Time next_minute =
+        absl::FromUnixSeconds((absl::ToUnixSeconds(absl::Now()) / 60 + 1) *
+                              60) +
+        absl::Seconds(1);
+    io.err << "deconflict: " << EscapeForTerminal(status.message())
+           << "; waiting until "
+           << absl::FormatTime("%H:%M:%S UTC", next_minute, absl::UTCTimeZone())
+           << ", then going on from line " << resume << "\n";
+    absl::SleepFor(next_minute - absl::Now());
+    waited_in_vain = true;
   }
   if (!options.json) RenderTally(tally, scope, io.out);
   return VerdictFor(tally);
@@ -321,6 +380,7 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
     while (request.identifiers_size() < static_cast<int>(options.batch_size)) {
       if (!(more = sender.Next(&row, &error))) break;
       ++done;
+      if (row.line < options.from_line) continue;  // resuming
       // Rows rejected in pass 1 are skipped (--skip_invalid).
       while (next_rejected != rejected_lines.end() &&
              *next_rejected < row.line) {
@@ -339,7 +399,8 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
       io.err << "deconflict: stopped at the batch starting on line "
              << lines.front() << "; " << sent
              << " identifiers before it are registered (running the same "
-                "import again is safe)\n";
+                "import again is safe; --from_line="
+             << lines.front() << " resumes there)\n";
       return Fail(response.status(), io);
     }
     sent += request.identifiers_size();
@@ -350,7 +411,8 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
       tally.Add(match);
       if (options.json) {
         if (match.hits_size() > 0) PrintJson(match, io);
-      } else if (match.hits_size() > 0 || !match.complete()) {
+      } else if (options.terminal &&
+                 (match.hits_size() > 0 || !match.complete())) {
         RenderResult(absl::StrCat("line ", lines[match.index()]), match,
                      io.out);
       }

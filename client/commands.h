@@ -18,6 +18,9 @@ namespace deconfliction {
 struct CliOptions {
   bool json = false;
   bool progress = false;  // draw a progress bar on `err`
+  // `out` is a terminal: a line per result there; piped, only --json gives
+  // them, else the summary alone.
+  bool terminal = false;
   std::string region;
   std::string observed;  // START/END for time-bound identifiers
   // register / import
@@ -28,6 +31,10 @@ struct CliOptions {
   std::string expires;  // YYYY-MM-DD or RFC 3339
   uint32_t batch_size = 500;
   bool skip_invalid = false;
+  // check --file, import: the first line of the file to use (resuming).
+  int from_line = 1;
+  // check --file: over the per-minute cap, wait for the next minute.
+  bool wait_for_cap = true;
   // check
   std::string file;
   absl::Duration bulk_deadline = absl::Hours(1);

@@ -4,6 +4,7 @@
 #define DECONFLICTION_CLIENT_EXIT_CODES_H_
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 
 namespace deconfliction {
 
@@ -26,7 +27,17 @@ enum ExitCode : int {
   // The case does not exist, or its state does not allow the command (e.g.
   // registering into a closed case).
   kExitNotFoundOrClosed = 7,
+  // The agency's query cap at the hub refused the work (or the rest of a
+  // bulk job): what was done is summarized, with the line to resume from.
+  kExitOverCap = 8,
 };
+
+// Whether `status` is the hub's refusal of an agency over its query cap
+// (server/caps/query_caps.h), as opposed to a full queue.
+inline bool IsOverCap(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) &&
+         absl::StrContains(status.message(), "over its cap");
+}
 
 // The exit code for a failed call.
 inline ExitCode ExitCodeFor(const absl::Status& status) {
@@ -43,6 +54,8 @@ inline ExitCode ExitCodeFor(const absl::Status& status) {
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kAlreadyExists:
       return kExitNotFoundOrClosed;
+    case absl::StatusCode::kResourceExhausted:
+      return IsOverCap(status) ? kExitOverCap : kExitUnavailable;
     default:
       return kExitUnavailable;
   }

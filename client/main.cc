@@ -59,6 +59,13 @@ ABSL_FLAG(uint32_t, batch_size, 500,
           "limit, 1000 by default).");
 ABSL_FLAG(bool, skip_invalid, false,
           "import: register the valid rows even if some are rejected.");
+ABSL_FLAG(int32_t, from_line, 1,
+          "import, check --file: start at this line of the file (the summary "
+          "of an interrupted job names it).");
+ABSL_FLAG(bool, wait_for_cap, true,
+          "check --file: when the agency is over its per-minute cap at the "
+          "hub, wait for the next minute and go on (false: stop there, exit "
+          "8, with the line to resume from).");
 ABSL_FLAG(std::string, file, "",
           "check: a CSV of identifiers, streamed through bulk checking.");
 ABSL_FLAG(uint32_t, bulk_deadline, 3600,
@@ -110,8 +117,12 @@ Exit codes: 0 no hit (every node answered) or done; 1 hit; 2 usage error;
 3 input rejected; 4 answer incomplete (no hit among the nodes that
 answered); 5 not authorized (this certificate is refused: not permitted,
 revoked, expired, or of another CA); 6 node unavailable or timed out; 7
-case not found or closed. Text from the node is printed with control
-characters escaped (\x1b).
+case not found or closed; 8 over the agency's query cap (a bulk job says
+which line to resume from with --from_line).
+
+Bulk jobs (check --file, import) print a line per hit only on a terminal
+or with --json; piped, they print the summary. Text from the node is
+printed with control characters escaped (\x1b).
 
 Connection settings come from a profile (--profile) and these flags.)";
 
@@ -176,6 +187,7 @@ int Main(int argc, char** argv) {
   CliOptions options;
   options.json = absl::GetFlag(FLAGS_json);
   options.progress = isatty(STDERR_FILENO) != 0;
+  options.terminal = isatty(STDOUT_FILENO) != 0;
   options.region = profile.default_region();
   options.observed = absl::GetFlag(FLAGS_observed);
   options.case_ref = absl::GetFlag(FLAGS_case);
@@ -188,6 +200,8 @@ int Main(int argc, char** argv) {
   options.expires = absl::GetFlag(FLAGS_expires);
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.skip_invalid = absl::GetFlag(FLAGS_skip_invalid);
+  options.from_line = absl::GetFlag(FLAGS_from_line);
+  options.wait_for_cap = absl::GetFlag(FLAGS_wait_for_cap);
   options.file = absl::GetFlag(FLAGS_file);
   options.bulk_deadline = absl::Seconds(absl::GetFlag(FLAGS_bulk_deadline));
   options.reason = absl::GetFlag(FLAGS_reason);

@@ -88,11 +88,12 @@ absl::StatusOr<std::unique_ptr<NodeClient>> NodeClient::Connect(
   if (!credentials.ok()) return credentials.status();
   grpc::ChannelArguments args;
   // A watcher is back within about a second of its node: gRPC's reconnect
-  // backoff (1 s growing to 2 min by default) is held at 500 ms, and
-  // keepalive pings (the servers accept one every 10 s) find a dead
+  // backoff (1 s growing to 2 min by default) is held at 500 ms. (The
+  // minimum backoff, which gRPC also takes as each attempt's connect
+  // timeout, keeps its default of 20 s: a slow link still connects.)
+  // Keepalive pings (the servers accept one every 10 s) find a dead
   // connection that no message would.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);

@@ -35,6 +35,9 @@
 #include "tests/temp_dir.h"
 #include "tests/test_federation.h"
 
+#ifndef DECONFLICTION_CLI
+#define DECONFLICTION_CLI "client/deconflict"  // Bazel runfiles path
+#endif
 #ifndef DECONFLICTION_AUDIT_BINARY
 #define DECONFLICTION_AUDIT_BINARY "audit/deconflict-audit"  // Bazel runfiles
 #endif
@@ -110,6 +113,10 @@ class FederationTest : public ::testing::Test {
     return v1::Deconfliction::NewStub(federation_->UserChannel(agency))
         ->Check(&context, request, response);
   }
+
+  // A bulk check by `capped` (defined with the tests that use it).
+  static int CappedBulkCheck(int rows, const std::string& flags,
+                             std::string* output);
 
   static TempDir* dir_;
   static TestFederation* federation_;
@@ -901,6 +908,51 @@ TEST_F(FederationTest, EveryCallIsAuditedAndACutTrailShowsAgainstTheHub) {
   }
   EXPECT_THAT(federation_->Log("hub"), HasSubstr(kWentBack));
   EXPECT_THAT(federation_->Log("hub"), HasSubstr("agency=north seq="));
+}
+
+// A bulk check by `capped` (5 identifiers a minute) of `rows` phone numbers,
+// 5 per request, piped; `flags` added. Its exit code, and its output in
+// `output`.
+int FederationTest::CappedBulkCheck(int rows, const std::string& flags,
+                                    std::string* output) {
+  const std::string csv = dir_->path() + "/capped-bulk.csv";
+  {
+    std::ofstream out(csv);
+    for (int i = 0; i < rows; ++i) {
+      out << "phone,+1613555" << absl::StrFormat("%04d", 7000 + i) << "\n";
+    }
+  }
+  return RunCommand(
+      absl::StrCat(DECONFLICTION_CLI,
+                   " --profile=", federation_->WriteProfile("capped"),
+                   " --batch_size=5 ", flags, " check --file=", csv),
+      output);
+}
+
+TEST_F(FederationTest, ABulkCheckOverTheCapStopsWithASummaryAndExitCode8) {
+  // 12 rows: the first request's 5 fill the minute, the next is refused.
+  // (Should the minute turn between them, the third is.)
+  std::string output;
+  EXPECT_EQ(CappedBulkCheck(12, "--wait_for_cap=false", &output), 8) << output;
+  const size_t at = output.find("resume with --from_line=");
+  ASSERT_NE(at, std::string::npos) << output;
+  const int resume = std::atoi(output.c_str() + at + 24);
+  EXPECT_TRUE(resume == 6 || resume == 11) << output;
+  EXPECT_THAT(output,
+              HasSubstr(absl::StrCat(resume - 1, " identifiers: 0 held")));
+  EXPECT_THAT(output, HasSubstr("over its cap of 5 identifiers per minute"));
+  // Piped, without --json: the summary only, no line per result.
+  EXPECT_THAT(output, Not(HasSubstr("line 1 ")));
+}
+
+TEST_F(FederationTest, ABulkCheckOverTheCapWaitsForTheNextMinuteAndFinishes) {
+  // 7 rows: 5, then 2 refused until the next minute, then taken.
+  std::string output;
+  EXPECT_EQ(CappedBulkCheck(7, "", &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("waiting until "));
+  EXPECT_THAT(output, HasSubstr(", then going on from line 6"));
+  EXPECT_THAT(output, HasSubstr("7 identifiers: 0 held by an investigation "
+                                "(searched: the whole federation)"));
 }
 
 }  // namespace
