@@ -930,14 +930,15 @@ int FederationTest::CappedBulkCheck(int rows, const std::string& flags,
 }
 
 TEST_F(FederationTest, ABulkCheckOverTheCapStopsWithASummaryAndExitCode8) {
-  // 12 rows: the first request's 5 fill the minute, the next is refused.
-  // (Should the minute turn between them, the third is.)
+  // 12 rows, 5 a request, 5 a minute: at most two requests are taken (one,
+  // or none when other tests used part of this minute, and one more should
+  // the minute turn), then one is refused and the job stops there.
   std::string output;
   EXPECT_EQ(CappedBulkCheck(12, "--wait_for_cap=false", &output), 8) << output;
   const size_t at = output.find("resume with --from_line=");
   ASSERT_NE(at, std::string::npos) << output;
   const int resume = std::atoi(output.c_str() + at + 24);
-  EXPECT_TRUE(resume == 6 || resume == 11) << output;
+  EXPECT_TRUE(resume == 1 || resume == 6 || resume == 11) << output;
   EXPECT_THAT(output,
               HasSubstr(absl::StrCat(resume - 1, " identifiers: 0 held")));
   EXPECT_THAT(output, HasSubstr("over its cap of 5 identifiers per minute"));

@@ -16,19 +16,6 @@
 
 namespace deconfliction {
 
-absl::Status HubServer::CheckFiles(const config::v1::HubConfig& config) {
-  if (absl::Status s = CheckOwnTlsFiles(
-          config.tls(), HubSpiffeId(config.federation()), "tls");
-      !s.ok()) {
-    return s;
-  }
-  if (config.policy().common_identifiers_file().empty()) {
-    return absl::OkStatus();
-  }
-  return CommonIdentifiers::Load(config.policy().common_identifiers_file())
-      .status();
-}
-
 namespace {
 
 // The settings `config` (with the staged TLS files) puts in force, with
@@ -51,6 +38,15 @@ std::vector<std::string> AgenciesOf(const config::v1::HubConfig& config) {
 }
 
 }  // namespace
+
+absl::Status HubServer::CheckFiles(const config::v1::HubConfig& config) {
+  if (absl::Status s = CheckOwnTlsFiles(
+          config.tls(), HubSpiffeId(config.federation()), "tls");
+      !s.ok()) {
+    return s;
+  }
+  return SettingsFor(config).status();
+}
 
 absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(
     const config::v1::HubConfig& configured, Clock clock) {
