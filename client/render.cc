@@ -144,6 +144,11 @@ void RenderAlert(const v1::Alert& alert, std::ostream& out) {
   if (alert.own_entries().empty()) {
     out << "  yours:  (no open case of yours holds it any longer)\n";
   }
+  if (alert.checked_count() > 1) {
+    out << "          checked " << alert.checked_count()
+        << " times that day by " << Shown(alert.other_agency_id())
+        << " (until you acknowledge this alert)\n";
+  }
   out << "  other:  " << Shown(alert.other_agency_id()) << ": "
       << ContactLine(alert.other_contact()) << "\n";
   if (!alert.other_caveat().empty()) {

@@ -1,10 +1,12 @@
 #include "storage/alert_log.h"
 
+#include <algorithm>
 #include <limits>
 #include <set>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "api/timestamps.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
@@ -41,42 +43,168 @@ AlertLog::AlertLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
       next_cursor_(next_cursor),
       unacknowledged_(unacknowledged) {}
 
-absl::StatusOr<StoredAlerts> AlertLog::Store(std::vector<v1::Alert> alerts) {
+std::string CheckedAlertGroup(const v1::Alert& alert) {
+  if (alert.kind() != v1::ALERT_KIND_CHECKED || alert.own_entries().empty()) {
+    return "";
+  }
+  return keys::AlertGroupKey(
+      absl::FormatTime("%Y-%m-%d", FromTimestamp(alert.raised_at()),
+                       absl::UTCTimeZone()),
+      alert.other_agency_id(), alert.own_entries(0).case_ref());
+}
+
+namespace {
+
+// Adds `joining`'s count and own entries (those not listed yet, up to
+// kMaxOwnEntriesPerAlert) to the group's `alert`.
+void Join(const v1::Alert& joining, v1::Alert* alert) {
+  alert->set_checked_count(alert->checked_count() + 1);
+  for (const v1::OwnEntry& own : joining.own_entries()) {
+    if (alert->own_entries_size() >= kMaxOwnEntriesPerAlert) return;
+    bool listed = false;
+    for (const v1::OwnEntry& held : alert->own_entries()) {
+      listed = listed || (held.case_ref() == own.case_ref() &&
+                          held.canonical() == own.canonical());
+    }
+    if (!listed) *alert->add_own_entries() = own;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<v1::Alert>> AlertLog::AlertAt(
+    uint64_t cursor, const std::map<uint64_t, v1::Alert>& written) const {
+  if (auto it = written.find(cursor); it != written.end()) return it->second;
+  std::string value;
+  rocksdb::Status read =
+      db_->Get(rocksdb::ReadOptions(), alerts_, keys::AlertKey(cursor), &value);
+  if (read.IsNotFound()) return std::nullopt;
+  if (absl::Status s = FromRocks(read, "read alert"); !s.ok()) return s;
+  v1::Alert alert;
+  if (!alert.ParseFromString(value)) {
+    return absl::DataLossError("alert record is corrupt");
+  }
+  return alert;
+}
+
+absl::StatusOr<std::optional<uint64_t>> AlertLog::CursorUnder(
+    const std::string& key,
+    const std::map<std::string, uint64_t>& batch) const {
+  if (auto it = batch.find(key); it != batch.end()) return it->second;
+  std::string value;
+  rocksdb::Status read = db_->Get(rocksdb::ReadOptions(), alerts_, key, &value);
+  if (read.IsNotFound()) return std::nullopt;
+  if (absl::Status s = FromRocks(read, "read alert index"); !s.ok()) return s;
+  std::optional<uint64_t> cursor = keys::DecodeUint64(value);
+  if (!cursor) return absl::DataLossError("alert index entry is malformed");
+  return cursor;
+}
+
+absl::StatusOr<StoredAlerts> AlertLog::Store(
+    std::vector<IncomingAlert> incoming) {
   absl::MutexLock lock(&mu_);
   StoredAlerts outcome;
-  rocksdb::WriteBatch batch;
-  uint64_t cursor = next_cursor_;
-  std::set<std::string> in_batch;
-  for (v1::Alert& alert : alerts) {
-    std::string held;
-    rocksdb::Status read = db_->Get(rocksdb::ReadOptions(), alerts_,
-                                    keys::AlertIdKey(alert.alert_id()), &held);
-    if (!read.IsNotFound() || !in_batch.insert(alert.alert_id()).second) {
-      if (absl::Status s = FromRocks(read, "read alert id");
-          !s.ok() && !read.IsNotFound()) {
-        return s;
-      }
+  outcome.cursors.reserve(incoming.size());
+  std::map<uint64_t, v1::Alert> written;    // cursor -> alert, this batch
+  std::map<std::string, uint64_t> indexed;  // id or group key -> cursor
+  uint64_t next = next_cursor_;
+  for (IncomingAlert& in : incoming) {
+    v1::Alert& alert = in.alert;
+    const std::string id_key = keys::AlertIdKey(alert.alert_id());
+    absl::StatusOr<std::optional<uint64_t>> held = CursorUnder(id_key, indexed);
+    if (!held.ok()) return held.status();
+    if (held->has_value()) {
       ++outcome.duplicates;
+      outcome.cursors.push_back(**held);
       continue;
     }
+    const std::string group = CheckedAlertGroup(alert);
+    // The alert it joins: its recovered cursor's, or its group's.
+    std::optional<uint64_t> joined;
+    std::optional<uint64_t> free_recovered;
+    if (in.cursor != 0) {
+      absl::StatusOr<std::optional<v1::Alert>> there =
+          AlertAt(in.cursor, written);
+      if (!there.ok()) return there.status();
+      if (!there->has_value()) {
+        free_recovered = in.cursor;
+      } else if (!group.empty() && CheckedAlertGroup(**there) == group) {
+        joined = in.cursor;
+      }
+    } else if (!group.empty()) {
+      absl::StatusOr<std::optional<uint64_t>> group_cursor =
+          CursorUnder(group, indexed);
+      if (!group_cursor.ok()) return group_cursor.status();
+      if (group_cursor->has_value()) {
+        absl::StatusOr<std::optional<v1::Alert>> there =
+            AlertAt(**group_cursor, written);
+        if (!there.ok()) return there.status();
+        if (there->has_value() && !(*there)->has_acknowledged_at()) {
+          joined = **group_cursor;
+        }
+      }
+    }
+    if (joined) {
+      absl::StatusOr<std::optional<v1::Alert>> there =
+          AlertAt(*joined, written);
+      if (!there.ok()) return there.status();
+      v1::Alert merged = std::move(**there);
+      Join(alert, &merged);
+      written[*joined] = std::move(merged);
+      indexed[id_key] = *joined;
+      ++outcome.aggregated;
+      outcome.cursors.push_back(*joined);
+      continue;
+    }
+    const uint64_t cursor = free_recovered ? *free_recovered : next;
+    next = std::max(next, cursor + 1);
     alert.set_cursor(cursor);
-    batch.Put(alerts_, keys::AlertIdKey(alert.alert_id()),
-              keys::EncodeUint64(cursor));
-    batch.Put(alerts_, keys::AlertKey(cursor), alert.SerializeAsString());
-    ++cursor;
+    if (!group.empty()) {
+      alert.set_checked_count(1);
+      indexed[group] = cursor;
+    }
+    indexed[id_key] = cursor;
+    written[cursor] = std::move(alert);
     ++outcome.stored;
+    outcome.cursors.push_back(cursor);
   }
-  if (outcome.stored == 0) return outcome;
-  batch.Put(meta_, keys::kNextAlertCursor, keys::EncodeUint64(cursor));
+  if (written.empty()) return outcome;
+  rocksdb::WriteBatch batch;
+  // Groups of days before today are of no more use.
+  const std::string today =
+      absl::FormatTime("%Y-%m-%d", clock_(), absl::UTCTimeZone());
+  if (today != groups_pruned_before_) {
+    batch.DeleteRange(alerts_, keys::kAlertGroupPrefix,
+                      keys::AlertGroupDayStart(today));
+  }
+  for (const auto& [cursor, alert] : written) {
+    batch.Put(alerts_, keys::AlertKey(cursor), alert.SerializeAsString());
+  }
+  for (const auto& [key, cursor] : indexed) {
+    batch.Put(alerts_, key, keys::EncodeUint64(cursor));
+  }
+  batch.Put(meta_, keys::kNextAlertCursor, keys::EncodeUint64(next));
   batch.Put(meta_, keys::kUnacknowledgedAlerts,
             keys::EncodeUint64(unacknowledged_ + outcome.stored));
   if (absl::Status s = FromRocks(db_->Write(SyncedWrite(), &batch), "write");
       !s.ok()) {
     return s;
   }
-  next_cursor_ = cursor;
+  groups_pruned_before_ = today;
+  next_cursor_ = next;
   unacknowledged_ += outcome.stored;
   return outcome;
+}
+
+absl::Status AlertLog::SkipTo(uint64_t next) {
+  absl::MutexLock lock(&mu_);
+  if (next <= next_cursor_) return absl::OkStatus();
+  absl::Status written =
+      FromRocks(db_->Put(SyncedWrite(), meta_, keys::kNextAlertCursor,
+                         keys::EncodeUint64(next)),
+                "write the next alert cursor");
+  if (written.ok()) next_cursor_ = next;
+  return written;
 }
 
 absl::StatusOr<std::vector<v1::Alert>> AlertLog::After(uint64_t after,

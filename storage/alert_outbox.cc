@@ -1,5 +1,9 @@
 #include "storage/alert_outbox.h"
 
+#include <algorithm>
+#include <limits>
+#include <optional>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "api/timestamps.h"
@@ -43,14 +47,15 @@ absl::StatusOr<std::unique_ptr<AlertOutbox>> AlertOutbox::Open(
     const Database& database) {
   absl::StatusOr<std::vector<rocksdb::ColumnFamilyHandle*>> handles =
       database.Families({families::kMeta, families::kOutbox,
-                         families::kRechecks, families::kSetAside});
+                         families::kRechecks, families::kSetAside,
+                         families::kDelivered});
   if (!handles.ok()) return handles.status();
   absl::StatusOr<uint64_t> next_seq =
       database.ReadCounter((*handles)[0], keys::kNextOutboxSeq, 1);
   if (!next_seq.ok()) return next_seq.status();
   return std::unique_ptr<AlertOutbox>(
       new AlertOutbox(database.db(), (*handles)[0], (*handles)[1],
-                      (*handles)[2], (*handles)[3], *next_seq));
+                      (*handles)[2], (*handles)[3], (*handles)[4], *next_seq));
 }
 
 absl::StatusOr<std::unique_ptr<HubDatabase>> HubDatabase::Open(
@@ -122,13 +127,126 @@ AlertOutbox::PendingRechecks(const std::string& agency, size_t limit) const {
   return ReadQueue<storage::v1::RecheckRecord>(db_, rechecks_, agency, limit);
 }
 
-absl::Status AlertOutbox::RemoveAlerts(const std::vector<std::string>& keys) {
+absl::Status AlertOutbox::MarkDelivered(
+    const std::vector<Queued<storage::v1::OutboxRecord>>& alerts,
+    const std::vector<uint64_t>& cursors, absl::Time now) {
+  const bool keep = cursors.size() == alerts.size();
   rocksdb::WriteBatch batch;
-  for (const std::string& key : keys) {
-    batch.Delete(outbox_, key);
+  std::map<std::string, uint64_t> last_cursor;  // per agency, this batch
+  for (size_t i = 0; i < alerts.size(); ++i) {
+    const Queued<storage::v1::OutboxRecord>& queued = alerts[i];
+    batch.Delete(outbox_, queued.key);
+    if (!keep || cursors[i] == 0) continue;
+    const std::string& agency = queued.record.recipient();
+    const std::optional<uint64_t> seq = keys::DecodeUint64(
+        absl::string_view(queued.key).substr(queued.key.size() - 8));
+    storage::v1::DeliveredRecord delivered;
+    *delivered.mutable_alert() = queued.record.alert();
+    delivered.set_cursor(cursors[i]);
+    *delivered.mutable_delivered_at() = ToTimestamp(now);
+    batch.Put(delivered_, keys::DeliveredKey(agency, cursors[i], *seq),
+              delivered.SerializeAsString());
+    uint64_t& last = last_cursor[agency];
+    last = std::max(last, cursors[i]);
+  }
+  absl::MutexLock lock(&mu_);  // the last-cursor counters
+  for (const auto& [agency, cursor] : last_cursor) {
+    absl::StatusOr<uint64_t> held = ReadLastCursor(agency);
+    if (!held.ok()) return held.status();
+    if (cursor > *held) {
+      batch.Put(meta_, keys::LastCursorKey(agency), keys::EncodeUint64(cursor));
+    }
   }
   return FromRocks(db_->Write(SyncedWrite(), &batch),
-                   "remove delivered alerts");
+                   "record delivered alerts");
+}
+
+absl::StatusOr<uint64_t> AlertOutbox::ReadLastCursor(
+    const std::string& agency) const {
+  std::string value;
+  rocksdb::Status read = db_->Get(rocksdb::ReadOptions(), meta_,
+                                  keys::LastCursorKey(agency), &value);
+  if (read.IsNotFound()) return 0;
+  if (absl::Status s = FromRocks(read, "read the last cursor"); !s.ok()) {
+    return s;
+  }
+  std::optional<uint64_t> cursor = keys::DecodeUint64(value);
+  if (!cursor) return absl::DataLossError("a last cursor is malformed");
+  return *cursor;
+}
+
+absl::StatusOr<AlertOutbox::DeliveredPage> AlertOutbox::Delivered(
+    const std::string& agency, uint64_t after_cursor,
+    const std::string& page_token, size_t limit) const {
+  DeliveredPage page;
+  absl::StatusOr<uint64_t> last = ReadLastCursor(agency);
+  if (!last.ok()) return last.status();
+  page.last_cursor = *last;
+  const std::string prefix = keys::QueuePrefix(agency);
+  std::string start;
+  if (!page_token.empty()) {
+    if (page_token.size() != 16) {
+      return absl::InvalidArgumentError(
+          "page_token: not one this hub gave (16 bytes expected)");
+    }
+    // Just after the last key of the previous page.
+    start = absl::StrCat(prefix, page_token, absl::string_view("\0", 1));
+  } else if (after_cursor == std::numeric_limits<uint64_t>::max()) {
+    return page;
+  } else {
+    start = keys::QueueKey(agency, after_cursor + 1);
+  }
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), delivered_));
+  std::string last_key;
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    if (page.alerts.size() == limit) {
+      // More follow: the token is the cursor and seq of the page's last.
+      page.next_page_token = last_key.substr(prefix.size());
+      break;
+    }
+    last_key = it->key().ToString();
+    storage::v1::DeliveredRecord record;
+    if (!record.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("delivered record is corrupt");
+    }
+    page.alerts.push_back(std::move(record));
+  }
+  if (absl::Status s = FromRocks(it->status(), "read delivered alerts");
+      !s.ok()) {
+    return s;
+  }
+  return page;
+}
+
+absl::StatusOr<uint64_t> AlertOutbox::ForgetDeliveredBefore(absl::Time cutoff) {
+  rocksdb::WriteBatch batch;
+  uint64_t forgotten = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), delivered_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    storage::v1::DeliveredRecord record;
+    if (record.ParseFromArray(it->value().data(),
+                              static_cast<int>(it->value().size())) &&
+        FromTimestamp(record.delivered_at()) >= cutoff) {
+      continue;
+    }
+    batch.Delete(delivered_, it->key());
+    ++forgotten;
+  }
+  if (absl::Status s = FromRocks(it->status(), "read delivered alerts");
+      !s.ok()) {
+    return s;
+  }
+  if (forgotten == 0) return forgotten;
+  if (absl::Status s = FromRocks(db_->Write(SyncedWrite(), &batch),
+                                 "forget delivered alerts");
+      !s.ok()) {
+    return s;
+  }
+  return forgotten;
 }
 
 absl::Status AlertOutbox::CompleteRecheck(

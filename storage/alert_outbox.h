@@ -5,12 +5,14 @@
 // where the owner shares it) and rechecks (registrations some node could
 // not be asked about yet, as tokens and the registrant's contact). It holds
 // no identifier in plaintext. Alerts a recipient's node keeps refusing are
-// set aside (kept, counted, no longer in the way of the others). Column
-// families: default (meta), audit, outbox, rechecks, set_aside; key layouts
-// in storage/keys.h.
+// set aside (kept, counted, no longer in the way of the others). Delivered
+// alerts are kept, under the cursor their node reported, for the retention
+// window (limits.alert_retention_days), so that a node restored from a
+// backup can recover them. Column families: default (meta), audit, outbox,
+// rechecks, set_aside, delivered; key layouts in storage/keys.h.
 //
-// Durability: Enqueue, RemoveAlerts, CompleteRecheck and SetAside are each
-// one WriteBatch with a synced WAL.
+// Durability: Enqueue, MarkDelivered, CompleteRecheck, SetAside and
+// ForgetDeliveredBefore are each one WriteBatch with a synced WAL.
 //
 // Thread safety: all methods may be called concurrently.
 #ifndef DECONFLICTION_STORAGE_ALERT_OUTBOX_H_
@@ -58,8 +60,30 @@ class AlertOutbox {
   // The oldest `limit` alerts waiting for `agency`, in order.
   absl::StatusOr<std::vector<Queued<storage::v1::OutboxRecord>>> PendingAlerts(
       const std::string& agency, size_t limit) const;
-  // Deletes delivered alerts.
-  absl::Status RemoveAlerts(const std::vector<std::string>& keys);
+  // Moves delivered alerts from the outbox to the delivered ones, each
+  // under the cursor its node reported (`cursors`, in order; when the node
+  // reported none, the alerts are only removed), at `now`.
+  absl::Status MarkDelivered(
+      const std::vector<Queued<storage::v1::OutboxRecord>>& alerts,
+      const std::vector<uint64_t>& cursors, absl::Time now);
+
+  struct DeliveredPage {
+    std::vector<storage::v1::DeliveredRecord> alerts;
+    // The key to continue after; empty when there are no more.
+    std::string next_page_token;
+    // The largest cursor `agency`'s node reported (0: none).
+    uint64_t last_cursor = 0;
+  };
+  // Up to `limit` of the alerts delivered to `agency` with a cursor after
+  // `after_cursor`, in cursor order, continuing after `page_token` (a
+  // previous page's next_page_token) when it is not empty.
+  // INVALID_ARGUMENT for a malformed page token.
+  absl::StatusOr<DeliveredPage> Delivered(const std::string& agency,
+                                          uint64_t after_cursor,
+                                          const std::string& page_token,
+                                          size_t limit) const;
+  // Deletes the delivered alerts delivered before `cutoff`; how many.
+  absl::StatusOr<uint64_t> ForgetDeliveredBefore(absl::Time cutoff);
   // Moves the pending alert `key` to the set-aside alerts, with `reason` and
   // `now`. NOT_FOUND when it is not pending.
   absl::Status SetAside(const std::string& key, const std::string& reason,
@@ -85,24 +109,29 @@ class AlertOutbox {
   AlertOutbox(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta,
               rocksdb::ColumnFamilyHandle* outbox,
               rocksdb::ColumnFamilyHandle* rechecks,
-              rocksdb::ColumnFamilyHandle* set_aside, uint64_t next_seq)
+              rocksdb::ColumnFamilyHandle* set_aside,
+              rocksdb::ColumnFamilyHandle* delivered, uint64_t next_seq)
       : db_(db),
         meta_(meta),
         outbox_(outbox),
         rechecks_(rechecks),
         set_aside_(set_aside),
+        delivered_(delivered),
         next_seq_(next_seq) {}
   // Adds `alerts` to `batch` under fresh keys.
   void AddAlerts(const std::vector<storage::v1::OutboxRecord>& alerts,
                  rocksdb::WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Commit(rocksdb::WriteBatch* batch, uint64_t next_seq)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The last cursor `agency`'s node reported; 0 when none.
+  absl::StatusOr<uint64_t> ReadLastCursor(const std::string& agency) const;
 
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const meta_;
   rocksdb::ColumnFamilyHandle* const outbox_;
   rocksdb::ColumnFamilyHandle* const rechecks_;
   rocksdb::ColumnFamilyHandle* const set_aside_;
+  rocksdb::ColumnFamilyHandle* const delivered_;
   absl::Mutex mu_;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_);
   uint64_t batch_seq_ ABSL_GUARDED_BY(mu_) = 0;  // next_seq_ while batching

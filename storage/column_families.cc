@@ -37,7 +37,7 @@ std::vector<FamilyDescriptor> HubFamilies() {
   return {
       {families::kMeta, {}},     {families::kAudit, {}},
       {families::kOutbox, {}},   {families::kRechecks, {}},
-      {families::kSetAside, {}},
+      {families::kSetAside, {}}, {families::kDelivered, {}},
   };
 }
 

@@ -28,6 +28,7 @@ inline constexpr char kAudit[] = "audit";
 inline constexpr char kOutbox[] = "outbox";
 inline constexpr char kRechecks[] = "rechecks";
 inline constexpr char kSetAside[] = "set_aside";
+inline constexpr char kDelivered[] = "delivered";
 }  // namespace families
 
 struct FamilyDescriptor {

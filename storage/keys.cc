@@ -63,12 +63,31 @@ std::optional<uint64_t> DecodeAlertKey(absl::string_view key) {
   return DecodeUint64(key.substr(1));
 }
 
+std::string AlertGroupDayStart(absl::string_view day) {
+  return absl::StrCat(kAlertGroupPrefix, day, absl::string_view("\0", 1));
+}
+
+std::string AlertGroupKey(absl::string_view day, absl::string_view asker,
+                          absl::string_view case_ref) {
+  return absl::StrCat(AlertGroupDayStart(day), asker,
+                      absl::string_view("\0", 1), case_ref);
+}
+
 std::string QueuePrefix(absl::string_view agency) {
   return absl::StrCat(agency, absl::string_view("\0", 1));
 }
 
 std::string QueueKey(absl::string_view agency, uint64_t seq) {
   return absl::StrCat(QueuePrefix(agency), EncodeUint64(seq));
+}
+
+std::string DeliveredKey(absl::string_view agency, uint64_t cursor,
+                         uint64_t seq) {
+  return absl::StrCat(QueueKey(agency, cursor), EncodeUint64(seq));
+}
+
+std::string LastCursorKey(absl::string_view agency) {
+  return absl::StrCat("last_cursor", absl::string_view("\0", 1), agency);
 }
 
 }  // namespace deconfliction::keys

@@ -1,25 +1,30 @@
 // The key layout of every column family (storage/column_families.h), in one
 // place. Integers are big-endian so that byte order is numeric order.
 //
+// clang-format off
 // A node's database:
 //   default (meta)    "schema_version" | "agency_id" | "next_entry_seq" |
 //                     "next_alert_cursor" | "unacknowledged_alerts" |
 //                     "token_epoch" | "retokenize_epoch" |
-//                     "retokenize_cursor" (storage/token_migration.h)
+//                     "retokenize_cursor" (storage/token_migration.h) |
+//                     "alert_recovery" (storage/node_database.h)
 //   token_index       token (32 bytes)                    -> PostingList
-//   cases             case_ref                            -> v1.Case (no
-//   entries) entries           case_ref 0x00 entry_seq (uint64 BE) ->
-//   EntryRecord alerts            'c' cursor (uint64 BE)              ->
-//   v1.Alert
+//   cases             case_ref                            -> v1.Case (no entries)
+//   entries           case_ref 0x00 entry_seq (uint64 BE) -> EntryRecord
+//   alerts            'c' cursor (uint64 BE)              -> v1.Alert
+//                     'g' day 0x00 asker 0x00 case_ref    -> cursor (uint64 BE)
 //                     'i' alert_id                        -> cursor (uint64 BE)
 //   federation_queue  seq (uint64 BE)                     -> PendingLookup
 //   audit             seq (uint64 BE)                     -> AuditRecord
 // The hub's database:
-//   default (meta)    "next_outbox_seq"
-// Every database's default (meta) family also holds "health_probe".
+//   default (meta)    "next_outbox_seq" | "last_cursor" 0x00 agency
 //   outbox            recipient 0x00 seq (uint64 BE)      -> OutboxRecord
+//   delivered         recipient 0x00 cursor (uint64 BE)   -> DeliveredRecord
 //   rechecks          agency 0x00 seq (uint64 BE)         -> RecheckRecord
+//   set_aside         recipient 0x00 seq (uint64 BE)      -> OutboxRecord
 //   audit             seq (uint64 BE)                     -> AuditRecord
+// Every database's default (meta) family also holds "health_probe".
+// clang-format on
 //
 // A case_ref is 1 to 128 printable ASCII bytes (ValidateCaseRef), so it holds
 // no 0x00 and every entry key of a case sorts under EntryPrefix(case_ref).
@@ -46,6 +51,7 @@ inline constexpr char kHealthProbe[] = "health_probe";
 inline constexpr char kTokenEpoch[] = "token_epoch";
 inline constexpr char kRetokenizeEpoch[] = "retokenize_epoch";
 inline constexpr char kRetokenizeCursor[] = "retokenize_cursor";
+inline constexpr char kAlertRecovery[] = "alert_recovery";
 
 // INVALID_ARGUMENT naming `case_ref` when it is empty, longer than 128 bytes
 // or holds a byte outside printable ASCII (0x21-0x7e).
@@ -70,11 +76,25 @@ std::string AlertIdKey(absl::string_view alert_id);
 // nullopt when `key` is not an AlertKey.
 std::optional<uint64_t> DecodeAlertKey(absl::string_view key);
 inline constexpr char kAlertPrefix[] = "c";
+// The aggregation group of CHECKED alerts (storage/alert_log.h): `day` is
+// "YYYY-MM-DD" (UTC), so that groups sort by day.
+std::string AlertGroupKey(absl::string_view day, absl::string_view asker,
+                          absl::string_view case_ref);
+// The first key of `day`'s groups: every group of an earlier day sorts
+// before it.
+std::string AlertGroupDayStart(absl::string_view day);
+inline constexpr char kAlertGroupPrefix[] = "g";
 
 // Hub queues (outbox, rechecks): per agency, in order. An agency id holds
 // no 0x00 (security/identity.h).
 std::string QueueKey(absl::string_view agency, uint64_t seq);
 std::string QueuePrefix(absl::string_view agency);
+// The hub's delivered alerts: per agency, by the node's cursor, then by
+// outbox seq (several alerts may share a cursor).
+std::string DeliveredKey(absl::string_view agency, uint64_t cursor,
+                         uint64_t seq);
+// The hub's record of the last cursor an agency's node reported.
+std::string LastCursorKey(absl::string_view agency);
 
 }  // namespace deconfliction::keys
 

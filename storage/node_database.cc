@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/column_families.h"
@@ -14,12 +15,14 @@ namespace deconfliction {
 namespace {
 
 // Claims a new database for `agency_id` and `token_epoch`, or checks that
-// an existing one is this agency's, of the current schema and epoch.
+// an existing one is this agency's and of this epoch, migrating its schema.
 absl::Status CheckOwner(const Database& database, const std::string& dir,
                         const std::string& agency_id,
-                        const std::string& token_epoch) {
-  absl::StatusOr<NodeDatabaseMeta> meta = ReadNodeDatabaseMeta(database);
-  if (!meta.ok()) return meta.status();
+                        const std::string& token_epoch, absl::Time now,
+                        NodeDatabaseMeta* meta) {
+  absl::StatusOr<NodeDatabaseMeta> read = ReadNodeDatabaseMeta(database);
+  if (!read.ok()) return read.status();
+  *meta = *std::move(read);
   if (meta->agency_id.empty()) {
     absl::StatusOr<rocksdb::ColumnFamilyHandle*> family =
         database.Family(families::kMeta);
@@ -43,9 +46,12 @@ absl::Status CheckOwner(const Database& database, const std::string& dir,
         "custodians: ",
         kRetokenizeCommand));
   }
-  if (meta->schema_version != kNodeSchemaVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("data_dir ", dir, " has an unknown schema version"));
+  if (meta->schema_version > kNodeSchemaVersion ||
+      meta->schema_version < kOldestMigratedAtStart) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data_dir ", dir, " has schema version ", meta->schema_version,
+        "; this release reads versions 1 to ", kNodeSchemaVersion,
+        " (a newer release made it: run that release)"));
   }
   if (!meta->retokenize_epoch.empty()) {
     return absl::FailedPreconditionError(
@@ -59,7 +65,13 @@ absl::Status CheckOwner(const Database& database, const std::string& dir,
         "\", but the token-key bundle is of epoch \"", token_epoch,
         "\"; re-tokenize it: ", kRetokenizeCommand));
   }
-  return absl::OkStatus();
+  if (meta->schema_version == kNodeSchemaVersion) return absl::OkStatus();
+  return MigrateNodeDatabase(
+      database, meta->schema_version, now,
+      [&dir](uint64_t to, const std::string& what) {
+        LogInfo("storage", "schema migrated",
+                {{"data_dir", dir}, {"to_version", to}, {"did", what}});
+      });
 }
 
 }  // namespace
@@ -75,7 +87,8 @@ absl::StatusOr<NodeDatabaseMeta> ReadNodeDatabaseMeta(
        {std::pair(keys::kAgencyId, &read.agency_id),
         std::pair(keys::kSchemaVersion, &version),
         std::pair(keys::kTokenEpoch, &read.token_epoch),
-        std::pair(keys::kRetokenizeEpoch, &read.retokenize_epoch)}) {
+        std::pair(keys::kRetokenizeEpoch, &read.retokenize_epoch),
+        std::pair(keys::kAlertRecovery, &read.alert_recovery)}) {
     rocksdb::Status status =
         database.db()->Get(rocksdb::ReadOptions(), *meta, key, value);
     if (status.IsNotFound()) continue;
@@ -97,11 +110,13 @@ absl::StatusOr<std::unique_ptr<NodeDatabase>> NodeDatabase::Open(
       Database::Open(dir, NodeFamilies());
   if (!database.ok()) return database.status();
   node->database_ = *std::move(database);
-  if (absl::Status s =
-          CheckOwner(*node->database_, dir, agency_id, token_epoch);
+  NodeDatabaseMeta meta;
+  if (absl::Status s = CheckOwner(*node->database_, dir, agency_id, token_epoch,
+                                  clock(), &meta);
       !s.ok()) {
     return s;
   }
+  node->alert_recovery_ = meta.alert_recovery;
   absl::StatusOr<std::unique_ptr<CaseStore>> cases =
       CaseStore::Open(*node->database_, clock);
   if (!cases.ok()) return cases.status();
@@ -122,6 +137,34 @@ absl::StatusOr<std::unique_ptr<NodeDatabase>> NodeDatabase::Open(
 }
 
 NodeDatabase::~NodeDatabase() = default;
+
+absl::Status MarkNodeDatabaseRestored(const std::string& dir,
+                                      const std::string& backup) {
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::Open(dir, NodeFamilies());
+  if (!database.ok()) return database.status();
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> meta =
+      (*database)->Family(families::kMeta);
+  if (!meta.ok()) return meta.status();
+  return FromRocks((*database)->db()->Put(SyncedWrite(), *meta,
+                                          keys::kAlertRecovery, backup),
+                   "mark the database restored");
+}
+
+absl::Status NodeDatabase::FinishAlertRecovery(uint64_t next_cursor) {
+  if (absl::Status s = alerts_->SkipTo(next_cursor); !s.ok()) return s;
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> meta =
+      database_->Family(families::kMeta);
+  if (!meta.ok()) return meta.status();
+  if (absl::Status s = FromRocks(
+          database_->db()->Delete(SyncedWrite(), *meta, keys::kAlertRecovery),
+          "end the alert recovery");
+      !s.ok()) {
+    return s;
+  }
+  alert_recovery_.clear();
+  return absl::OkStatus();
+}
 
 uint64_t NodeDatabase::IntProperty(const std::string& property) const {
   return database_->IntProperty(property);

@@ -2,8 +2,8 @@
 // one per purpose: the agency's cases and token index (CaseStore), its
 // alert inbox (AlertLog), registrations waiting for the hub
 // (FederationQueue) and its audit trail (AuditLog). Opening checks that the
-// database belongs to this agency, has the current schema and holds tokens
-// of the node's token-key epoch.
+// database belongs to this agency and holds tokens of the node's token-key
+// epoch, and migrates an older schema (storage/node_migrations.h).
 //
 // Thread safety: the stores may be used concurrently (see each header).
 #ifndef DECONFLICTION_STORAGE_NODE_DATABASE_H_
@@ -18,14 +18,11 @@
 #include "storage/audit_log.h"
 #include "storage/case_store.h"
 #include "storage/federation_queue.h"
+#include "storage/node_migrations.h"
 
 namespace deconfliction {
 
 class Database;
-
-// The schema of a node database: 2 since blind tokens (the database records
-// the token-key epoch of its tokens); 1 held HMAC tokens.
-inline constexpr uint64_t kNodeSchemaVersion = 2;
 
 // What a node database says of itself, read as it is (empty or 0 when
 // absent).
@@ -35,6 +32,9 @@ struct NodeDatabaseMeta {
   std::string token_epoch;
   // While a re-tokenization is under way: the epoch it is going to.
   std::string retokenize_epoch;
+  // After a restore, until the node has recovered the alerts the hub
+  // delivered since the backup: which backup was restored.
+  std::string alert_recovery;
 };
 absl::StatusOr<NodeDatabaseMeta> ReadNodeDatabaseMeta(const Database& database);
 
@@ -43,14 +43,20 @@ absl::StatusOr<NodeDatabaseMeta> ReadNodeDatabaseMeta(const Database& database);
 inline constexpr char kRetokenizeCommand[] =
     "deconflict-node --config=<this config> --retokenize";
 
+// Records in the closed node database in `dir` that it was restored from
+// `backup` (a description) and must recover its alerts from the hub.
+absl::Status MarkNodeDatabaseRestored(const std::string& dir,
+                                      const std::string& backup);
+
 class NodeDatabase {
  public:
   // Opens or creates the database in `dir` for agency `agency_id`, with
-  // tokens of `token_epoch`. FAILED_PRECONDITION when the directory belongs
-  // to another agency, has an unknown schema, holds tokens of another epoch
-  // or of the HMAC era, or is half re-tokenized (the message names
-  // kRetokenizeCommand); UNAVAILABLE when RocksDB cannot open it (e.g.
-  // another process holds its lock).
+  // tokens of `token_epoch`, migrating an older schema from version 2 on
+  // (each migration is logged). FAILED_PRECONDITION when the directory
+  // belongs to another agency, has a schema newer than this release's,
+  // holds tokens of another epoch or of the HMAC era, or is half
+  // re-tokenized (the message names kRetokenizeCommand); UNAVAILABLE when
+  // RocksDB cannot open it (e.g. another process holds its lock).
   static absl::StatusOr<std::unique_ptr<NodeDatabase>> Open(
       const std::string& dir, const std::string& agency_id,
       const std::string& token_epoch, const Clock& clock);
@@ -62,6 +68,12 @@ class NodeDatabase {
   AlertLog& alerts() const { return *alerts_; }
   FederationQueue& federation_queue() const { return *federation_queue_; }
   AuditLog& audit() const { return *audit_; }
+  // NodeDatabaseMeta::alert_recovery as the database was opened: empty
+  // unless alerts are to be recovered after a restore.
+  const std::string& alert_recovery() const { return alert_recovery_; }
+  // Ends the recovery: the next alert cursor is at least `next_cursor`, and
+  // the mark is removed.
+  absl::Status FinishAlertRecovery(uint64_t next_cursor);
   // Database::IntProperty of the underlying database (metrics).
   uint64_t IntProperty(const std::string& property) const;
   // Database::Probe of the underlying database (health).
@@ -76,6 +88,7 @@ class NodeDatabase {
   std::unique_ptr<AlertLog> alerts_;
   std::unique_ptr<FederationQueue> federation_queue_;
   std::unique_ptr<AuditLog> audit_;
+  std::string alert_recovery_;
 };
 
 }  // namespace deconfliction

@@ -1,5 +1,6 @@
 #include "storage/token_migration.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <utility>
@@ -214,7 +215,7 @@ absl::Status RetokenizeNodeDatabase(
     return absl::FailedPreconditionError(absl::StrCat(
         "data_dir ", dir, " is not a database of agency \"", agency_id, "\""));
   }
-  if (meta->schema_version != 1 && meta->schema_version != kNodeSchemaVersion) {
+  if (meta->schema_version < 1 || meta->schema_version > kNodeSchemaVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("data_dir ", dir, " has an unknown schema version"));
   }
@@ -268,8 +269,9 @@ absl::Status RetokenizeNodeDatabase(
   }
 
   rocksdb::WriteBatch finish;
+  // From the HMAC era to schema 2; the node's start migrates it further.
   finish.Put(families.meta, keys::kSchemaVersion,
-             keys::EncodeUint64(kNodeSchemaVersion));
+             keys::EncodeUint64(std::max<uint64_t>(meta->schema_version, 2)));
   finish.Put(families.meta, keys::kTokenEpoch, epoch);
   finish.Delete(families.meta, keys::kRetokenizeEpoch);
   finish.Delete(families.meta, keys::kRetokenizeCursor);

@@ -16,7 +16,8 @@
 //      progress;
 //   3. the entries in key order, a batch at a time: the new token in the
 //      entry, and its posting in the index when its case is open;
-//   4. the schema version and the new epoch are recorded, the progress keys
+//   4. the new epoch is recorded (and schema 2 for an HMAC-era database;
+//      the node's next start migrates it further), the progress keys
 //      removed.
 #ifndef DECONFLICTION_STORAGE_TOKEN_MIGRATION_H_
 #define DECONFLICTION_STORAGE_TOKEN_MIGRATION_H_

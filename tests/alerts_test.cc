@@ -184,6 +184,19 @@ grpc::Status Register(TestFederation* federation, const std::string& agency,
       ->Register(&context, request, response);
 }
 
+// `agency`'s analyst checks `identifier`.
+grpc::Status CheckAt(TestFederation* federation, const std::string& agency,
+                     const v1::Identifier& identifier) {
+  v1::CheckRequest check;
+  *check.add_identifiers() = identifier;
+  v1::CheckResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  return v1::Deconfliction::NewStub(federation->UserChannel(agency))
+      ->Check(&context, check, &response);
+}
+
 // Registers a new identifier at `first` and then at `second`, and waits until
 // both agencies' watchers have its alert. Alerts reach each agency in the
 // order the hub raised them, so once this returns, every alert raised before
@@ -277,15 +290,8 @@ TEST_F(AlertsTest, ACheckAlertsTheOwner) {
                        Id(v1::IDENTIFIER_TYPE_EMAIL, "looked.at@example.org"),
                        &registered)
                   .ok());
-  v1::CheckRequest check;
-  *check.add_identifiers() =
-      Id(v1::IDENTIFIER_TYPE_EMAIL, "Looked.At@Example.org");
-  v1::CheckResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(10));
-  ASSERT_TRUE(v1::Deconfliction::NewStub(federation_->UserChannel("north"))
-                  ->Check(&context, check, &response)
+  ASSERT_TRUE(CheckAt(federation_, "north",
+                      Id(v1::IDENTIFIER_TYPE_EMAIL, "Looked.At@Example.org"))
                   .ok());
   auto alerts = south.WaitFor("S-CHECKED", 1, std::chrono::seconds(20));
   ASSERT_THAT(alerts, SizeIs(1));
@@ -651,6 +657,105 @@ TEST_F(WatchTest, HeartbeatsComeWhenAskedAndAStoppingNodeEndsTheStream) {
                                      cursor)));
   // Well before the node's 1 s grace period would have cancelled it.
   EXPECT_LT(absl::Now() - stopping, absl::Milliseconds(800));
+}
+
+// A node restored from a backup gets back, from the hub, the alerts
+// delivered since the backup, under their cursors: a watcher holding a
+// cursor sees every later alert once, and none again.
+TEST(BackupTest, ARestoreRepeatsAndSkipsNoAlertForAWatcherHoldingACursor) {
+  TempDir dir;
+  TestFederation federation(dir.path(), FederationOptions());
+  ASSERT_TRUE(federation.Start());
+  auto north = std::make_unique<Watcher>(&federation, "north");
+  Watcher south(&federation, "south");
+  const std::string command = absl::StrCat(
+      DECONFLICTION_NODE_BINARY, " --config=", dir.path(), "/north.textproto");
+  const std::string backups = dir.path() + "/backups/north";
+  AwaitSentinel(&federation, "north", north.get(), "south", &south,
+                "before-backup");
+  // Online, while north serves.
+  ASSERT_EQ(std::system(absl::StrCat(command, " --backup_to=", backups, " >> ",
+                                     dir.path(), "/backup.log 2>&1")
+                            .c_str()),
+            0);
+  // Two matches and a check of north's identifier after the backup.
+  AwaitSentinel(&federation, "north", north.get(), "south", &south,
+                "after-backup-1");
+  AwaitSentinel(&federation, "north", north.get(), "south", &south,
+                "after-backup-2");
+  ASSERT_TRUE(CheckAt(&federation, "south",
+                      Id(v1::IDENTIFIER_TYPE_EMAIL,
+                         "after-backup-1@sentinel.example.org"))
+                  .ok());
+  ASSERT_THAT(north->WaitWhere(
+                  [](const v1::Alert& alert) {
+                    return alert.kind() == v1::ALERT_KIND_CHECKED;
+                  },
+                  1, std::chrono::seconds(30)),
+              SizeIs(1));
+  const std::vector<v1::Alert> seen = north->all();
+  const uint64_t held = north->last_cursor();
+  ASSERT_GE(seen.size(), 4u);
+  north->Stop();
+
+  // north's disk is lost: restored from the backup, with the node stopped.
+  EXPECT_NE(std::system(absl::StrCat(command, " --restore_from=", backups,
+                                     " >> ", dir.path(), "/backup.log 2>&1")
+                            .c_str()),
+            0);  // refused while the node runs
+  ASSERT_EQ(federation.node("north").Terminate(), 0);
+  ASSERT_EQ(std::system(absl::StrCat(command, " --restore_from=", backups,
+                                     " >> ", dir.path(), "/backup.log 2>&1")
+                            .c_str()),
+            0);
+  ASSERT_TRUE(federation.StartNode("north"));
+
+  // The watcher holding its cursor sees the next match, and nothing before.
+  Watcher resumed(&federation, "north", held);
+  AwaitSentinel(&federation, "north", &resumed, "south", &south,
+                "after-restore");
+  std::vector<v1::Alert> after = resumed.all();
+  ASSERT_THAT(after, SizeIs(1));
+  EXPECT_GT(after[0].cursor(), held);
+  EXPECT_TRUE(Watcher::AboutCase(after[0], "F-after-restore"));
+  // From the start, the log is the one the watcher saw, then the new one.
+  Watcher replay(&federation, "north");
+  ASSERT_THAT(replay.WaitFor("F-after-restore", 1, std::chrono::seconds(30)),
+              SizeIs(1));
+  std::vector<v1::Alert> log = replay.all();
+  ASSERT_EQ(log.size(), seen.size() + 1);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(log[i].cursor(), seen[i].cursor()) << i;
+    EXPECT_EQ(log[i].alert_id(), seen[i].alert_id()) << i;
+  }
+  std::ifstream north_log(dir.path() + "/north.log");
+  const std::string logged((std::istreambuf_iterator<char>(north_log)), {});
+  EXPECT_THAT(logged, HasSubstr("msg=\"alerts recovered after a restore\""));
+  EXPECT_THAT(logged, HasSubstr(" lost=0 "));
+  EXPECT_THAT(logged, Not(HasSubstr(" recovered=0 ")));
+  std::ifstream backup_log(dir.path() + "/backup.log");
+  const std::string said((std::istreambuf_iterator<char>(backup_log)), {});
+  EXPECT_THAT(said, HasSubstr("in use by a running server"));
+  EXPECT_THAT(said, HasSubstr("restored backup 1 of "));
+
+  // The hub too: backed up online, restored stopped, serving again.
+  const std::string hub = absl::StrCat(
+      DECONFLICTION_HUB_BINARY, " --config=", dir.path(), "/hub.textproto");
+  ASSERT_EQ(std::system(absl::StrCat(hub, " --backup_to=", dir.path(),
+                                     "/backups/hub >> ", dir.path(),
+                                     "/backup.log 2>&1")
+                            .c_str()),
+            0);
+  ASSERT_EQ(federation.hub().Terminate(), 0);
+  ASSERT_EQ(std::system(absl::StrCat(hub, " --restore_from=", dir.path(),
+                                     "/backups/hub >> ", dir.path(),
+                                     "/backup.log 2>&1")
+                            .c_str()),
+            0);
+  ASSERT_TRUE(federation.StartHub());
+  AwaitSentinel(&federation, "north", &resumed, "south", &south,
+                "after-hub-restore");
+  EXPECT_THAT(resumed.all(), SizeIs(2));
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "server/caps/query_caps.h"
 #include "server/hub/alert_delivery.h"
 #include "server/hub/coordinator.h"
+#include "server/hub/match_alerts.h"
 #include "server/hub/node_links.h"
 #include "server/hub/sharing_policy.h"
 #include "storage/alert_outbox.h"
@@ -433,6 +434,44 @@ TEST_F(HubCoreTest, ANodesAnchorIsCheckedThenRecordedInTheHubsTrail) {
   EXPECT_EQ(anchors[0].agency(), "north");
   EXPECT_EQ(anchors[0].seq(), 7u);
   EXPECT_EQ(anchors[0].mac(), mac);
+}
+
+// Both registrations' lookups held up, each finds the other: each side
+// gets the same alert id either way, and its node keeps one alert.
+TEST(MatchAlertsTest, AMatchFoundFromEitherSideHasTheSameAlertIds) {
+  v1::TokenQuery query;
+  query.set_token(std::string(32, 't'));
+  v1::TokenHit hit;
+  hit.set_sharing(v1::SHARING_POINTER);
+  config::v1::SharingPolicy policy;
+  auto ids = [&](const std::string& requester, const std::string& owner) {
+    MatchRequest request;
+    request.purpose = v1::LOOKUP_PURPOSE_REGISTER;
+    request.requester = requester;
+    request.now = absl::FromUnixSeconds(1'800'000'000);
+    std::map<std::string, std::string> by_recipient;
+    for (const auto& record :
+         AlertsForHit(request, query, owner, hit, policy)) {
+      by_recipient[record.recipient()] = record.alert().alert_id();
+    }
+    return by_recipient;
+  };
+  const auto north_asked = ids("north", "south");
+  const auto south_asked = ids("south", "north");
+  ASSERT_THAT(north_asked, SizeIs(2));
+  EXPECT_EQ(north_asked, south_asked);
+  EXPECT_NE(north_asked.at("north"), north_asked.at("south"));
+  // A check is not a match: who asked stays in its id.
+  auto checked = [&](const std::string& requester, const std::string& owner) {
+    MatchRequest request;
+    request.purpose = v1::LOOKUP_PURPOSE_CHECK;
+    request.requester = requester;
+    request.now = absl::FromUnixSeconds(1'800'000'000);
+    return AlertsForHit(request, query, owner, hit, policy)[0]
+        .alert()
+        .alert_id();
+  };
+  EXPECT_NE(checked("north", "south"), checked("west", "south"));
 }
 
 }  // namespace

@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "api/timestamps.h"
 #include "base/digest.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "identifiers/token.h"
+#include "storage/database.h"
 #include "storage/token_migration.h"
-#include "tests/hmac_era.h"
+#include "tests/schema_fixtures.h"
 #include "tests/temp_dir.h"
 
 namespace deconfliction {
@@ -219,11 +221,25 @@ TEST_F(NodeDatabaseTest, ListCasesPagesAndHidesClosed) {
   EXPECT_THAT(store_->cases().ListCases("", 10, true)->cases, SizeIs(4));
 }
 
-v1::Alert Alert(const std::string& id) {
-  v1::Alert alert;
-  alert.set_alert_id(id);
-  alert.set_other_agency_id("south");
-  return alert;
+IncomingAlert Alert(const std::string& id) {
+  IncomingAlert incoming;
+  incoming.alert.set_alert_id(id);
+  incoming.alert.set_other_agency_id("south");
+  return incoming;
+}
+
+// A CHECKED alert: `asker` looked up `canonical` of `case_ref` at `at`.
+IncomingAlert Checked(const std::string& id, const std::string& asker,
+                      const std::string& case_ref, const std::string& canonical,
+                      absl::Time at) {
+  IncomingAlert incoming = Alert(id);
+  incoming.alert.set_kind(v1::ALERT_KIND_CHECKED);
+  incoming.alert.set_other_agency_id(asker);
+  *incoming.alert.mutable_raised_at() = ToTimestamp(at);
+  v1::OwnEntry* own = incoming.alert.add_own_entries();
+  own->set_case_ref(case_ref);
+  own->set_canonical(canonical);
+  return incoming;
 }
 
 TEST_F(NodeDatabaseTest, AlertsGetCursorsOnceAndSurviveRestart) {
@@ -258,6 +274,76 @@ TEST_F(NodeDatabaseTest, AlertsGetCursorsOnceAndSurviveRestart) {
   // New alerts continue after the last cursor.
   EXPECT_EQ(store_->alerts().Store({Alert("d")})->stored, 1u);
   EXPECT_EQ((*store_->alerts().After(3, 10))[0].cursor(), 4u);
+}
+
+TEST_F(NodeDatabaseTest, CheckedAlertsAreAggregatedPerCaseAskerAndDay) {
+  AlertLog& log = store_->alerts();
+  // A bulk check of 250 of one case's identifiers, in three deliveries.
+  std::vector<IncomingAlert> first;
+  first.reserve(100);
+  for (int i = 0; i < 100; ++i) {
+    first.push_back(Checked(absl::StrCat("c", i), "south", "OPS-1",
+                            absl::StrCat("+1613555", 1000 + i), now_));
+  }
+  auto stored = log.Store(std::move(first));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->stored, 1u);
+  EXPECT_EQ(stored->aggregated, 99u);
+  EXPECT_THAT(stored->cursors, ::testing::Each(1u));
+  for (int batch = 1; batch < 3; ++batch) {
+    std::vector<IncomingAlert> more;
+    for (int i = 100 * batch; i < 100 * batch + 75; ++i) {
+      more.push_back(Checked(absl::StrCat("c", i), "south", "OPS-1",
+                             absl::StrCat("+1613555", 1000 + i),
+                             now_ + absl::Minutes(batch)));
+    }
+    EXPECT_EQ(log.Store(std::move(more))->aggregated, 75u);
+  }
+  // Another asker, another case, the next day: alerts of their own. A
+  // redelivery is a duplicate, held at its group's cursor.
+  auto others = log.Store(
+      {Checked("x1", "west", "OPS-1", "+16135551000", now_),
+       Checked("x2", "south", "OPS-2", "+16135552000", now_),
+       Checked("x3", "south", "OPS-1", "+16135551000", now_ + absl::Hours(24)),
+       Checked("c7", "south", "OPS-1", "+16135551007", now_)});
+  ASSERT_TRUE(others.ok()) << others.status();
+  EXPECT_EQ(others->stored, 3u);
+  EXPECT_EQ(others->duplicates, 1u);
+  EXPECT_EQ(others->cursors, (std::vector<uint64_t>{2, 3, 4, 1}));
+  auto all = log.After(0, 10);
+  ASSERT_THAT(*all, SizeIs(4));
+  EXPECT_EQ((*all)[0].checked_count(), 250u);
+  EXPECT_EQ((*all)[0].own_entries_size(), kMaxOwnEntriesPerAlert);
+  EXPECT_EQ((*all)[0].alert_id(), "c0");
+  EXPECT_EQ((*all)[1].checked_count(), 1u);
+  EXPECT_EQ(log.Inbox().unacknowledged, 4u);
+  // Acknowledged by any of its ids, the group's alert takes no more: the
+  // next check raises a new alert.
+  EXPECT_EQ(log.Acknowledge({"c200"})->acknowledged, 1u);
+  auto after = log.Store({Checked("c900", "south", "OPS-1", "+1", now_)});
+  EXPECT_EQ(after->stored, 1u);
+  EXPECT_EQ(after->cursors, std::vector<uint64_t>{5});
+}
+
+TEST_F(NodeDatabaseTest, RecoveredAlertsTakeTheirCursorsAgain) {
+  AlertLog& log = store_->alerts();
+  ASSERT_TRUE(log.Store({Alert("a")}).ok());
+  IncomingAlert b = Alert("b");
+  b.cursor = 4;
+  IncomingAlert checked = Checked("c", "south", "OPS-1", "+1", now_);
+  checked.cursor = 6;
+  IncomingAlert joins = Checked("d", "south", "OPS-1", "+2", now_);
+  joins.cursor = 6;
+  IncomingAlert taken = Alert("e");
+  taken.cursor = 1;  // held by "a": stored under the next cursor instead
+  auto stored = log.Store({b, checked, joins, taken, Alert("a")});
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->cursors, (std::vector<uint64_t>{4, 6, 6, 7, 1}));
+  ASSERT_TRUE(store_->FinishAlertRecovery(20).ok());
+  EXPECT_EQ(log.Store({Alert("f")})->cursors, std::vector<uint64_t>{20});
+  auto all = log.After(0, 10);
+  ASSERT_THAT(*all, SizeIs(5));
+  EXPECT_EQ((*all)[2].checked_count(), 2u);
 }
 
 TEST_F(NodeDatabaseTest, ARegistrationIsStoredWithItsFederatedLookup) {
@@ -512,7 +598,7 @@ TEST_F(RetokenizeTest, EveryTokenMovesToTheNewEpoch) {
 }
 
 TEST_F(RetokenizeTest, AnHmacEraDatabaseIsRefusedThenMigrated) {
-  ASSERT_TRUE(MarkAsHmacEra(dir_.path() + "/db"));
+  ASSERT_TRUE(RewriteAsSchema(dir_.path() + "/db", 1));
   auto refused = NodeDatabase::Open(dir_.path() + "/db", "agency-a", kNewEpoch,
                                     [this] { return now_; });
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -521,6 +607,70 @@ TEST_F(RetokenizeTest, AnHmacEraDatabaseIsRefusedThenMigrated) {
   int calls = 0;
   ASSERT_TRUE(Retokenize(&calls).ok());
   ExpectNewEpoch();
+}
+
+// A database of each earlier schema, made here (tests/schema_fixtures.h),
+// with today's and yesterday's CHECKED alerts and a match alert.
+class MigrationTest : public RetokenizeTest {
+ protected:
+  void SetUp() override {
+    RetokenizeTest::SetUp();
+    store_ = Open();
+    ASSERT_TRUE(store_->alerts()
+                    .Store({Checked("today", "south", "OPEN-1", "+1", now_),
+                            Checked("yesterday", "south", "OPEN-1", "+2",
+                                    now_ - absl::Hours(24)),
+                            Alert("match")})
+                    .ok());
+    store_.reset();
+  }
+
+  // Opened by this release, of `epoch`: migrated to the current schema.
+  void ExpectMigrated(const std::string& epoch) {
+    auto store = NodeDatabase::Open(dir_.path() + "/db", "agency-a", epoch,
+                                    [this] { return now_; });
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto all = (*store)->alerts().After(0, 10);
+    ASSERT_TRUE(all.ok());
+    ASSERT_THAT(*all, SizeIs(3));
+    EXPECT_EQ((*all)[0].checked_count(), 1u);
+    EXPECT_EQ((*all)[1].checked_count(), 1u);
+    EXPECT_EQ((*all)[2].checked_count(), 0u);  // not a CHECKED alert
+    // Today's next check of the case joins today's alert; not yesterday's.
+    auto joined = (*store)->alerts().Store(
+        {Checked("later", "south", "OPEN-1", "+3", now_ + absl::Minutes(1))});
+    ASSERT_TRUE(joined.ok());
+    EXPECT_EQ(joined->aggregated, 1u);
+    EXPECT_EQ(joined->cursors, std::vector<uint64_t>{1});
+    EXPECT_EQ((*store)->alerts().Inbox().last_cursor, 3u);
+    store->reset();
+    auto database = Database::OpenReadOnly(dir_.path() + "/db");
+    ASSERT_TRUE(database.ok());
+    EXPECT_EQ(ReadNodeDatabaseMeta(**database)->schema_version,
+              kNodeSchemaVersion);
+  }
+};
+
+TEST_F(MigrationTest, ASchema2DatabaseMigratesAtStart) {
+  ASSERT_TRUE(RewriteAsSchema(dir_.path() + "/db", 2));
+  ExpectMigrated(kEpoch);
+}
+
+TEST_F(MigrationTest, AnHmacEraDatabaseMigratesByRetokenizingThenAtStart) {
+  ASSERT_TRUE(RewriteAsSchema(dir_.path() + "/db", 1));
+  int calls = 0;
+  ASSERT_TRUE(Retokenize(&calls).ok());
+  ExpectMigrated(kNewEpoch);
+  ExpectNewEpoch();
+}
+
+TEST_F(MigrationTest, ADatabaseOfANewerReleaseIsRefused) {
+  ASSERT_TRUE(RewriteAsSchema(dir_.path() + "/db", kNodeSchemaVersion + 1));
+  auto refused = NodeDatabase::Open(dir_.path() + "/db", "agency-a", kEpoch,
+                                    [this] { return now_; });
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("newer release"));
 }
 
 TEST_F(RetokenizeTest, AKill9HalfWayIsRefusedThenContinued) {

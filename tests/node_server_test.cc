@@ -28,7 +28,7 @@
 #include "server/node/node_config.h"
 #include "storage/audit_log.h"
 #include "tests/health_check.h"
-#include "tests/hmac_era.h"
+#include "tests/schema_fixtures.h"
 #include "tests/temp_dir.h"
 #include "tests/test_node.h"
 #include "tests/test_pki.h"
@@ -656,7 +656,7 @@ TEST_F(NodeServerTest, AnHmacEraDatabaseIsRefusedUntilRetokenized) {
                   .ok());
   server_->Shutdown(absl::ZeroDuration());
   server_.reset();
-  ASSERT_TRUE(MarkAsHmacEra(config_.data_dir()));
+  ASSERT_TRUE(RewriteAsSchema(config_.data_dir(), 1));
   auto refused = NodeServer::Start(config_);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(refused.status().message()),

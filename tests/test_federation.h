@@ -238,6 +238,9 @@ class TestFederation {
     return path;
   }
 
+  // Where its files are (configurations, logs, run/).
+  const std::string& dir() const { return dir_; }
+
   // The agency's analyst, connected to the agency's own node.
   std::shared_ptr<grpc::Channel> UserChannel(const std::string& agency) {
     return Channel(NodeAddress(agency), "user-" + agency + "-analyst",

@@ -195,39 +195,49 @@ void AlertDelivery::NextDelivery(const std::string& agency) {
   if (pending->empty()) return PassDone(agency, absl::OkStatus());
   bool more = pending->size() == limit;
   v1::DeliverAlertsRequest request;
-  auto keys = std::make_shared<std::vector<std::string>>();
+  auto batch = std::make_shared<
+      std::vector<AlertOutbox::Queued<storage::v1::OutboxRecord>>>();
   size_t bytes = 0;
   for (auto& queued : *pending) {
     const size_t size = queued.record.alert().ByteSizeLong();
-    if (!keys->empty() && bytes + size > kMaxDeliveryBytes) {
+    if (!batch->empty() && bytes + size > kMaxDeliveryBytes) {
       more = true;
       break;
     }
     bytes += size;
-    *request.add_alerts() = std::move(*queued.record.mutable_alert());
-    keys->push_back(std::move(queued.key));
+    *request.add_alerts() = queued.record.alert();
+    batch->push_back(std::move(queued));
   }
   nodes_->DeliverAlerts(
       agency, std::move(request), clock_() + kCallTimeout,
-      [this, agency, keys,
-       more](const absl::StatusOr<v1::DeliverAlertsResponse>& delivered) {
-        storage_->RunOrInline(
-            [this, agency, keys, more, status = delivered.status()] {
-              if (IsRefusal(status)) return Refused(agency, *keys, status);
-              if (!status.ok()) return PassDone(agency, status);
-              if (absl::Status s = outbox_->RemoveAlerts(*keys); !s.ok()) {
-                return PassDone(agency, s);
-              }
-              delivered_->WithLabels({agency}).Increment(keys->size());
-              {
-                absl::MutexLock lock(&mu_);
-                Agency& state = agencies_[agency];
-                state.one_at_a_time = false;
-                state.refusals = 0;
-              }
-              if (more) return NextDelivery(agency);
-              PassDone(agency, absl::OkStatus());
-            });
+      [this, agency, batch,
+       more](absl::StatusOr<v1::DeliverAlertsResponse> delivered) {
+        storage_->RunOrInline([this, agency, batch, more,
+                               delivered = std::move(delivered)] {
+          if (IsRefusal(delivered.status())) {
+            std::vector<std::string> keys;
+            keys.reserve(batch->size());
+            for (const auto& queued : *batch) keys.push_back(queued.key);
+            return Refused(agency, keys, delivered.status());
+          }
+          if (!delivered.ok()) return PassDone(agency, delivered.status());
+          if (absl::Status s = outbox_->MarkDelivered(
+                  *batch,
+                  {delivered->cursors().begin(), delivered->cursors().end()},
+                  clock_());
+              !s.ok()) {
+            return PassDone(agency, s);
+          }
+          delivered_->WithLabels({agency}).Increment(batch->size());
+          {
+            absl::MutexLock lock(&mu_);
+            Agency& state = agencies_[agency];
+            state.one_at_a_time = false;
+            state.refusals = 0;
+          }
+          if (more) return NextDelivery(agency);
+          PassDone(agency, absl::OkStatus());
+        });
       });
 }
 

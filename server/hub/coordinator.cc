@@ -260,4 +260,34 @@ void Coordinator::AnchorAudit(const v1::AnchorAuditRequest& request,
   }
 }
 
+void Coordinator::RecoverAlerts(const v1::RecoverAlertsRequest& request,
+                                const FederationIdentity& caller,
+                                Done<v1::RecoverAlertsResponse> done) {
+  auto shared =
+      std::make_shared<Done<v1::RecoverAlertsResponse>>(std::move(done));
+  const uint32_t retention_days =
+      settings_->Get()->config.limits().alert_retention_days();
+  bool admitted = writes_->TrySubmit(
+      [this, request, retention_days, agency = caller.agency_id, shared] {
+        absl::StatusOr<AlertOutbox::DeliveredPage> page =
+            database_->outbox().Delivered(agency, request.after_cursor(),
+                                          request.page_token(),
+                                          kRecoveredAlertsPerPage);
+        if (!page.ok()) return (*shared)(page.status());
+        v1::RecoverAlertsResponse response;
+        for (storage::v1::DeliveredRecord& record : page->alerts) {
+          v1::RecoveredAlert* recovered = response.add_alerts();
+          *recovered->mutable_alert() = std::move(*record.mutable_alert());
+          recovered->set_cursor(record.cursor());
+        }
+        response.set_next_page_token(page->next_page_token);
+        response.set_last_cursor(page->last_cursor);
+        response.set_retention_days(retention_days);
+        (*shared)(std::move(response));
+      });
+  if (!admitted) {
+    (*shared)(absl::ResourceExhaustedError("hub is busy; retry"));
+  }
+}
+
 }  // namespace deconfliction

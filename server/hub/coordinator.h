@@ -84,6 +84,15 @@ class Coordinator {
                    const FederationIdentity& caller,
                    Done<v1::AnchorAuditResponse> done);
 
+  // A page (at most kRecoveredAlertsPerPage) of the alerts delivered to
+  // `caller`'s node after request.after_cursor, for its recovery after a
+  // restore. INVALID_ARGUMENT for a page token this hub did not give;
+  // RESOURCE_EXHAUSTED when the work queue is full.
+  void RecoverAlerts(const v1::RecoverAlertsRequest& request,
+                     const FederationIdentity& caller,
+                     Done<v1::RecoverAlertsResponse> done);
+  static constexpr size_t kRecoveredAlertsPerPage = 100;
+
  private:
   // What a lookup leaves for delivery.
   struct Queued {

@@ -69,6 +69,8 @@ absl::Status ValidateHubConfig(config::v1::HubConfig* config) {
        &Limits::set_worker_threads, kDefaultHubWorkerThreads, 1, 256},
       {"limits.max_queued_requests", &Limits::max_queued_requests,
        &Limits::set_max_queued_requests, kDefaultMaxQueuedRequests, 1, 100000},
+      {"limits.alert_retention_days", &Limits::alert_retention_days,
+       &Limits::set_alert_retention_days, kDefaultAlertRetentionDays, 1, 3650},
   };
   if (config->has_metrics()) {
     if (absl::Status s = ValidateMetrics(config->mutable_metrics()); !s.ok()) {

@@ -13,6 +13,7 @@ namespace deconfliction {
 inline constexpr uint32_t kDefaultMaxTokensPerRequest = 1000;
 inline constexpr uint32_t kDefaultNodeTimeoutMs = 3000;
 inline constexpr uint32_t kDefaultHubWorkerThreads = 2;
+inline constexpr uint32_t kDefaultAlertRetentionDays = 30;
 
 // Reads `path`, resolves relative file names against its directory, fills
 // defaults and validates. Errors name the file and the field.

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/log.h"
 #include "config/text_proto.h"
 #include "rpc/serving.h"
 #include "security/authorization.h"
@@ -49,7 +50,7 @@ absl::Status HubServer::CheckFiles(const config::v1::HubConfig& config) {
 }
 
 absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(
-    const config::v1::HubConfig& configured, Clock clock) {
+    const config::v1::HubConfig& configured, const Clock& clock) {
   // The hub serves with checked copies of its certificate files.
   absl::StatusOr<std::unique_ptr<StagedTlsFiles>> tls_files =
       StagedTlsFiles::Stage(configured.tls(),
@@ -109,9 +110,24 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(
       hub->writes_.get(), &registry, clock);
   hub->coordinator_ = std::make_unique<Coordinator>(
       hub->settings_.get(), hub->nodes_.get(), hub->caps_.get(),
-      hub->database_.get(), hub->writes_.get(), hub->delivery_.get(),
-      std::move(clock));
+      hub->database_.get(), hub->writes_.get(), hub->delivery_.get(), clock);
   hub->service_ = std::make_unique<HubService>(hub->coordinator_.get());
+  hub->retention_ = std::make_unique<Periodic>(
+      kDeliveredAlertsPruneInterval,
+      [outbox = &hub->database_->outbox(),
+       days = config.limits().alert_retention_days(), clock] {
+        absl::StatusOr<uint64_t> forgotten = outbox->ForgetDeliveredBefore(
+            clock() - absl::Hours(24) * static_cast<int64_t>(days));
+        if (!forgotten.ok()) {
+          LogWarning("delivery",
+                     "cannot forget delivered alerts past the retention window",
+                     {{"reason", std::string(forgotten.status().message())}});
+        } else if (*forgotten > 0) {
+          LogInfo("delivery",
+                  "delivered alerts past the retention window forgotten",
+                  {{"alerts", *forgotten}, {"retention_days", days}});
+        }
+      });
 
   Interceptors counted;
   counted.push_back(hub->metrics_->CountCalls());

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "base/clock.h"
+#include "base/periodic.h"
 #include "metrics/server_metrics.h"
 #include "rpc/serving.h"
 #include "rpc/work_queue.h"
@@ -37,6 +38,9 @@
 #include "storage/alert_outbox.h"
 
 namespace deconfliction {
+
+// How often the hub forgets delivered alerts past their retention window.
+inline constexpr absl::Duration kDeliveredAlertsPruneInterval = absl::Hours(1);
 
 // The fields of HubConfig a reload may change; any other changes only with
 // a restart.
@@ -54,7 +58,7 @@ class HubServer {
   // INVALID_ARGUMENT for a bad common-identifiers file; UNAVAILABLE when the
   // port or the database cannot be had.
   static absl::StatusOr<std::unique_ptr<HubServer>> Start(
-      const config::v1::HubConfig& config, Clock clock = absl::Now);
+      const config::v1::HubConfig& config, const Clock& clock = absl::Now);
 
   // What Start checks of the files `config` names (certificates, CRLs, the
   // common identifiers), with the same errors, without serving or touching
@@ -105,6 +109,8 @@ class HubServer {
   std::unique_ptr<AlertDelivery> delivery_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<HubService> service_;
+  // Forgets delivered alerts past limits.alert_retention_days, hourly.
+  std::unique_ptr<Periodic> retention_;
   Serving serving_;  // last: stopped before the rest is destroyed
 };
 

@@ -43,4 +43,16 @@ grpc::ServerUnaryReactor* HubService::AnchorAudit(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* HubService::RecoverAlerts(
+    grpc::CallbackServerContext* context,
+    const v1::RecoverAlertsRequest* request,
+    v1::RecoverAlertsResponse* response) {
+  absl::StatusOr<FederationIdentity> caller =
+      PeerIdentity(*context->auth_context());
+  if (!caller.ok()) return FinishNow(context, caller.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  coordinator_->RecoverAlerts(*request, *caller, FinishWith(reactor, response));
+  return reactor;
+}
+
 }  // namespace deconfliction

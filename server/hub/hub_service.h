@@ -30,6 +30,11 @@ class HubService final : public v1::Hub::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::AnchorAuditRequest* request,
       v1::AnchorAuditResponse* response) override;
+  // The alerts delivered to the asking node, for its recovery.
+  grpc::ServerUnaryReactor* RecoverAlerts(
+      grpc::CallbackServerContext* context,
+      const v1::RecoverAlertsRequest* request,
+      v1::RecoverAlertsResponse* response) override;
 
  private:
   Coordinator* const coordinator_;

@@ -12,6 +12,7 @@
 #include "server/hub/hub_config.h"
 #include "server/hub/hub_server.h"
 #include "storage/alert_outbox.h"
+#include "storage/backup_command.h"
 
 ABSL_FLAG(std::string, config, "",
           "Hub configuration file (protobuf text format, schema "
@@ -37,6 +38,8 @@ int Main(int argc, char** argv) {
       "Usage: deconflict-hub --config=hub.textproto\n"
       "       deconflict-hub --config=hub.textproto --check_config\n"
       "       deconflict-hub --config=hub.textproto --delivery_status\n"
+      "       deconflict-hub --config=hub.textproto --backup_to=DIR\n"
+      "       deconflict-hub --config=hub.textproto --restore_from=DIR\n"
       "Exit codes: 0 stopped by a signal (or a valid configuration), 1 "
       "cannot serve, 2 bad configuration.",
       __FILE__);
@@ -51,6 +54,13 @@ int Main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_check_config)) {
     return ReportConfigCheck("deconflict-hub", absl::GetFlag(FLAGS_config),
                              HubServer::CheckFiles(*config));
+  }
+  if (std::optional<int> code =
+          RunBackupCommand("deconflict-hub", config->data_dir(),
+                           [](const std::string&, const BackupInfo&) {
+                             return absl::OkStatus();
+                           })) {
+    return *code;
   }
   if (absl::GetFlag(FLAGS_delivery_status)) {
     absl::StatusOr<std::map<std::string, AlertOutbox::Backlog>> backlog =

@@ -1,5 +1,7 @@
 #include "server/hub/match_alerts.h"
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "api/timestamps.h"
@@ -38,12 +40,20 @@ std::vector<storage::v1::OutboxRecord> AlertsForHit(
   const int64_t day =
       registration ? 0 : absl::ToUnixSeconds(request.now) / 86400;
   const std::string& centre = policy.coordination_centre_agency_id();
+  // A match between two registrations is one, whichever lookup found it:
+  // when both registrations' lookups were delayed (a node or the hub was
+  // down), each finds the other, and each side must still get one alert.
+  const bool unordered = registration && !silent;
+  const std::string& first =
+      unordered ? std::min(owner, request.requester) : owner;
+  const std::string& second =
+      unordered ? std::max(owner, request.requester) : request.requester;
   auto add = [&](v1::AlertKind kind, const std::string& recipient) {
     storage::v1::OutboxRecord record;
     record.set_recipient(recipient);
     v1::AlertDelivery* alert = record.mutable_alert();
     alert->set_alert_id(
-        AlertId(kind, query.token(), owner, request.requester, recipient, day));
+        AlertId(kind, query.token(), first, second, recipient, day));
     *alert->mutable_raised_at() = ToTimestamp(request.now);
     alert->set_kind(kind);
     alert->set_token(query.token());

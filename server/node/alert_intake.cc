@@ -9,14 +9,49 @@
 
 namespace deconfliction {
 
+absl::StatusOr<IncomingAlert> AlertIntake::WithOwnSide(
+    const v1::AlertDelivery& delivery, uint64_t cursor) const {
+  IncomingAlert incoming;
+  incoming.cursor = cursor;
+  v1::Alert& alert = incoming.alert;
+  alert.set_alert_id(delivery.alert_id());
+  *alert.mutable_raised_at() = delivery.raised_at();
+  alert.set_kind(delivery.kind());
+  alert.set_other_agency_id(delivery.other_agency_id());
+  *alert.mutable_other_contact() = delivery.other_contact();
+  alert.set_other_caveat(delivery.other_caveat());
+  alert.set_other_case_ref(delivery.other_case_ref());
+  alert.set_silent_owner_agency_id(delivery.silent_owner_agency_id());
+  *alert.mutable_silent_owner_contact() = delivery.silent_owner_contact();
+  if (delivery.has_observed()) {
+    *alert.mutable_observed() = delivery.observed();
+  }
+  // This agency's side, from its own records only.
+  absl::StatusOr<std::vector<OwnEntryRecord>> own =
+      database_->cases().EntriesForToken(delivery.token());
+  if (!own.ok()) return own.status();
+  for (const OwnEntryRecord& entry : *own) {
+    v1::OwnEntry* shown = alert.add_own_entries();
+    shown->set_case_ref(entry.case_ref);
+    shown->set_canonical(entry.entry.canonical());
+    alert.set_identifier_type(entry.entry.identifier().type());
+  }
+  return incoming;
+}
+
 absl::StatusOr<v1::DeliverAlertsResponse> AlertIntake::Deliver(
     const v1::DeliverAlertsRequest& request) {
+  if (recovering_.load()) {
+    return absl::UnavailableError(
+        "this node is recovering its alerts after a restore; deliver again "
+        "shortly");
+  }
   const uint32_t limit = config_->limits().max_identifiers_per_request();
   if (static_cast<uint32_t>(request.alerts_size()) > limit) {
     return absl::InvalidArgumentError(absl::StrCat(
         "alerts: ", request.alerts_size(), " exceeds the limit of ", limit));
   }
-  std::vector<v1::Alert> alerts;
+  std::vector<IncomingAlert> alerts;
   alerts.reserve(request.alerts_size());
   for (int i = 0; i < request.alerts_size(); ++i) {
     const v1::AlertDelivery& delivery = request.alerts(i);
@@ -25,30 +60,9 @@ absl::StatusOr<v1::DeliverAlertsResponse> AlertIntake::Deliver(
         !s.ok()) {
       return s;
     }
-    v1::Alert alert;
-    alert.set_alert_id(delivery.alert_id());
-    *alert.mutable_raised_at() = delivery.raised_at();
-    alert.set_kind(delivery.kind());
-    alert.set_other_agency_id(delivery.other_agency_id());
-    *alert.mutable_other_contact() = delivery.other_contact();
-    alert.set_other_caveat(delivery.other_caveat());
-    alert.set_other_case_ref(delivery.other_case_ref());
-    alert.set_silent_owner_agency_id(delivery.silent_owner_agency_id());
-    *alert.mutable_silent_owner_contact() = delivery.silent_owner_contact();
-    if (delivery.has_observed()) {
-      *alert.mutable_observed() = delivery.observed();
-    }
-    // This agency's side, from its own records only.
-    absl::StatusOr<std::vector<OwnEntryRecord>> own =
-        database_->cases().EntriesForToken(delivery.token());
-    if (!own.ok()) return own.status();
-    for (const OwnEntryRecord& entry : *own) {
-      v1::OwnEntry* shown = alert.add_own_entries();
-      shown->set_case_ref(entry.case_ref);
-      shown->set_canonical(entry.entry.canonical());
-      alert.set_identifier_type(entry.entry.identifier().type());
-    }
-    alerts.push_back(std::move(alert));
+    absl::StatusOr<IncomingAlert> incoming = WithOwnSide(delivery, 0);
+    if (!incoming.ok()) return incoming.status();
+    alerts.push_back(*std::move(incoming));
   }
   absl::StatusOr<StoredAlerts> stored =
       database_->alerts().Store(std::move(alerts));
@@ -57,7 +71,32 @@ absl::StatusOr<v1::DeliverAlertsResponse> AlertIntake::Deliver(
   v1::DeliverAlertsResponse response;
   response.set_stored(stored->stored);
   response.set_duplicates(stored->duplicates);
+  response.set_aggregated(stored->aggregated);
+  response.mutable_cursors()->Add(stored->cursors.begin(),
+                                  stored->cursors.end());
   return response;
+}
+
+absl::StatusOr<StoredAlerts> AlertIntake::Recover(
+    const v1::RecoverAlertsResponse& page) {
+  std::vector<IncomingAlert> alerts;
+  alerts.reserve(page.alerts_size());
+  for (int i = 0; i < page.alerts_size(); ++i) {
+    const v1::RecoveredAlert& recovered = page.alerts(i);
+    if (absl::Status s = CheckAlertDelivery(recovered.alert(),
+                                            absl::StrCat("alerts[", i, "]"));
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<IncomingAlert> incoming =
+        WithOwnSide(recovered.alert(), recovered.cursor());
+    if (!incoming.ok()) return incoming.status();
+    alerts.push_back(*std::move(incoming));
+  }
+  absl::StatusOr<StoredAlerts> stored =
+      database_->alerts().Store(std::move(alerts));
+  if (stored.ok() && stored->stored > 0) feed_.Publish();
+  return stored;
 }
 
 absl::StatusOr<std::vector<v1::Alert>> AlertIntake::After(uint64_t cursor,

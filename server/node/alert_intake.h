@@ -1,13 +1,18 @@
 // AlertIntake: the node's side of match alerts. The hub delivers alerts
 // (Deliver); each gets this agency's side from its own records (the entries
 // holding the match's token) and is stored in the AlertLog under the next
-// cursor, unless its id is already held. Watchers read the log from their
-// cursor (After) and are woken through the AlertFeed.
+// cursor, unless its id is already held (CHECKED alerts are aggregated:
+// storage/alert_log.h). Watchers read the log from their cursor (After) and
+// are woken through the AlertFeed. After a restore, the alerts delivered
+// since the backup are recovered from the hub (Recover, driven by
+// server/node/alert_recovery.h); until then, deliveries and watches are
+// refused with UNAVAILABLE, so that no cursor is reused or skipped.
 //
 // Thread safety: all methods may be called concurrently.
 #ifndef DECONFLICTION_SERVER_NODE_ALERT_INTAKE_H_
 #define DECONFLICTION_SERVER_NODE_ALERT_INTAKE_H_
 
+#include <atomic>
 #include <functional>
 #include <vector>
 
@@ -34,9 +39,16 @@ class AlertIntake {
         clock_(std::move(clock)) {}
 
   // The hub's delivery. INVALID_ARGUMENT for an oversized batch or a bad
-  // alert id; durable when this returns OK.
+  // alert id, UNAVAILABLE while recovering; durable when this returns OK.
   absl::StatusOr<v1::DeliverAlertsResponse> Deliver(
       const v1::DeliverAlertsRequest& request);
+  // Stores a page of alerts recovered from the hub under their cursors.
+  // INVALID_ARGUMENT for a bad alert.
+  absl::StatusOr<StoredAlerts> Recover(const v1::RecoverAlertsResponse& page);
+  // Whether alerts are being recovered after a restore (Deliver and Watch
+  // are refused meanwhile).
+  bool recovering() const { return recovering_.load(); }
+  void set_recovering(bool recovering) { recovering_.store(recovering); }
   // Up to `limit` alerts after `cursor`.
   absl::StatusOr<std::vector<v1::Alert>> After(uint64_t cursor,
                                                size_t limit) const;
@@ -56,8 +68,14 @@ class AlertIntake {
   const config::v1::NodeConfig* const config_;
   NodeDatabase* const database_;
   Federation* const federation_;
+  // The stored form of `delivery`, with this agency's side, to be stored
+  // under `cursor` when not 0.
+  absl::StatusOr<IncomingAlert> WithOwnSide(const v1::AlertDelivery& delivery,
+                                            uint64_t cursor) const;
+
   const Clock clock_;
   AlertFeed feed_;
+  std::atomic<bool> recovering_{false};
 };
 
 }  // namespace deconfliction

@@ -26,6 +26,11 @@ class Federation {
   // Records the node's audit chain head at the hub. `done` as for Lookup.
   virtual void AnchorAudit(v1::AnchorAuditRequest request, absl::Time deadline,
                            std::function<void(absl::Status)> done) = 0;
+  // A page of the alerts the hub delivered here, for the recovery after a
+  // restore (server/node/alert_recovery.h). `done` as for Lookup.
+  virtual void RecoverAlerts(
+      v1::RecoverAlertsRequest request, absl::Time deadline,
+      std::function<void(absl::StatusOr<v1::RecoverAlertsResponse>)> done) = 0;
 };
 
 }  // namespace deconfliction

@@ -95,4 +95,12 @@ void HubClient::AnchorAudit(v1::AnchorAuditRequest request, absl::Time deadline,
       Completion::kOnGrpcThread);
 }
 
+void HubClient::RecoverAlerts(
+    v1::RecoverAlertsRequest request, absl::Time deadline,
+    std::function<void(absl::StatusOr<v1::RecoverAlertsResponse>)> done) {
+  CallHub<v1::RecoverAlertsRequest, v1::RecoverAlertsResponse>(
+      &v1::Hub::Stub::async_interface::RecoverAlerts, std::move(request),
+      deadline, std::move(done), Completion::kOnGrpcThread);
+}
+
 }  // namespace deconfliction

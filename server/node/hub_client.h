@@ -36,6 +36,10 @@ class HubClient final : public Federation {
   void DeliveryStatus(absl::Time deadline, StatusDone done) override;
   void AnchorAudit(v1::AnchorAuditRequest request, absl::Time deadline,
                    std::function<void(absl::Status)> done) override;
+  void RecoverAlerts(
+      v1::RecoverAlertsRequest request, absl::Time deadline,
+      std::function<void(absl::StatusOr<v1::RecoverAlertsResponse>)> done)
+      override;
 
  private:
   // Where a call's completion runs: on the node's WorkQueue (it touches

@@ -15,6 +15,7 @@
 #include "server/node/node_config.h"
 #include "server/node/node_server.h"
 #include "server/node/node_tokens.h"
+#include "storage/backup_command.h"
 #include "storage/node_database.h"
 #include "storage/token_migration.h"
 
@@ -168,6 +169,8 @@ int Main(int argc, char** argv) {
       "       deconflict-node --config=node.textproto --tokenize_csv=FILE\n"
       "       deconflict-node --config=node.textproto --retokenize\n"
       "       deconflict-node --config=node.textproto --check_config\n"
+      "       deconflict-node --config=node.textproto --backup_to=DIR\n"
+      "       deconflict-node --config=node.textproto --restore_from=DIR\n"
       "Exit codes: 0 stopped by a signal (or a valid configuration), 1 "
       "cannot serve, 2 bad configuration.",
       __FILE__, absl::StrCat("node database schema ", kNodeSchemaVersion));
@@ -187,6 +190,13 @@ int Main(int argc, char** argv) {
     return Tokenize(*config, absl::GetFlag(FLAGS_tokenize_csv));
   }
   if (absl::GetFlag(FLAGS_retokenize)) return Retokenize(*config);
+  if (std::optional<int> code = RunBackupCommand(
+          "deconflict-node", config->data_dir(),
+          [](const std::string& dir, const BackupInfo& backup) {
+            return MarkNodeDatabaseRestored(dir, DescribeBackup(backup));
+          })) {
+    return *code;
+  }
   return ServeUntilStopped(
       NodeServer::Start(*config), absl::GetFlag(FLAGS_config), LoadNodeConfig,
       config->port_file(),

@@ -116,6 +116,14 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       std::make_unique<TokenLookup>(&server->config_, db, clock);
   server->alert_intake_ = std::make_unique<AlertIntake>(
       &server->config_, db, server->hub_.get(), clock);
+  if (server->hub_ != nullptr) {
+    server->alert_recovery_ =
+        std::make_unique<AlertRecovery>(&server->config_, server->hub_.get(),
+                                        db, server->alert_intake_.get(), clock);
+  } else if (!db->alert_recovery().empty()) {
+    // Without a hub, there is nothing to recover from.
+    if (absl::Status s = db->FinishAlertRecovery(0); !s.ok()) return s;
+  }
   server->bulk_queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
                                                     limits.max_bulk_streams());
   server->registry_ = std::make_unique<RegistryService>(server->node_.get(),

@@ -30,6 +30,7 @@
 #include "security/staged_tls_files.h"
 #include "server/node/agency_node.h"
 #include "server/node/alert_intake.h"
+#include "server/node/alert_recovery.h"
 #include "server/node/audit_anchoring.h"
 #include "server/node/federated_check.h"
 #include "server/node/federation_retry.h"
@@ -117,6 +118,7 @@ class NodeServer {
   std::unique_ptr<AgencyNode> node_;
   std::unique_ptr<TokenLookup> token_lookup_;
   std::unique_ptr<AlertIntake> alert_intake_;
+  std::unique_ptr<AlertRecovery> alert_recovery_;  // null without a hub
   std::unique_ptr<WorkQueue> bulk_queue_;
   std::unique_ptr<RegistryService> registry_;
   std::unique_ptr<DeconflictionService> deconfliction_;

@@ -352,6 +352,12 @@ grpc::ServerWriteReactor<v1::Alert>* AlertsService::Watch(
         grpc::StatusCode::INVALID_ARGUMENT,
         absl::StrCat("heartbeat_seconds: ", request->heartbeat_seconds(),
                      " is over the limit of ", kMaxHeartbeatSeconds));
+  } else if (alerts_->recovering()) {
+    // Cursors after the backup's are being filled again: none is handed
+    // out until they all are.
+    refusal = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                           "this node is recovering its alerts after a "
+                           "restore; watch again shortly");
   }
   return new WatchReactor(alerts_, request->after_cursor(),
                           absl::Seconds(request->heartbeat_seconds()), refusal);
