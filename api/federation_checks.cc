@@ -147,6 +147,13 @@ absl::Status CheckFederatedLookup(const v1::FederatedLookupRequest& request) {
       !s.ok()) {
     return s;
   }
+  if (!v1::Sharing_IsValid(request.requester_sharing()) ||
+      (request.purpose() == v1::LOOKUP_PURPOSE_CHECK &&
+       request.requester_sharing() != v1::SHARING_UNSPECIFIED)) {
+    return Invalid("requester_sharing",
+                   absl::StrCat(request.requester_sharing(),
+                                " is not a sharing of a registration"));
+  }
   for (int i = 0; i < request.queries_size(); ++i) {
     if (absl::Status s = CheckTokenQuery(request.queries(i),
                                          absl::StrCat("queries[", i, "]"));

@@ -39,12 +39,13 @@ bool HeldByCase(const storage::v1::PostingList& list,
                      });
 }
 
-// A registration's federated lookup, as a registration by `contact`.
-storage::v1::PendingLookup RegistrationLookup(const v1::Contact& contact,
+// A registration's federated lookup, as a registration into case `c`.
+storage::v1::PendingLookup RegistrationLookup(const v1::Case& c,
                                               absl::Time now) {
   storage::v1::PendingLookup lookup;
   lookup.mutable_request()->set_purpose(v1::LOOKUP_PURPOSE_REGISTER);
-  *lookup.mutable_request()->mutable_requester_contact() = contact;
+  *lookup.mutable_request()->mutable_requester_contact() = c.contact();
+  lookup.mutable_request()->set_requester_sharing(c.sharing());
   *lookup.mutable_queued_at() = ToTimestamp(now);
   return lookup;
 }
@@ -187,10 +188,12 @@ absl::StatusOr<Registration> CaseStore::Register(
   rocksdb::WriteBatch batch;
   uint64_t seq = next_entry_seq_;
   Registration registration;
+  registration.contact = c.contact();
+  registration.sharing = c.sharing();
   std::set<std::string> written;
   storage::v1::AwaitingTokens awaiting;
   std::set<std::string> untokenized;
-  storage::v1::PendingLookup lookup = RegistrationLookup(c.contact(), now);
+  storage::v1::PendingLookup lookup = RegistrationLookup(c, now);
   for (const NewEntry& entry : entries) {
     if (entry.token.empty()) {
       // Without its token the repeat is told by the canonical form, within
@@ -305,8 +308,7 @@ absl::Status CaseStore::AttachTokens(const AwaitingRegistration& awaiting,
   rocksdb::WriteBatch batch;
   std::map<std::string, storage::v1::PostingList> postings;
   std::set<std::string> written;
-  storage::v1::PendingLookup lookup =
-      RegistrationLookup(c->contact(), clock_());
+  storage::v1::PendingLookup lookup = RegistrationLookup(*c, clock_());
   for (size_t i = 0; i < tokens.size(); ++i) {
     const uint64_t entry_seq = awaiting.entry_seqs[i];
     absl::StatusOr<storage::v1::EntryRecord> entry =

@@ -99,6 +99,10 @@ struct Registration {
   // The FederationQueue key of the new entries' federated lookup, claimed
   // by the caller; empty when none was queued.
   std::string federation_key;
+  // The case's contact and sharing as stored (a registration into an
+  // existing case may leave them out): what its federated lookup says.
+  v1::Contact contact;
+  v1::Sharing sharing = v1::SHARING_UNSPECIFIED;
 };
 
 // A registration's entries stored without tokens, as OldestAwaitingTokens

@@ -299,6 +299,35 @@ TEST_F(AlertsTest, ACheckAlertsTheOwner) {
   EXPECT_EQ(alerts[0].other_agency_id(), "north");
 }
 
+TEST_F(AlertsTest, ARegistrantInASilentCaseIsHiddenFromTheOwner) {
+  Watcher north(federation_, "north"), south(federation_, "south"),
+      ccc(federation_, "ccc");
+  v1::RegisterResponse registered;
+  const v1::Identifier wallet =
+      Id(v1::IDENTIFIER_TYPE_EMAIL, "wallet.owner@example.org");
+  ASSERT_TRUE(
+      Register(federation_, "north", "N-OPEN", wallet, &registered).ok());
+  // south's undercover case comes second: its registration finds north's.
+  ASSERT_TRUE(Register(federation_, "south", "S-UNDERCOVER", wallet,
+                       &registered, v1::SHARING_SILENT)
+                  .ok());
+  auto at_north = north.WaitFor("N-OPEN", 1, std::chrono::seconds(20));
+  ASSERT_THAT(at_north, SizeIs(1));
+  EXPECT_EQ(at_north[0].other_agency_id(), "ccc");
+  EXPECT_THAT(at_north[0].DebugString(), Not(HasSubstr("south")));
+  auto at_south = south.WaitFor("S-UNDERCOVER", 1, std::chrono::seconds(20));
+  ASSERT_THAT(at_south, SizeIs(1));
+  EXPECT_EQ(at_south[0].other_agency_id(), "north");
+  auto at_centre = ccc.WaitWhere(
+      [](const v1::Alert& alert) {
+        return alert.kind() == v1::ALERT_KIND_SILENT_MATCH &&
+               alert.silent_owner_agency_id() == "south";
+      },
+      1, std::chrono::seconds(20));
+  ASSERT_THAT(at_centre, SizeIs(1));
+  EXPECT_EQ(at_centre[0].other_agency_id(), "north");
+}
+
 TEST_F(AlertsTest, ANodeDownWhenTheMatchHappensGetsItsAlertAfterRestart) {
   // A silent entry's match is also for the coordination centre, ccc.
   v1::RegisterResponse registered;

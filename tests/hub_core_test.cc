@@ -305,6 +305,14 @@ TEST_F(HubCoreTest, ALookupIsCheckedWholeBeforeAnyNodeIsAsked) {
       -99999999999);
   EXPECT_THAT(std::string(Send("south", request).status().message()),
               ::testing::HasSubstr("queries[0].observed.start"));
+  request.mutable_queries(0)->clear_observed();
+  request.set_requester_sharing(v1::SHARING_SILENT);  // a check has none
+  EXPECT_THAT(std::string(Send("south", request).status().message()),
+              ::testing::HasSubstr("requester_sharing"));
+  request.set_purpose(v1::LOOKUP_PURPOSE_REGISTER);
+  request.set_requester_sharing(static_cast<v1::Sharing>(77));
+  EXPECT_THAT(std::string(Send("south", request).status().message()),
+              ::testing::HasSubstr("requester_sharing"));
   // Nothing was queued for anyone.
   EXPECT_EQ(database_->outbox().BacklogFor("north")->alerts, 0u);
 }
@@ -472,6 +480,43 @@ TEST(MatchAlertsTest, AMatchFoundFromEitherSideHasTheSameAlertIds) {
         .alert_id();
   };
   EXPECT_NE(checked("north", "south"), checked("west", "south"));
+}
+
+// A registration in a silent case: the owner of the entry it matches is
+// pointed to the centre, and never learns who registered; the centre is
+// told both sides.
+TEST(MatchAlertsTest, ARegistrantInASilentCaseIsHiddenFromTheOwner) {
+  v1::TokenQuery query;
+  query.set_token(std::string(32, 't'));
+  v1::TokenHit hit;
+  hit.set_sharing(v1::SHARING_POINTER);
+  hit.mutable_contact()->set_name("Det. North");
+  config::v1::SharingPolicy policy;
+  policy.set_coordination_centre_agency_id("ccc");
+  policy.mutable_coordination_centre_contact()->set_name("Duty desk");
+  MatchRequest request;
+  request.purpose = v1::LOOKUP_PURPOSE_REGISTER;
+  request.requester = "south";
+  request.requester_contact.set_name("Det. Undercover");
+  request.requester_sharing = v1::SHARING_SILENT;
+  request.now = absl::FromUnixSeconds(1'800'000'000);
+  std::map<std::string, v1::AlertDelivery> to;
+  for (const auto& record :
+       AlertsForHit(request, query, "north", hit, policy)) {
+    to[record.recipient()] = record.alert();
+  }
+  ASSERT_THAT(to, SizeIs(3));
+  EXPECT_EQ(to["north"].other_agency_id(), "ccc");
+  EXPECT_EQ(to["north"].other_contact().name(), "Duty desk");
+  EXPECT_THAT(to["north"].DebugString(),
+              ::testing::Not(::testing::HasSubstr("south")));
+  EXPECT_THAT(to["north"].DebugString(),
+              ::testing::Not(::testing::HasSubstr("Undercover")));
+  EXPECT_EQ(to["south"].other_agency_id(), "north");  // north is not silent
+  EXPECT_EQ(to["ccc"].kind(), v1::ALERT_KIND_SILENT_MATCH);
+  EXPECT_EQ(to["ccc"].silent_owner_agency_id(), "south");
+  EXPECT_EQ(to["ccc"].silent_owner_contact().name(), "Det. Undercover");
+  EXPECT_EQ(to["ccc"].other_agency_id(), "north");
 }
 
 }  // namespace

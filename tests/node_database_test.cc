@@ -367,6 +367,7 @@ TEST_F(NodeDatabaseTest, ARegistrationIsStoredWithItsFederatedLookup) {
   const v1::FederatedLookupRequest& request = (*queued)[0].second.request();
   EXPECT_EQ(request.purpose(), v1::LOOKUP_PURPOSE_REGISTER);
   EXPECT_EQ(request.requester_contact().name(), "Det. Sgt. A. Example");
+  EXPECT_EQ(request.requester_sharing(), v1::SHARING_POINTER);
   ASSERT_THAT(request.queries(), SizeIs(1));
   EXPECT_EQ(request.queries(0).token(), email.token);
   // Taken by the hub, it leaves the queue.

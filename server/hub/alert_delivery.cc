@@ -160,7 +160,8 @@ void AlertDelivery::NextRecheck(const std::string& agency) {
           }
           const MatchRequest match{
               v1::LOOKUP_PURPOSE_REGISTER, recheck->record.requester(),
-              recheck->record.requester_contact(), clock_()};
+              recheck->record.requester_contact(), clock_(),
+              recheck->record.requester_sharing()};
           const std::shared_ptr<const HubSettings> settings = settings_->Get();
           const config::v1::SharingPolicy& policy = settings->config.policy();
           std::vector<storage::v1::OutboxRecord> alerts;

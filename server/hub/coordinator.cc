@@ -74,7 +74,8 @@ void Coordinator::Lookup(const v1::FederatedLookupRequest& request,
       *nodes_, lookup, hop, caller.agency_id,
       [this, settings,
        match = MatchRequest{request.purpose(), caller.agency_id,
-                            request.requester_contact(), now},
+                            request.requester_contact(), now,
+                            request.requester_sharing()},
        asked = std::move(asked), lookup, response = std::move(response),
        record = std::move(record),
        done = std::move(done)](const std::vector<NodeAnswer>& answers) mutable {
@@ -122,6 +123,7 @@ void Coordinator::Merge(const config::v1::SharingPolicy& policy,
         recheck.set_agency(node.agency_id);
         recheck.set_requester(match.requester);
         *recheck.mutable_requester_contact() = match.requester_contact;
+        recheck.set_requester_sharing(match.requester_sharing);
         *recheck.mutable_queries() = lookup.queries();
         *recheck.mutable_created_at() = ToTimestamp(match.now);
         queued->rechecks.push_back(std::move(recheck));

@@ -35,6 +35,10 @@ std::vector<storage::v1::OutboxRecord> AlertsForHit(
   }
   const bool registration = request.purpose == v1::LOOKUP_PURPOSE_REGISTER;
   const bool silent = hit.sharing() == v1::SHARING_SILENT;
+  // A registration in a silent case hides its agency from the owner, as a
+  // silent entry hides its owner from the registrant.
+  const bool silent_requester =
+      registration && request.requester_sharing == v1::SHARING_SILENT;
   // A check alerts once per day per (identifier, owner, asker); a match
   // between two registrations once.
   const int64_t day =
@@ -43,7 +47,7 @@ std::vector<storage::v1::OutboxRecord> AlertsForHit(
   // A match between two registrations is one, whichever lookup found it:
   // when both registrations' lookups were delayed (a node or the hub was
   // down), each finds the other, and each side must still get one alert.
-  const bool unordered = registration && !silent;
+  const bool unordered = registration && !silent && !silent_requester;
   const std::string& first =
       unordered ? std::min(owner, request.requester) : owner;
   const std::string& second =
@@ -61,23 +65,29 @@ std::vector<storage::v1::OutboxRecord> AlertsForHit(
     alerts.push_back(std::move(record));
     return alert;
   };
+  auto point_to_centre = [&](v1::AlertDelivery* alert) {
+    alert->set_other_agency_id(centre);
+    *alert->mutable_other_contact() = policy.coordination_centre_contact();
+    alert->set_other_caveat(
+        "silent entry: the coordination centre will put you in touch");
+  };
 
   // The owner learns who else is on its identifier.
   v1::AlertDelivery* to_owner = add(
       registration ? v1::ALERT_KIND_REGISTRATION_MATCH : v1::ALERT_KIND_CHECKED,
       owner);
-  to_owner->set_other_agency_id(request.requester);
-  *to_owner->mutable_other_contact() = request.requester_contact;
+  if (silent_requester) {
+    point_to_centre(to_owner);
+  } else {
+    to_owner->set_other_agency_id(request.requester);
+    *to_owner->mutable_other_contact() = request.requester_contact;
+  }
 
   if (registration) {
     v1::AlertDelivery* to_requester =
         add(v1::ALERT_KIND_REGISTRATION_MATCH, request.requester);
     if (silent) {
-      to_requester->set_other_agency_id(centre);
-      *to_requester->mutable_other_contact() =
-          policy.coordination_centre_contact();
-      to_requester->set_other_caveat(
-          "silent entry: the coordination centre will put you in touch");
+      point_to_centre(to_requester);
     } else {
       to_requester->set_other_agency_id(owner);
       *to_requester->mutable_other_contact() = hit.contact();
@@ -85,12 +95,22 @@ std::vector<storage::v1::OutboxRecord> AlertsForHit(
       to_requester->set_other_case_ref(hit.case_ref());
     }
   }
-  if (silent && centre != owner && centre != request.requester) {
+  // The centre is told both sides of a match it keeps apart: the silent
+  // side as the silent owner.
+  if ((silent || silent_requester) && centre != owner &&
+      centre != request.requester) {
     v1::AlertDelivery* to_centre = add(v1::ALERT_KIND_SILENT_MATCH, centre);
-    to_centre->set_other_agency_id(request.requester);
-    *to_centre->mutable_other_contact() = request.requester_contact;
-    to_centre->set_silent_owner_agency_id(owner);
-    *to_centre->mutable_silent_owner_contact() = hit.contact();
+    if (silent) {
+      to_centre->set_other_agency_id(request.requester);
+      *to_centre->mutable_other_contact() = request.requester_contact;
+      to_centre->set_silent_owner_agency_id(owner);
+      *to_centre->mutable_silent_owner_contact() = hit.contact();
+    } else {
+      to_centre->set_other_agency_id(owner);
+      *to_centre->mutable_other_contact() = hit.contact();
+      to_centre->set_silent_owner_agency_id(request.requester);
+      *to_centre->mutable_silent_owner_contact() = request.requester_contact;
+    }
   }
   return alerts;
 }

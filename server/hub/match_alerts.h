@@ -28,6 +28,8 @@ struct MatchRequest {
   std::string requester;  // agency id, from its certificate
   v1::Contact requester_contact;
   absl::Time now;
+  // The registering case's sharing (FederatedLookupRequest).
+  v1::Sharing requester_sharing = v1::SHARING_UNSPECIFIED;
 };
 
 // The outbox records for one hit of `owner`'s entry on `query`.

@@ -151,7 +151,8 @@ void AgencyNode::Check(const v1::CheckRequest& request, uint64_t first_index,
              requester.set_name(caller.uri);
              federated_->Run(
                  entries, *std::move(local), v1::LOOKUP_PURPOSE_CHECK,
-                 requester, caller, "/deconfliction.v1.Deconfliction/Check",
+                 requester, v1::SHARING_UNSPECIFIED, caller,
+                 "/deconfliction.v1.Deconfliction/Check",
                  /*queued_key=*/"", deadline,
                  [done = std::move(done)](const absl::Status& refusal,
                                           std::vector<v1::CheckResult> results,
@@ -205,8 +206,8 @@ void AgencyNode::Register(const v1::RegisterRequest& request,
   update.created_by = caller.uri;
   Tokenize(
       *std::move(entries), deadline,
-      [this, update = std::move(update), contact = request.contact(), caller,
-       deadline, done = std::move(done)](
+      [this, update = std::move(update), caller, deadline,
+       done = std::move(done)](
           const std::vector<NewEntry>& entries,
           const std::vector<v1::NodeOutcome>& unanswered) mutable {
         // The registration is stored first, with its federated lookup
@@ -221,7 +222,8 @@ void AgencyNode::Register(const v1::RegisterRequest& request,
             LocalResults(entries, 0, update.case_ref, unanswered);
         if (!local.ok()) return done(local.status());
         federated_->Run(entries, *std::move(local), v1::LOOKUP_PURPOSE_REGISTER,
-                        contact, caller, "/deconfliction.v1.Registry/Register",
+                        stored->contact, stored->sharing, caller,
+                        "/deconfliction.v1.Registry/Register",
                         stored->federation_key, deadline,
                         [done = std::move(done), case_ref = update.case_ref,
                          stored = *stored](const absl::Status& /*refusal*/,

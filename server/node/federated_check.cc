@@ -24,11 +24,14 @@ absl::Status Usable(const absl::StatusOr<v1::FederatedLookupResponse>& answer,
 
 }  // namespace
 
-void FederatedCheck::Run(
-    const std::vector<NewEntry>& entries, std::vector<v1::CheckResult> results,
-    v1::LookupPurpose purpose, const v1::Contact& requester,
-    const FederationIdentity& caller, const std::string& operation,
-    const std::string& queued_key, absl::Time deadline, Done done) {
+void FederatedCheck::Run(const std::vector<NewEntry>& entries,
+                         std::vector<v1::CheckResult> results,
+                         v1::LookupPurpose purpose,
+                         const v1::Contact& requester, v1::Sharing sharing,
+                         const FederationIdentity& caller,
+                         const std::string& operation,
+                         const std::string& queued_key, absl::Time deadline,
+                         Done done) {
   const absl::Time now = clock_();
   storage::v1::AuditRecord record;
   *record.mutable_at() = ToTimestamp(now);
@@ -51,6 +54,7 @@ void FederatedCheck::Run(
   v1::FederatedLookupRequest request;
   request.set_purpose(purpose);
   *request.mutable_requester_contact() = requester;
+  request.set_requester_sharing(sharing);
   for (size_t i = 0; i < entries.size(); ++i) {
     const NewEntry& entry = entries[i];
     if (entry.token.empty()) continue;

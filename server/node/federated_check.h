@@ -54,14 +54,15 @@ class FederatedCheck {
   // Adds the federation's answers for `entries` to `results` (one per
   // entry, in order), audits the request under `operation`, and calls
   // `done` exactly once: inline without a federation, else on the thread
-  // where the hub's answer completes. `queued_key` (empty for a check) is
+  // where the hub's answer completes. `sharing` is the registering case's
+  // (SHARING_UNSPECIFIED for a check). `queued_key` (empty for a check) is
   // the FederationQueue key the registration claimed for its lookup:
   // removed once the hub answers, else released to FederationRetry.
   void Run(const std::vector<NewEntry>& entries,
            std::vector<v1::CheckResult> results, v1::LookupPurpose purpose,
-           const v1::Contact& requester, const FederationIdentity& caller,
-           const std::string& operation, const std::string& queued_key,
-           absl::Time deadline, Done done);
+           const v1::Contact& requester, v1::Sharing sharing,
+           const FederationIdentity& caller, const std::string& operation,
+           const std::string& queued_key, absl::Time deadline, Done done);
 
  private:
   // Appends `record` (its hit count taken from `results`), then calls
