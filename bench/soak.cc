@@ -44,6 +44,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
+#include "tests/exposition.h"
 #include "tests/temp_dir.h"
 #include "tests/test_federation.h"
 
@@ -225,7 +226,13 @@ class Outages {
 
 class Soak {
  public:
-  explicit Soak(TestFederation* federation) : federation_(federation) {}
+  explicit Soak(TestFederation* federation) : federation_(federation) {
+    // One channel per agency's analyst, as a client keeps it: it
+    // reconnects by itself after its node's restarts.
+    for (const char* agency : kWatched) {
+      channels_[agency] = federation_->UserChannel(agency);
+    }
+  }
 
   int Run(int seconds, int kill_every) {
     std::vector<std::unique_ptr<Watcher>> watchers;
@@ -303,9 +310,8 @@ class Soak {
       context.set_deadline(In(10));
       v1::RegisterResponse response;
       const absl::Time sent = absl::Now();
-      const grpc::Status status =
-          v1::Registry::NewStub(federation_->UserChannel(agency))
-              ->Register(&context, request, &response);
+      const grpc::Status status = v1::Registry::NewStub(channels_.at(agency))
+                                      ->Register(&context, request, &response);
       if (status.ok()) {
         std::lock_guard<std::mutex> lock(mu_);
         acknowledged_.emplace_back(agency, case_ref);
@@ -362,7 +368,7 @@ class Soak {
       v1::CheckResponse response;
       const absl::Time sent = absl::Now();
       const grpc::Status status =
-          v1::Deconfliction::NewStub(federation_->UserChannel("ccc"))
+          v1::Deconfliction::NewStub(channels_.at("ccc"))
               ->Check(&context, request, &response);
       ++checks_;
       if (!status.ok()) {
@@ -419,7 +425,7 @@ class Soak {
         context.set_deadline(In(5));
         v1::AlertStatusResponse status;
         grpc::Status called =
-            v1::Alerts::NewStub(federation_->UserChannel(agency))
+            v1::Alerts::NewStub(channels_.at(agency))
                 ->Status(&context, v1::AlertStatusRequest(), &status);
         idle = idle && called.ok() && status.hub_answered() &&
                status.pending_at_hub() == 0 &&
@@ -460,8 +466,16 @@ class Soak {
     // The held registrations, the alerts each side got.
     int lost = 0;
     for (const auto& [agency, case_ref] : acknowledged_) {
+      v1::GetCaseRequest request;
+      request.set_case_ref(case_ref);
+      grpc::ClientContext context;
+      context.set_deadline(In(10));
       v1::Case held;
-      if (!federation_->GetCase(agency, case_ref, &held).ok()) ++lost;
+      if (!v1::Registry::NewStub(channels_.at(agency))
+               ->GetCase(&context, request, &held)
+               .ok()) {
+        ++lost;
+      }
     }
     if (lost > 0) {
       tally_.Unexpected(absl::StrCat(lost, " acknowledged registrations lost"));
@@ -510,16 +524,17 @@ class Soak {
     std::printf(
         "  resident memory (KiB) over each process's last life, from 10 s "
         "into it:\n");
-    std::printf("    %-16s %8s %10s %10s %10s\n", "process", "restarts",
-                "first", "last", "drift");
+    std::printf("    %-16s %8s %10s %10s %10s %14s\n", "process", "restarts",
+                "first", "last", "drift", "memtables now");
     for (const auto& [name, life] : lives_) {
       const int64_t first = Settled(life);
       const int64_t last =
           life.samples.empty() ? 0 : life.samples.back().second;
       std::printf("%s", absl::StrFormat(
-                            "    %-16s %8d %10d %10d %+9.1f%%\n", name,
+                            "    %-16s %8d %10d %10d %+9.1f%% %14d\n", name,
                             life.restarts, first, last,
-                            first == 0 ? 0.0 : 100.0 * (last - first) / first)
+                            first == 0 ? 0.0 : 100.0 * (last - first) / first,
+                            MemtableKiB(name))
                             .c_str());
     }
     std::printf("  errors:\n");
@@ -529,7 +544,23 @@ class Soak {
     return unexpected == 0 ? 0 : 1;
   }
 
+  // The process's RocksDB memtables, KiB, from its metrics (-1 when they
+  // cannot be read): memory that grows with writes until a flush.
+  int64_t MemtableKiB(const std::string& process) {
+    std::string log_name = process;
+    if (process.rfind("node ", 0) == 0) log_name = process.substr(5);
+    if (process.rfind("custodian ", 0) == 0) {
+      log_name = "custodian-" + process.substr(10);
+    }
+    std::optional<Parsed> parsed = Scrape(federation_->MetricsPort(log_name));
+    if (!parsed) return -1;
+    auto found = parsed->samples.find("deconfliction_storage_memtable_bytes");
+    if (found == parsed->samples.end()) return -1;
+    return static_cast<int64_t>(found->second) / 1024;
+  }
+
   TestFederation* const federation_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
   Tally tally_;
   Outages outages_;
   std::mutex mu_;

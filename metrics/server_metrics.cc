@@ -145,7 +145,12 @@ void ServerMetrics::ExposeStorage(
             "Bytes RocksDB estimates it must rewrite to finish compacting; "
             "growing without end means writes outrun the disk."},
            {"deconfliction_storage_running_compactions",
-            "rocksdb.num-running-compactions", "Compactions running now."}}) {
+            "rocksdb.num-running-compactions", "Compactions running now."},
+           {"deconfliction_storage_memtable_bytes",
+            "rocksdb.cur-size-all-mem-tables",
+            "Bytes of recent writes held in memory (RocksDB memtables) "
+            "until they are flushed to table files; part of the resident "
+            "memory, up to 64 MiB per column family."}}) {
     registry_.AddGauge(name, help,
                        [property, rocksdb_property = rocksdb_property] {
                          return static_cast<double>(property(rocksdb_property));

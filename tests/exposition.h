@@ -3,7 +3,10 @@
 #ifndef DECONFLICTION_TESTS_EXPOSITION_H_
 #define DECONFLICTION_TESTS_EXPOSITION_H_
 
+#include <httplib.h>
+
 #include <map>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -44,6 +47,16 @@ inline Parsed Parse(const std::string& text) {
     }
   }
   return parsed;
+}
+
+// Scrapes http://127.0.0.1:`port`/metrics and parses it; nullopt when it
+// does not answer 200 within 5 s.
+inline std::optional<Parsed> Scrape(int port) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(5);
+  httplib::Result got = client.Get("/metrics");
+  if (!got || got->status != 200) return std::nullopt;
+  return Parse(got->body);
 }
 
 }  // namespace deconfliction

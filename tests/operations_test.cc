@@ -181,13 +181,11 @@ TEST_F(OperationsTest, ServersExposeWhatAnOperatorWatchesAndLogEachCall) {
   const auto scrape = [&](const std::string& name) {
     const int port = federation_->MetricsPort(name);
     EXPECT_NE(port, 0) << name;
-    httplib::Client client("127.0.0.1", port);
-    client.set_connection_timeout(5);
-    httplib::Result got = client.Get("/metrics");
-    EXPECT_TRUE(got && got->status == 200) << name;
-    Parsed parsed = Parse(got ? got->body : "");
-    EXPECT_THAT(parsed.malformed, IsEmpty()) << name;
-    return parsed;
+    std::optional<Parsed> parsed = Scrape(port);
+    EXPECT_TRUE(parsed.has_value()) << name;
+    if (!parsed) return Parsed();
+    EXPECT_THAT(parsed->malformed, IsEmpty()) << name;
+    return *parsed;
   };
   Parsed hub = scrape("hub");
   EXPECT_EQ(hub.samples.at("deconfliction_hub_node_reachable{agency=\"ccc\"}"),
@@ -243,6 +241,7 @@ TEST_F(OperationsTest, ServersExposeWhatAnOperatorWatchesAndLogEachCall) {
             1);
   EXPECT_EQ(alpha.types.at("deconfliction_storage_running_compactions"),
             "gauge");
+  EXPECT_GT(alpha.samples.at("deconfliction_storage_memtable_bytes"), 0);
   Parsed north = scrape("north");
   EXPECT_GT(
       north.samples.at("deconfliction_certificate_expiry_timestamp_seconds{"
