@@ -90,4 +90,16 @@ for server in node hub custodian; do
   done
   echo "packages_test: $unit verified"
 done
+# The node's and the hub's backup units (ReadWritePaths must exist).
+for server in node hub; do
+  mkdir -p "$root/var/backups/deconfliction/$server"
+  for unit in usr/lib/systemd/system/deconflict-$server-backup.service \
+              usr/lib/systemd/system/deconflict-$server-backup.timer; do
+    [[ -f $root/$unit ]] || fail "no $unit"
+    verified=$(systemd-analyze verify --root="$root" "$root/$unit" 2>&1) ||
+      fail "systemd-analyze verify $unit: $verified"
+    [[ -z $verified ]] || fail "systemd-analyze verify $unit: $verified"
+    echo "packages_test: $unit verified"
+  done
+done
 echo "packages_test: the packages extract, run and verify"
