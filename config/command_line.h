@@ -19,19 +19,25 @@
 namespace deconfliction {
 
 // Sets the --help text to `usage` followed by the flags defined in the
-// program's own main file (`main_file`, as __FILE__ spells it), rather than
-// every library's, and --version's to VersionLine (base/build_info.h) with
-// `version_detail` (e.g. the database schema it reads). Call before
-// ParseCommandLine.
+// program's own main file (`main_file`, as __FILE__ spells it) and in
+// `command_files` (libraries that define commands of the program, e.g.
+// storage/backup_command.h), rather than every library's, and --version's
+// to VersionLine (base/build_info.h) with `version_detail` (e.g. the
+// database schema it reads). Call before ParseCommandLine.
 inline void SetUsage(absl::string_view usage, const char* main_file,
-                     absl::string_view version_detail = "") {
-  static std::string own_file;
+                     absl::string_view version_detail = "",
+                     std::vector<std::string> command_files = {}) {
+  static std::vector<std::string> own_files;
   static std::string detail;
-  own_file = main_file;
+  own_files = std::move(command_files);
+  own_files.emplace_back(main_file);
   detail = std::string(version_detail);
   absl::FlagsUsageConfig config;
   config.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(own_file, file) || absl::EndsWith(file, own_file);
+    for (const std::string& own : own_files) {
+      if (absl::EndsWith(own, file) || absl::EndsWith(file, own)) return true;
+    }
+    return false;
   };
   config.normalize_filename = [](absl::string_view file) {
     return std::string(file);

@@ -26,6 +26,8 @@ ABSL_FLAG(std::string, list_backups, "",
 
 namespace deconfliction {
 
+const char* BackupCommandFlagsFile() { return __FILE__; }
+
 std::optional<int> RunBackupCommand(
     absl::string_view program, const std::string& data_dir,
     const std::function<absl::Status(const std::string& dir,

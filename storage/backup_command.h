@@ -17,6 +17,9 @@
 
 namespace deconfliction {
 
+// The file defining the backup flags, for --help (config/command_line.h).
+const char* BackupCommandFlagsFile();
+
 // Runs the backup command the flags ask for, printing as `program`; its
 // exit code, or nullopt when no backup flag was given. `prepare` as for
 // Restore.

@@ -40,9 +40,10 @@ int Main(int argc, char** argv) {
       "       deconflict-hub --config=hub.textproto --delivery_status\n"
       "       deconflict-hub --config=hub.textproto --backup_to=DIR\n"
       "       deconflict-hub --config=hub.textproto --restore_from=DIR\n"
-      "Exit codes: 0 stopped by a signal (or a valid configuration), 1 "
-      "cannot serve, 2 bad configuration.",
-      __FILE__);
+      "Exit codes: 0 stopped by a signal (or a valid configuration, or a "
+      "backup command done), 1 cannot serve (or the backup command failed), "
+      "2 bad configuration or flags.",
+      __FILE__, "", {BackupCommandFlagsFile()});
   StartServerLog("deconflict-hub");
   sigset_t stop = BlockStopSignals();
   KeepCreatedFilesPrivate();

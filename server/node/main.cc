@@ -171,9 +171,11 @@ int Main(int argc, char** argv) {
       "       deconflict-node --config=node.textproto --check_config\n"
       "       deconflict-node --config=node.textproto --backup_to=DIR\n"
       "       deconflict-node --config=node.textproto --restore_from=DIR\n"
-      "Exit codes: 0 stopped by a signal (or a valid configuration), 1 "
-      "cannot serve, 2 bad configuration.",
-      __FILE__, absl::StrCat("node database schema ", kNodeSchemaVersion));
+      "Exit codes: 0 stopped by a signal (or a valid configuration, or a "
+      "backup command done), 1 cannot serve (or the backup command failed), "
+      "2 bad configuration or flags.",
+      __FILE__, absl::StrCat("node database schema ", kNodeSchemaVersion),
+      {BackupCommandFlagsFile()});
   StartServerLog("deconflict-node");
   sigset_t stop = BlockStopSignals();
   KeepCreatedFilesPrivate();
