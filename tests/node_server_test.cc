@@ -25,6 +25,7 @@
 #include "security/identity.h"
 #include "security/revocation.h"
 #include "security/tls.h"
+#include "server/node/alert_recovery.h"
 #include "server/node/node_config.h"
 #include "storage/audit_log.h"
 #include "tests/health_check.h"
@@ -685,6 +686,26 @@ TEST_F(NodeServerTest, AnHmacEraDatabaseIsRefusedUntilRetokenized) {
           .ok());
   ASSERT_THAT(response.results(0).hits(), SizeIs(1));
   EXPECT_EQ(response.results(0).hits(0).case_ref(), "OPS-OLD");
+}
+
+// A restored node takes from the hub only cursors after its own log and
+// within the last the hub reports, which must be a cursor a node could
+// have handed out.
+TEST(AlertRecoveryTest, TheHubsCursorsAreCheckedBeforeAnyIsStored) {
+  v1::RecoverAlertsResponse page;
+  page.set_last_cursor(9);
+  page.add_alerts()->set_cursor(5);
+  page.add_alerts()->set_cursor(9);
+  EXPECT_TRUE(CheckRecoveredCursors(page, 4).ok());
+  EXPECT_EQ(CheckRecoveredCursors(page, 5).code(),
+            absl::StatusCode::kInvalidArgument);  // 5 is the node's own
+  page.add_alerts()->set_cursor(10);              // beyond the last
+  EXPECT_THAT(std::string(CheckRecoveredCursors(page, 4).message()),
+              HasSubstr("alerts[2].cursor"));
+  page.clear_alerts();
+  page.set_last_cursor(UINT64_MAX);  // would wrap the next cursor to 0
+  EXPECT_EQ(CheckRecoveredCursors(page, 4).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

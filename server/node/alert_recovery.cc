@@ -4,9 +4,28 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "base/log.h"
 
 namespace deconfliction {
+
+absl::Status CheckRecoveredCursors(const v1::RecoverAlertsResponse& page,
+                                   uint64_t after) {
+  if (page.last_cursor() > kMaxAlertCursor) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the hub's last_cursor ", page.last_cursor(),
+                     " is beyond any cursor a node hands out"));
+  }
+  for (int i = 0; i < page.alerts_size(); ++i) {
+    const uint64_t cursor = page.alerts(i).cursor();
+    if (cursor <= after || cursor > page.last_cursor()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "alerts[", i, "].cursor: ", cursor, " is not after ", after,
+          " and at most the last_cursor ", page.last_cursor()));
+    }
+  }
+  return absl::OkStatus();
+}
 
 AlertRecovery::AlertRecovery(const config::v1::NodeConfig* config,
                              Federation* federation, NodeDatabase* database,
@@ -53,6 +72,10 @@ void AlertRecovery::Recover() {
       failure = page.status();
       break;
     }
+    // The hub is trusted with cursors no more than with anything else: each
+    // must lie after the restored log and within the last it reports.
+    failure = CheckRecoveredCursors(*page, after);
+    if (!failure.ok()) break;
     absl::StatusOr<StoredAlerts> stored = intake_->Recover(*page);
     if (!stored.ok()) {
       failure = stored.status();
@@ -60,7 +83,9 @@ void AlertRecovery::Recover() {
     }
     recovered += stored->stored + stored->aggregated;
     duplicates += stored->duplicates;
-    cursors.insert(stored->cursors.begin(), stored->cursors.end());
+    for (const v1::RecoveredAlert& alert : page->alerts()) {
+      cursors.insert(alert.cursor());
+    }
     last_cursor = page->last_cursor();
     retention_days = page->retention_days();
     if (page->next_page_token().empty()) break;
@@ -81,8 +106,9 @@ void AlertRecovery::Recover() {
   }
   // Cursors the node reported that no kept alert filled: delivered after
   // the backup, but longer ago than the hub keeps them.
+  const uint64_t filled = cursors.size();
   const uint64_t lost =
-      last_cursor > after ? last_cursor - after - cursors.size() : 0;
+      last_cursor > after + filled ? last_cursor - after - filled : 0;
   intake_->set_recovering(false);
   intake_->feed().Publish();
   Log(lost > 0 ? LogLevel::kError : LogLevel::kInfo, "alerts",

@@ -27,6 +27,15 @@
 namespace deconfliction {
 
 inline constexpr absl::Duration kAlertRecoveryInterval = absl::Seconds(1);
+// No node hands out cursors this high (2^62: a million alerts a second for
+// a hundred thousand years); a hub reporting one is refused.
+inline constexpr uint64_t kMaxAlertCursor = uint64_t{1} << 62;
+
+// INVALID_ARGUMENT unless the hub's `page`, asked for after `after`, has a
+// last_cursor of at most kMaxAlertCursor and every cursor in (after,
+// last_cursor].
+absl::Status CheckRecoveredCursors(const v1::RecoverAlertsResponse& page,
+                                   uint64_t after);
 
 class AlertRecovery {
  public:
