@@ -201,6 +201,7 @@ ExitCode RunRegister(NodeClient& node, const CliOptions& options,
     }
     RenderAwaitingTokens(response->awaiting_tokens(), io.out);
     RenderTally(tally, response->scope(), io.out);
+    RenderWaitingLookups(tally, io.out);
   }
   return VerdictFor(tally);
 }
@@ -438,6 +439,7 @@ ExitCode RunImport(NodeClient& node, const CliOptions& options,
            << " already held; " << rejected << " rejected)\n";
     RenderAwaitingTokens(awaiting_tokens, io.out);
     RenderTally(tally, scope, io.out);
+    RenderWaitingLookups(tally, io.out);
   }
   return VerdictFor(tally);
 }

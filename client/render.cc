@@ -1,5 +1,6 @@
 #include "client/render.h"
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -52,6 +53,28 @@ void ResultTally::Add(const v1::CheckResult& result) {
   } else if (!result.complete()) {
     ++unknown;
   }
+  for (const v1::NodeOutcome& unanswered : result.unanswered()) {
+    if (unanswered.agency_id() != "hub") continue;
+    ++hub_not_taken;
+    if (unanswered.code() ==
+        static_cast<int>(absl::StatusCode::kResourceExhausted)) {
+      ++hub_over_cap;
+    }
+  }
+}
+
+void RenderWaitingLookups(const ResultTally& tally, std::ostream& out) {
+  if (tally.hub_not_taken == 0) return;
+  out << tally.hub_not_taken << " identifier"
+      << (tally.hub_not_taken == 1 ? "'s federated lookup was"
+                                   : "s' federated lookups were")
+      << " not taken by the hub ("
+      << (tally.hub_over_cap == tally.hub_not_taken
+              ? "over your agency's query cap"
+              : "over your agency's query cap, or the hub did not answer")
+      << "): your node keeps them and sends them again, within the cap; "
+         "matches found then are alerted to both sides (`deconflict alerts` "
+         "shows how many wait)\n";
 }
 
 void RenderResult(const std::string& label, const v1::CheckResult& result,

@@ -18,6 +18,10 @@ struct ResultTally {
   uint64_t identifiers = 0;
   uint64_t with_hits = 0;
   uint64_t unknown = 0;  // no hit, but not every node answered
+  // The hub did not take the identifier's lookup (a registration's waits at
+  // the node, which sends it again); of those, refused over the cap.
+  uint64_t hub_not_taken = 0;
+  uint64_t hub_over_cap = 0;
   void Add(const v1::CheckResult& result);
 };
 
@@ -27,6 +31,9 @@ void RenderResult(const std::string& label, const v1::CheckResult& result,
 // "3 identifiers: 1 held elsewhere, 2 not held (searched: this node only)".
 void RenderTally(const ResultTally& tally, v1::CheckScope scope,
                  std::ostream& out);
+// For a registration: what becomes of the lookups the hub did not take
+// (nothing when it took them all).
+void RenderWaitingLookups(const ResultTally& tally, std::ostream& out);
 void RenderCaseLine(const v1::Case& c, std::ostream& out);
 void RenderCase(const v1::Case& c, std::ostream& out);
 void RenderAlert(const v1::Alert& alert, std::ostream& out);

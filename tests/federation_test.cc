@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
@@ -944,6 +945,33 @@ TEST_F(FederationTest, ABulkCheckOverTheCapStopsWithASummaryAndExitCode8) {
   EXPECT_THAT(output, HasSubstr("over its cap of 5 identifiers per minute"));
   // Piped, without --json: the summary only, no line per result.
   EXPECT_THAT(output, Not(HasSubstr("line 1 ")));
+
+  // An import in the same minute is taken whole (registrations are never
+  // refused), and says that its lookups wait at the node. (Should the
+  // minute have turned, the hub takes them: try again once.)
+  const std::string csv = dir_->path() + "/capped-import.csv";
+  std::ofstream(csv) << "email,capped.import.1@example.org\n"
+                     << "email,capped.import.2@example.org\n";
+  std::string imported;
+  int code = -1;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::string filled;
+    (void)CappedBulkCheck(6, "--wait_for_cap=false", &filled);
+    code = RunCommand(
+        absl::StrCat(DECONFLICTION_CLI,
+                     " --profile=", federation_->WriteProfile("capped"),
+                     " import --case=CAPPED-IMPORT-", attempt,
+                     " --contact_name=Det.Capped --contact_phone=+16135550100 ",
+                     csv),
+        &imported);
+    if (absl::StrContains(imported, "not taken by the hub")) break;
+  }
+  EXPECT_EQ(code, 4) << imported;  // incomplete answers, documented
+  EXPECT_THAT(imported, HasSubstr("imported 2 of 2 rows"));
+  EXPECT_THAT(imported,
+              HasSubstr("2 identifiers' federated lookups were not taken by "
+                        "the hub (over your agency's query cap): your node "
+                        "keeps them and sends them again, within the cap"));
 }
 
 TEST_F(FederationTest, ABulkCheckOverTheCapWaitsForTheNextMinuteAndFinishes) {
