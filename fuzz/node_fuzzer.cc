@@ -136,6 +136,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       v1::CheckRequest request;
       if (request.ParseFromArray(body, length)) {
         agency->node->Check(request, 0, agency->user, deadline,
+                            /*in_turn=*/nullptr,
                             [](const absl::StatusOr<v1::CheckResponse>&) {});
       }
       break;

@@ -61,12 +61,32 @@ void AddQuery(storage::v1::PendingLookup* lookup, const std::string& token,
   }
 }
 
+// What a hit shows of case `c`, alone in a posting: equal for two headers
+// exactly when their postings need no rewrite.
+std::string PostedHeader(const v1::Case& c) {
+  storage::v1::Posting header;
+  CopyCaseHeader(c, &header);
+  return header.SerializeAsString();
+}
+
 }  // namespace
 
-storage::v1::Posting PostingOf(const std::string& case_ref, uint64_t entry_seq,
+void CopyCaseHeader(const v1::Case& c, storage::v1::Posting* posting) {
+  *posting->mutable_contact() = c.contact();
+  posting->set_caveat(c.caveat());
+  posting->set_sharing(c.sharing());
+  if (c.has_expires_at()) {
+    *posting->mutable_expires_at() = c.expires_at();
+  } else {
+    posting->clear_expires_at();
+  }
+}
+
+storage::v1::Posting PostingOf(const v1::Case& c, uint64_t entry_seq,
                                const storage::v1::EntryRecord& record) {
   storage::v1::Posting posting;
-  posting.set_case_ref(case_ref);
+  posting.set_case_ref(c.case_ref());
+  CopyCaseHeader(c, &posting);
   posting.set_entry_seq(entry_seq);
   if (IsTimeBound(record.identifier().type())) {
     *posting.mutable_observed() = record.identifier().observed();
@@ -143,8 +163,10 @@ absl::StatusOr<Registration> CaseStore::Register(
   absl::MutexLock lock(&write_mu_);
   absl::StatusOr<v1::Case> existing = ReadCase(update.case_ref);
   v1::Case c;
+  std::string stored_header;  // of an existing case
   if (existing.ok()) {
     c = *std::move(existing);
+    stored_header = PostedHeader(c);
     if (c.state() == v1::CASE_STATE_CLOSED) {
       return absl::FailedPreconditionError(
           absl::StrCat("case_ref: case \"", update.case_ref,
@@ -185,12 +207,27 @@ absl::StatusOr<Registration> CaseStore::Register(
     }
   }
 
+  // A changed header reaches every posting of the case.
+  std::set<std::string> written;
+  if (!stored_header.empty() && stored_header != PostedHeader(c)) {
+    absl::StatusOr<std::set<std::string>> tokens = CaseTokens(c.case_ref());
+    if (!tokens.ok()) return tokens.status();
+    for (const std::string& token : *tokens) {
+      if (absl::Status s = LoadPostings(token, &postings); !s.ok()) return s;
+      for (storage::v1::Posting& posting :
+           *postings[token].mutable_postings()) {
+        if (posting.case_ref() != c.case_ref()) continue;
+        CopyCaseHeader(c, &posting);
+        written.insert(token);
+      }
+    }
+  }
+
   rocksdb::WriteBatch batch;
   uint64_t seq = next_entry_seq_;
   Registration registration;
   registration.contact = c.contact();
   registration.sharing = c.sharing();
-  std::set<std::string> written;
   storage::v1::AwaitingTokens awaiting;
   std::set<std::string> untokenized;
   storage::v1::PendingLookup lookup = RegistrationLookup(c, now);
@@ -211,8 +248,7 @@ absl::StatusOr<Registration> CaseStore::Register(
       if (HeldByCase(list, update.case_ref, entry.identifier.observed())) {
         continue;
       }
-      *list.add_postings() =
-          PostingOf(update.case_ref, seq, EntryRecordOf(entry, now));
+      *list.add_postings() = PostingOf(c, seq, EntryRecordOf(entry, now));
       written.insert(entry.token);
       AddQuery(&lookup, entry.token, entry.identifier);
     }
@@ -333,7 +369,7 @@ absl::Status CaseStore::AttachTokens(const AwaitingRegistration& awaiting,
       if (HeldByCase(list, awaiting.case_ref, entry->identifier().observed())) {
         continue;
       }
-      *list.add_postings() = PostingOf(awaiting.case_ref, entry_seq, *entry);
+      *list.add_postings() = PostingOf(*c, entry_seq, *entry);
       written.insert(tokens[i]);
     }
     AddQuery(&lookup, tokens[i], entry->identifier());
@@ -384,75 +420,39 @@ absl::StatusOr<storage::v1::EntryRecord> CaseStore::ReadEntry(
   return record;
 }
 
-absl::StatusOr<std::vector<std::vector<IndexHit>>> CaseStore::Lookup(
-    const std::vector<LookupQuery>& queries) const {
-  std::vector<std::vector<IndexHit>> results(queries.size());
+absl::StatusOr<std::vector<std::vector<storage::v1::Posting>>>
+CaseStore::Lookup(const std::vector<LookupQuery>& queries) const {
+  std::vector<std::vector<storage::v1::Posting>> results(queries.size());
   if (queries.empty()) return results;
-  // A consistent view: postings and cases from the same snapshot.
-  rocksdb::ReadOptions read;
-  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
-  read.snapshot = snapshot;
-  struct Release {
-    rocksdb::DB* db;
-    const rocksdb::Snapshot* snapshot;
-    ~Release() { db->ReleaseSnapshot(snapshot); }
-  } release{db_, snapshot};
-
   std::vector<rocksdb::Slice> index_keys;
   index_keys.reserve(queries.size());
   for (const LookupQuery& query : queries) index_keys.emplace_back(query.token);
   std::vector<rocksdb::PinnableSlice> values(queries.size());
   std::vector<rocksdb::Status> statuses(queries.size());
-  db_->MultiGet(read, token_index_, index_keys.size(), index_keys.data(),
-                values.data(), statuses.data());
+  db_->MultiGet(rocksdb::ReadOptions(), token_index_, index_keys.size(),
+                index_keys.data(), values.data(), statuses.data());
 
-  std::vector<storage::v1::PostingList> lists(queries.size());
-  std::map<std::string, v1::Case> cases;  // case_ref -> header, filled below
+  const absl::Time now = clock_();
+  storage::v1::PostingList list;
   for (size_t i = 0; i < queries.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
     if (absl::Status s = FromRocks(statuses[i], "read token index"); !s.ok()) {
       return s;
     }
-    if (!lists[i].ParseFromArray(values[i].data(),
-                                 static_cast<int>(values[i].size()))) {
+    if (!list.ParseFromArray(values[i].data(),
+                             static_cast<int>(values[i].size()))) {
       return absl::DataLossError("token index record is corrupt");
     }
-    for (const auto& posting : lists[i].postings()) {
-      cases.emplace(posting.case_ref(), v1::Case());
-    }
-  }
-  if (cases.empty()) return results;
-
-  std::vector<std::string> case_refs;
-  case_refs.reserve(cases.size());
-  for (const auto& [case_ref, unused] : cases) case_refs.push_back(case_ref);
-  std::vector<rocksdb::Slice> case_keys(case_refs.begin(), case_refs.end());
-  std::vector<rocksdb::PinnableSlice> case_values(case_keys.size());
-  std::vector<rocksdb::Status> case_statuses(case_keys.size());
-  db_->MultiGet(read, cases_, case_keys.size(), case_keys.data(),
-                case_values.data(), case_statuses.data());
-  for (size_t i = 0; i < case_refs.size(); ++i) {
-    if (absl::Status s = FromRocks(case_statuses[i], "read case"); !s.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("token index names a missing case: ", s.message()));
-    }
-    v1::Case& c = cases[case_refs[i]];
-    if (!c.ParseFromArray(case_values[i].data(),
-                          static_cast<int>(case_values[i].size()))) {
-      return absl::DataLossError("case record is corrupt");
-    }
-    SetCurrentState(&c);
-  }
-
-  for (size_t i = 0; i < queries.size(); ++i) {
-    for (const auto& posting : lists[i].postings()) {
-      const v1::Case& c = cases[posting.case_ref()];
-      if (c.state() != v1::CASE_STATE_OPEN) continue;
+    for (storage::v1::Posting& posting : *list.mutable_postings()) {
+      if (posting.has_expires_at() &&
+          FromTimestamp(posting.expires_at()) <= now) {
+        continue;
+      }
       if (posting.has_observed() &&
           !WindowsOverlap(posting.observed(), queries[i].observed)) {
         continue;
       }
-      results[i].push_back(IndexHit{c, posting});
+      results[i].push_back(std::move(posting));
     }
   }
   return results;
@@ -469,14 +469,9 @@ absl::StatusOr<absl::Time> CaseStore::CloseCase(const std::string& case_ref,
         absl::StrCat("case_ref: case \"", case_ref, "\" is already closed"));
   }
   rocksdb::WriteBatch batch;
-  std::set<std::string> tokens;
-  absl::Status read =
-      ForEachEntry(case_ref, [&](const storage::v1::EntryRecord& record) {
-        // An entry still awaiting its token is in no posting.
-        if (!record.token().empty()) tokens.insert(record.token());
-      });
-  if (!read.ok()) return read;
-  for (const std::string& token : tokens) {
+  absl::StatusOr<std::set<std::string>> tokens = CaseTokens(case_ref);
+  if (!tokens.ok()) return tokens.status();
+  for (const std::string& token : *tokens) {
     std::string value;
     rocksdb::Status status =
         db_->Get(rocksdb::ReadOptions(), token_index_, token, &value);
@@ -507,6 +502,18 @@ absl::StatusOr<absl::Time> CaseStore::CloseCase(const std::string& case_ref,
     return s;
   }
   return now;
+}
+
+absl::StatusOr<std::set<std::string>> CaseStore::CaseTokens(
+    const std::string& case_ref) const {
+  std::set<std::string> tokens;
+  absl::Status read =
+      ForEachEntry(case_ref, [&](const storage::v1::EntryRecord& record) {
+        // An entry still awaiting its token is in no posting.
+        if (!record.token().empty()) tokens.insert(record.token());
+      });
+  if (!read.ok()) return read;
+  return tokens;
 }
 
 absl::Status CaseStore::ForEachEntry(
@@ -580,16 +587,16 @@ absl::StatusOr<CasePage> CaseStore::ListCases(const std::string& page_token,
 
 absl::StatusOr<std::vector<OwnEntryRecord>> CaseStore::EntriesForToken(
     const std::string& token) const {
-  absl::StatusOr<std::vector<std::vector<IndexHit>>> hits =
+  absl::StatusOr<std::vector<std::vector<storage::v1::Posting>>> hits =
       Lookup({LookupQuery{token, {}}});
   if (!hits.ok()) return hits.status();
   std::vector<OwnEntryRecord> entries;
-  for (const IndexHit& hit : (*hits)[0]) {
+  for (const storage::v1::Posting& hit : (*hits)[0]) {
     absl::StatusOr<storage::v1::EntryRecord> entry =
-        ReadEntry(hit.owner.case_ref(), hit.posting.entry_seq());
+        ReadEntry(hit.case_ref(), hit.entry_seq());
     if (!entry.ok()) return entry.status();
     OwnEntryRecord own;
-    own.case_ref = hit.owner.case_ref();
+    own.case_ref = hit.case_ref();
     own.entry = *std::move(entry);
     entries.push_back(std::move(own));
   }

@@ -3,7 +3,8 @@
 // what callers take from Lookup().
 //
 // Families (storage/column_families.h; key layouts in storage/keys.h):
-// token_index (token -> postings, read by MultiGet), cases (case headers),
+// token_index (token -> postings, each with its case's header: a lookup
+// reads nothing else), cases (case headers),
 // entries (the identifiers of each case as registered), awaiting_tokens
 // (registrations stored before their tokens could be made), and the entry
 // counter in meta.
@@ -26,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,22 +76,21 @@ struct LookupQuery {
   v1::TimeWindow observed;
 };
 
-// A live entry matching a token: its case's header and the entry's posting.
-struct IndexHit {
-  v1::Case owner;  // without entries
-  storage::v1::Posting posting;
-};
-
 // One of the agency's own entries, as an alert shows it.
 struct OwnEntryRecord {
   std::string case_ref;
   storage::v1::EntryRecord entry;
 };
 
-// The token-index posting of `record`, stored under `case_ref` as entry
-// `entry_seq`: the observation window only for time-bound types.
-storage::v1::Posting PostingOf(const std::string& case_ref, uint64_t entry_seq,
+// The token-index posting of `record`, stored in case `c` as entry
+// `entry_seq`: the observation window only for time-bound types, and the
+// case's header (CopyCaseHeader).
+storage::v1::Posting PostingOf(const v1::Case& c, uint64_t entry_seq,
                                const storage::v1::EntryRecord& record);
+
+// Copies what a hit shows of case `c` (contact, caveat, sharing, expiry)
+// into `posting`, replacing what it held.
+void CopyCaseHeader(const v1::Case& c, storage::v1::Posting* posting);
 
 // What Register() stored.
 struct Registration {
@@ -135,7 +136,9 @@ class CaseStore {
   // in the same batch, claimed by the caller (Registration.federation_key):
   // a registration is never stored without it. INVALID_ARGUMENT for a bad
   // case_ref or an expiry not in the future; FAILED_PRECONDITION when the
-  // case is closed.
+  // case is closed. When the update changes the case's header (contact,
+  // caveat, sharing, expiry), every posting of the case is rewritten in the
+  // same batch: the write grows with the case's size.
   absl::StatusOr<Registration> Register(const CaseUpdate& update,
                                         const std::vector<NewEntry>& entries,
                                         FederationQueue* queue = nullptr);
@@ -155,11 +158,11 @@ class CaseStore {
                             const std::vector<std::string>& tokens,
                             FederationQueue* queue);
 
-  // For each query, in order, the live entries holding its token: case not
-  // closed, not expired, and (when both have one) observation windows
-  // overlapping. One MultiGet on the index, one on the cases, both from
-  // one snapshot.
-  absl::StatusOr<std::vector<std::vector<IndexHit>>> Lookup(
+  // For each query, in order, the postings of the live entries holding its
+  // token: case not closed (a closed case has no postings), not expired,
+  // and (when both have one) observation windows overlapping. One MultiGet
+  // on the index; the postings carry their case's header.
+  absl::StatusOr<std::vector<std::vector<storage::v1::Posting>>> Lookup(
       const std::vector<LookupQuery>& queries) const;
 
   // Closes the case: its entries leave the index at once and never match
@@ -197,6 +200,9 @@ class CaseStore {
   absl::Status LoadPostings(
       const std::string& token,
       std::map<std::string, storage::v1::PostingList>* postings) const;
+  // The tokens of the case's entries (those awaiting theirs have none).
+  absl::StatusOr<std::set<std::string>> CaseTokens(
+      const std::string& case_ref) const;
   // Calls `visit` for each entry of the case, in registration order.
   absl::Status ForEachEntry(
       const std::string& case_ref,

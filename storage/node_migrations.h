@@ -9,6 +9,10 @@
 //          ones are indexed by group, so that today's later checks join
 //          them. Schema 3 also records a pending alert recovery after a
 //          restore (keys::kAlertRecovery).
+//   3 → 4  postings carry their case's header (contact, caveat, sharing,
+//          expiry), so that a lookup reads the token index only: every
+//          posting is rewritten from its case, and a closed case's
+//          postings, if any remain, are dropped.
 //
 // Each migration is idempotent and writes its new version in the same
 // synced write as its last change: after a kill -9 part-way, the next start
@@ -27,9 +31,10 @@ namespace deconfliction {
 
 class Database;
 
-// The schema of a node database: 3 since CHECKED alerts are aggregated;
-// 2 recorded the token-key epoch of blind tokens; 1 held HMAC tokens.
-inline constexpr uint64_t kNodeSchemaVersion = 3;
+// The schema of a node database: 4 since postings carry their case's
+// header; 3 aggregated CHECKED alerts; 2 recorded the token-key epoch of
+// blind tokens; 1 held HMAC tokens.
+inline constexpr uint64_t kNodeSchemaVersion = 4;
 // The first version that migrates at start.
 inline constexpr uint64_t kOldestMigratedAtStart = 2;
 

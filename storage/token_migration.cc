@@ -150,7 +150,7 @@ absl::StatusOr<std::string> RetokenizeEntries(
   if (!tokens.ok()) return tokens.status();
 
   rocksdb::WriteBatch batch;
-  std::map<std::string, bool> open_cases;
+  std::map<std::string, v1::Case> cases;
   std::map<std::string, storage::v1::PostingList> postings;
   for (size_t i = 0; i < entry_keys.size(); ++i) {
     const std::optional<keys::EntryKeyParts> key =
@@ -158,21 +158,20 @@ absl::StatusOr<std::string> RetokenizeEntries(
     if (!key) return absl::DataLossError("entry key is malformed");
     records[i].set_token((*tokens)[i]);
     batch.Put(families.entries, entry_keys[i], records[i].SerializeAsString());
-    auto open = open_cases.find(key->case_ref);
-    if (open == open_cases.end()) {
+    auto c = cases.find(key->case_ref);
+    if (c == cases.end()) {
       bool found = false;
       absl::StatusOr<std::string> value =
           Get(db, families.cases, key->case_ref, &found);
       if (!value.ok()) return value.status();
-      v1::Case c;
-      if (!found || !c.ParseFromString(*value)) {
+      v1::Case read;
+      if (!found || !read.ParseFromString(*value)) {
         return absl::DataLossError("an entry's case is missing or corrupt");
       }
-      open =
-          open_cases.emplace(key->case_ref, c.state() != v1::CASE_STATE_CLOSED)
-              .first;
+      c = cases.emplace(key->case_ref, std::move(read)).first;
     }
-    if (!open->second) continue;  // a closed case's entries leave the index
+    // A closed case's entries leave the index.
+    if (c->second.state() == v1::CASE_STATE_CLOSED) continue;
     auto list = postings.find((*tokens)[i]);
     if (list == postings.end()) {
       bool found = false;
@@ -186,7 +185,7 @@ absl::StatusOr<std::string> RetokenizeEntries(
       list = postings.emplace((*tokens)[i], std::move(read)).first;
     }
     *list->second.add_postings() =
-        PostingOf(key->case_ref, key->entry_seq, records[i]);
+        PostingOf(c->second, key->entry_seq, records[i]);
   }
   for (const auto& [token, list] : postings) {
     batch.Put(families.token_index, token, list.SerializeAsString());

@@ -89,9 +89,9 @@ TEST_F(NodeDatabaseTest, RegisteredEntryIsFoundWithItsCase) {
        Query(Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0101"))});
   ASSERT_TRUE(hits.ok());
   ASSERT_THAT((*hits)[0], SizeIs(1));
-  EXPECT_EQ((*hits)[0][0].owner.case_ref(), "OPS-1");
-  EXPECT_EQ((*hits)[0][0].owner.contact().name(), "Det. Sgt. A. Example");
-  EXPECT_EQ((*hits)[0][0].owner.caveat(), "covert");
+  EXPECT_EQ((*hits)[0][0].case_ref(), "OPS-1");
+  EXPECT_EQ((*hits)[0][0].contact().name(), "Det. Sgt. A. Example");
+  EXPECT_EQ((*hits)[0][0].caveat(), "covert");
   EXPECT_THAT((*hits)[1], SizeIs(0));
 }
 
@@ -114,6 +114,54 @@ TEST_F(NodeDatabaseTest, ExpiredEntriesDoNotMatch) {
   EXPECT_EQ(Hits(phone), 0u);
   EXPECT_EQ(store_->cases().GetCase("OPS-1", false)->state(),
             v1::CASE_STATE_EXPIRED);
+}
+
+TEST_F(NodeDatabaseTest, AHeaderChangeReachesEveryPostingOfTheCase) {
+  NewEntry phone = Entry(v1::IDENTIFIER_TYPE_PHONE, "613-555-0100");
+  NewEntry email = Entry(v1::IDENTIFIER_TYPE_EMAIL, "a@example.com");
+  CaseUpdate update = Case("OPS-1");
+  update.expires_at = now_ + absl::Hours(1);
+  ASSERT_TRUE(store_->cases().Register(update, {phone, email}).ok());
+  ASSERT_TRUE(store_->cases().Register(Case("OPS-2"), {phone}).ok());
+  now_ += absl::Hours(2);  // OPS-1 expired
+  EXPECT_EQ(Hits(phone), 1u);
+  EXPECT_EQ(Hits(email), 0u);
+
+  // A new contact, caveat, sharing and expiry: the old entries show them
+  // and match again, and the other case's posting of the shared token is
+  // left as it was.
+  CaseUpdate changed = Case("OPS-1");
+  changed.contact.set_name("Insp. B. Example");
+  changed.caveat = "armed";
+  changed.sharing = v1::SHARING_POINTER_WITH_CASE_REF;
+  changed.expires_at = now_ + absl::Hours(24);
+  ASSERT_TRUE(
+      store_->cases()
+          .Register(changed, {Entry(v1::IDENTIFIER_TYPE_PHONE, "6135550111")})
+          .ok());
+  auto hits = store_->cases().Lookup({Query(phone), Query(email)});
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  ASSERT_THAT((*hits)[0], SizeIs(2));
+  ASSERT_THAT((*hits)[1], SizeIs(1));
+  for (const auto& hit : {(*hits)[0][0], (*hits)[0][1], (*hits)[1][0]}) {
+    const bool changed_case = hit.case_ref() == "OPS-1";
+    EXPECT_EQ(hit.contact().name(),
+              changed_case ? "Insp. B. Example" : "Det. Sgt. A. Example");
+    EXPECT_EQ(hit.caveat(), changed_case ? "armed" : "covert");
+    EXPECT_EQ(hit.sharing(), changed_case ? v1::SHARING_POINTER_WITH_CASE_REF
+                                          : v1::SHARING_POINTER);
+    EXPECT_EQ(FromTimestamp(hit.expires_at()),
+              changed_case ? now_ + absl::Hours(24)
+                           : now_ - absl::Hours(2) + absl::Hours(24 * 30));
+  }
+
+  // An earlier expiry takes the entries out again.
+  CaseUpdate shortened = Case("OPS-1");
+  shortened.expires_at = now_ + absl::Minutes(1);
+  ASSERT_TRUE(store_->cases().Register(shortened, {}).ok());
+  now_ += absl::Minutes(2);
+  EXPECT_EQ(Hits(phone), 1u);
+  EXPECT_EQ(Hits(email), 0u);
 }
 
 TEST_F(NodeDatabaseTest, ExpiryMustBeInTheFuture) {
@@ -565,10 +613,16 @@ class RetokenizeTest : public NodeDatabaseTest {
                                           {NewToken(closed_), {}},
                                           {phone_.token, {}}});
     ASSERT_TRUE(hits.ok()) << hits.status();
-    EXPECT_THAT((*hits)[0], SizeIs(2));  // both open cases
+    ASSERT_THAT((*hits)[0], SizeIs(2));  // both open cases
     EXPECT_THAT((*hits)[1], SizeIs(1));
     EXPECT_THAT((*hits)[2], SizeIs(0));  // closed: out of the index
     EXPECT_THAT((*hits)[3], SizeIs(0));  // the old token matches nothing
+    // The postings show their cases' headers.
+    EXPECT_EQ((*hits)[0][1].case_ref(), "OPEN-2");
+    EXPECT_EQ((*hits)[0][1].contact().name(), "Det. Sgt. A. Example");
+    EXPECT_EQ((*hits)[0][1].caveat(), "covert");
+    EXPECT_EQ(FromTimestamp((*hits)[0][1].expires_at()),
+              now_ + absl::Hours(24 * 30));
     v1::Case open = *(*store)->cases().GetCase("OPEN-1", true);
     ASSERT_EQ(open.entries_size(), 2);
     auto pending = (*store)->federation_queue().Oldest(10);
@@ -627,10 +681,21 @@ class MigrationTest : public RetokenizeTest {
   }
 
   // Opened by this release, of `epoch`: migrated to the current schema.
-  void ExpectMigrated(const std::string& epoch) {
+  // `phone_token` is phone_'s token of that epoch.
+  void ExpectMigrated(const std::string& epoch,
+                      const std::string& phone_token) {
     auto store = NodeDatabase::Open(dir_.path() + "/db", "agency-a", epoch,
                                     [this] { return now_; });
     ASSERT_TRUE(store.ok()) << store.status();
+    auto hits = (*store)->cases().Lookup({{phone_token, {}}});
+    ASSERT_TRUE(hits.ok()) << hits.status();
+    ASSERT_THAT((*hits)[0], SizeIs(2));
+    for (const auto& hit : (*hits)[0]) {
+      EXPECT_EQ(hit.contact().name(), "Det. Sgt. A. Example");
+      EXPECT_EQ(hit.caveat(), "covert");
+      EXPECT_EQ(hit.sharing(), v1::SHARING_POINTER);
+      EXPECT_EQ(FromTimestamp(hit.expires_at()), now_ + absl::Hours(24 * 30));
+    }
     auto all = (*store)->alerts().After(0, 10);
     ASSERT_TRUE(all.ok());
     ASSERT_THAT(*all, SizeIs(3));
@@ -652,16 +717,21 @@ class MigrationTest : public RetokenizeTest {
   }
 };
 
+TEST_F(MigrationTest, ASchema3DatabaseMigratesAtStart) {
+  ASSERT_TRUE(RewriteAsSchema(dir_.path() + "/db", 3));
+  ExpectMigrated(kEpoch, phone_.token);
+}
+
 TEST_F(MigrationTest, ASchema2DatabaseMigratesAtStart) {
   ASSERT_TRUE(RewriteAsSchema(dir_.path() + "/db", 2));
-  ExpectMigrated(kEpoch);
+  ExpectMigrated(kEpoch, phone_.token);
 }
 
 TEST_F(MigrationTest, AnHmacEraDatabaseMigratesByRetokenizingThenAtStart) {
   ASSERT_TRUE(RewriteAsSchema(dir_.path() + "/db", 1));
   int calls = 0;
   ASSERT_TRUE(Retokenize(&calls).ok());
-  ExpectMigrated(kNewEpoch);
+  ExpectMigrated(kNewEpoch, NewToken(phone_));
   ExpectNewEpoch();
 }
 

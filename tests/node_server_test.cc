@@ -612,6 +612,41 @@ TEST_F(NodeServerTest, CheckBulkAnswersEveryChunkInOrder) {
   EXPECT_EQ(hits, 1);
 }
 
+// Chunks are checked together, but a bad one ends the stream as if they
+// had been checked one at a time: every answer before it, in order, then
+// its error.
+TEST_F(NodeServerTest, ABadBulkChunkEndsTheStreamAfterTheAnswersBeforeIt) {
+  auto alice = Channel(pki_->Files("user-agency-a-alice"));
+  grpc::ClientContext context;
+  WithDeadline(&context);
+  auto stream = v1::Deconfliction::NewStub(alice)->CheckBulk(&context);
+  constexpr int kChunks = 6;
+  constexpr int kBad = 3;
+  for (int chunk = 0; chunk < kChunks; ++chunk) {
+    v1::CheckRequest request;
+    for (int i = 0; i < 10; ++i) {
+      *request.add_identifiers() =
+          Id(v1::IDENTIFIER_TYPE_PHONE,
+             chunk == kBad && i == 4
+                 ? std::string("not a phone")
+                 : absl::StrFormat("+1613555%04d", 100 + chunk * 10 + i));
+    }
+    if (!stream->Write(request)) break;  // the server may have finished
+  }
+  stream->WritesDone();
+  uint64_t expected_index = 0;
+  v1::CheckResponse response;
+  while (stream->Read(&response)) {
+    for (const v1::CheckResult& result : response.results()) {
+      EXPECT_EQ(result.index(), expected_index++);
+    }
+  }
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("identifiers[4]"));
+  EXPECT_EQ(expected_index, kBad * 10u);
+}
+
 TEST_F(NodeServerTest, HealthIsServingToAnyFederationCertificate) {
   grpc::GenericStub stub(Channel(pki_->Files("user-agency-b-bob")));
   // The whole server, and each of its services by name.

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "api/deconfliction/storage/v1/records.pb.h"
 #include "api/deconfliction/v1/deconfliction.pb.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
@@ -18,19 +19,39 @@ namespace deconfliction {
 
 // Rewrites the closed node database in `dir` as the release of schema
 // `version` left it; false if it cannot.
-//   2: CHECKED alerts have no checked_count and there are no group keys.
+//   3: postings hold no case header (contact, caveat, sharing, expiry).
+//   2: as 3, and CHECKED alerts have no checked_count and there are no
+//      group keys.
 //   1: as 2, with HMAC tokens: no key epoch.
 inline bool RewriteAsSchema(const std::string& dir, uint64_t version) {
   auto database = Database::Open(dir, NodeFamilies());
   if (!database.ok()) return false;
   auto meta = (*database)->Family(families::kMeta);
   auto alerts = (*database)->Family(families::kAlerts);
-  if (!meta.ok() || !alerts.ok()) return false;
+  auto token_index = (*database)->Family(families::kTokenIndex);
+  if (!meta.ok() || !alerts.ok() || !token_index.ok()) return false;
   rocksdb::DB* db = (*database)->db();
   rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> index(
+      db->NewIterator(rocksdb::ReadOptions(), *token_index));
+  for (index->SeekToFirst(); index->Valid(); index->Next()) {
+    storage::v1::PostingList list;
+    if (!list.ParseFromArray(index->value().data(),
+                             static_cast<int>(index->value().size()))) {
+      return false;
+    }
+    for (storage::v1::Posting& posting : *list.mutable_postings()) {
+      posting.clear_contact();
+      posting.clear_caveat();
+      posting.clear_sharing();
+      posting.clear_expires_at();
+    }
+    batch.Put(*token_index, index->key(), list.SerializeAsString());
+  }
+  if (!index->status().ok()) return false;
   std::unique_ptr<rocksdb::Iterator> it(
       db->NewIterator(rocksdb::ReadOptions(), *alerts));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  for (it->SeekToFirst(); version < 3 && it->Valid(); it->Next()) {
     absl::string_view key(it->key().data(), it->key().size());
     if (key.substr(0, 1) == keys::kAlertGroupPrefix) {
       batch.Delete(*alerts, it->key());

@@ -8,9 +8,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "api/deconfliction/keys/v1/keys.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -61,10 +63,27 @@ class FakeCustodians final : public Custodians {
   void EvaluateEach(const std::shared_ptr<const v1::EvaluateRequest>& request,
                     absl::Time /*deadline*/, const AnswerDone& done) override {
     ++calls_;
-    for (size_t i = 0; i < names_.size(); ++i) {
-      done(names_[i], Answer(i, *request));
+    if (!concurrent_) {
+      for (size_t i = 0; i < names_.size(); ++i) {
+        done(names_[i], Answer(i, *request));
+      }
+      return;
     }
+    // Every answer made first, then all delivered at once, each on a
+    // thread of its own.
+    std::vector<absl::StatusOr<v1::EvaluateResponse>> answers;
+    for (size_t i = 0; i < names_.size(); ++i) {
+      answers.push_back(Answer(i, *request));
+    }
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < names_.size(); ++i) {
+      threads.emplace_back([&, i] { done(names_[i], answers[i]); });
+    }
+    for (std::thread& thread : threads) thread.join();
   }
+
+  // Answers on concurrent threads, returning once all were delivered.
+  void set_concurrent() { concurrent_ = true; }
 
   void Set(const std::string& name, Behaviour behaviour) {
     behaviours_[name] = behaviour;
@@ -112,6 +131,7 @@ class FakeCustodians final : public Custodians {
   const std::vector<oprf::KeyShare> shares_;
   std::map<std::string, Behaviour> behaviours_;
   int calls_ = 0;
+  bool concurrent_ = false;
 };
 
 class BlindTokenizerTest : public ::testing::Test {
@@ -207,6 +227,51 @@ TEST_F(BlindTokenizerTest, LyingCustodiansAreCaughtAndTheOthersDecide) {
                 "outcome=\"invalid\"} 1"))
         << metrics_->Exposition();
     EXPECT_TRUE(Exposes("deconfliction_tokens_total{source=\"custodians\"} 2"));
+  }
+}
+
+// Answers arriving together: the round is decided once, with the right
+// tokens, whichever answers were checked and whichever set aside; a lying
+// custodian's answer, checked first or not, is replaced by a reserved one.
+TEST_F(BlindTokenizerTest, ConcurrentAnswersDecideOnceWithTheRightTokens) {
+  for (Behaviour alpha :
+       {Behaviour::kHonest, Behaviour::kOtherKeyProof, Behaviour::kDown}) {
+    SetUp();
+    custodians_->set_concurrent();
+    custodians_->Set("alpha", alpha);
+    constexpr int kRounds = 20;
+    for (int round = 0; round < kRounds; ++round) {
+      const CanonicalIdentifier phone =
+          Phone("+1613555" + std::to_string(1000 + round));
+      int called = 0;
+      TokenBatch result;
+      tokenizer_->Tokenize({phone}, absl::InfiniteFuture(),
+                           [&](TokenBatch batch) {
+                             result = std::move(batch);
+                             ++called;
+                           });
+      ASSERT_EQ(called, 1);
+      EXPECT_THAT(result.tokens, ElementsAre(Expected(phone)));
+      EXPECT_THAT(result.unanswered, IsEmpty());
+    }
+    // Every answer is counted once: checked (valid, invalid, unanswered)
+    // or not needed (late).
+    const std::string exposition = metrics_->Exposition();
+    int counted = 0;
+    for (const char* name : {"alpha", "beta", "gamma"}) {
+      for (const char* outcome : {"valid", "invalid", "unanswered", "late"}) {
+        const std::string prefix =
+            absl::StrCat("\ndeconfliction_custodian_answers_total{custodian=\"",
+                         name, "\",outcome=\"", outcome, "\"} ");
+        const size_t at = exposition.find(prefix);
+        if (at != std::string::npos) {
+          counted += std::stoi(exposition.substr(at + prefix.size()));
+        }
+      }
+    }
+    EXPECT_EQ(counted, 3 * kRounds) << exposition;
+    EXPECT_TRUE(Exposes(absl::StrCat(
+        "deconfliction_tokens_total{source=\"custodians\"} ", kRounds)));
   }
 }
 

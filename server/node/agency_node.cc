@@ -95,7 +95,7 @@ void AgencyNode::Tokenize(std::vector<NewEntry> entries, absl::Time deadline,
         for (size_t i = 0; i < entries.size(); ++i) {
           entries[i].token = std::move(batch.tokens[i]);
         }
-        next(entries, batch.unanswered);
+        next(std::move(entries), batch.unanswered);
       });
 }
 
@@ -110,7 +110,7 @@ absl::StatusOr<std::vector<v1::CheckResult>> AgencyNode::LocalResults(
     // the index).
     queries.push_back(LookupQuery{entry.token, entry.identifier.observed()});
   }
-  absl::StatusOr<std::vector<std::vector<IndexHit>>> hits =
+  absl::StatusOr<std::vector<std::vector<storage::v1::Posting>>> hits =
       database_->cases().Lookup(queries);
   if (!hits.ok()) return hits.status();
   std::vector<v1::CheckResult> results(entries.size());
@@ -124,11 +124,12 @@ absl::StatusOr<std::vector<v1::CheckResult>> AgencyNode::LocalResults(
         *result.add_unanswered() = custodian;
       }
     }
-    for (const IndexHit& index_hit : (*hits)[i]) {
-      if (index_hit.owner.case_ref() == exclude_case_ref) continue;
+    for (storage::v1::Posting& index_hit : (*hits)[i]) {
+      if (index_hit.case_ref() == exclude_case_ref) continue;
       // The agency's own users see their own case references.
       *result.add_hits() = HitFromTokenHit(
-          TokenHitFor(index_hit, /*with_case_ref=*/true), config_->agency_id());
+          TokenHitFor(std::move(index_hit), /*with_case_ref=*/true),
+          config_->agency_id());
     }
   }
   return results;
@@ -136,37 +137,49 @@ absl::StatusOr<std::vector<v1::CheckResult>> AgencyNode::LocalResults(
 
 void AgencyNode::Check(const v1::CheckRequest& request, uint64_t first_index,
                        const FederationIdentity& caller, absl::Time deadline,
-                       Done<v1::CheckResponse> done) {
+                       Turn in_turn, Done<v1::CheckResponse> done) {
   absl::StatusOr<std::vector<NewEntry>> entries =
       Prepare(request.identifiers(), request.default_region());
   if (!entries.ok()) return done(entries.status());
-  Tokenize(*std::move(entries), deadline,
-           [this, first_index, caller, deadline, done = std::move(done)](
-               const std::vector<NewEntry>& entries,
-               const std::vector<v1::NodeOutcome>& unanswered) mutable {
-             absl::StatusOr<std::vector<v1::CheckResult>> local =
-                 LocalResults(entries, first_index, "", unanswered);
-             if (!local.ok()) return done(local.status());
-             v1::Contact requester;
-             requester.set_name(caller.uri);
-             federated_->Run(
-                 entries, *std::move(local), v1::LOOKUP_PURPOSE_CHECK,
-                 requester, v1::SHARING_UNSPECIFIED, caller,
-                 "/deconfliction.v1.Deconfliction/Check",
-                 /*queued_key=*/"", deadline,
-                 [done = std::move(done)](const absl::Status& refusal,
-                                          std::vector<v1::CheckResult> results,
-                                          v1::CheckScope scope) {
-                   // Over its query cap, the agency gets the hub's refusal.
-                   if (!refusal.ok()) return done(refusal);
-                   v1::CheckResponse response;
-                   response.set_scope(scope);
-                   for (v1::CheckResult& result : results) {
-                     *response.add_results() = std::move(result);
-                   }
-                   done(std::move(response));
-                 });
-           });
+  Tokenize(
+      *std::move(entries), deadline,
+      [this, first_index, caller, deadline, in_turn = std::move(in_turn),
+       done = std::move(done)](
+          std::vector<NewEntry> entries,
+          const std::vector<v1::NodeOutcome>& unanswered) mutable {
+        auto rest = [this, first_index, caller, deadline,
+                     entries = std::move(entries), unanswered,
+                     done = std::move(done)](bool go) mutable {
+          if (!go) {
+            return done(absl::CancelledError(
+                "an earlier chunk of the bulk job failed"));
+          }
+          absl::StatusOr<std::vector<v1::CheckResult>> local =
+              LocalResults(entries, first_index, "", unanswered);
+          if (!local.ok()) return done(local.status());
+          v1::Contact requester;
+          requester.set_name(caller.uri);
+          federated_->Run(
+              entries, *std::move(local), v1::LOOKUP_PURPOSE_CHECK, requester,
+              v1::SHARING_UNSPECIFIED, caller,
+              "/deconfliction.v1.Deconfliction/Check",
+              /*queued_key=*/"", deadline,
+              [done = std::move(done)](const absl::Status& refusal,
+                                       std::vector<v1::CheckResult> results,
+                                       v1::CheckScope scope) {
+                // Over its query cap, the agency gets the hub's refusal.
+                if (!refusal.ok()) return done(refusal);
+                v1::CheckResponse response;
+                response.set_scope(scope);
+                for (v1::CheckResult& result : results) {
+                  *response.add_results() = std::move(result);
+                }
+                done(std::move(response));
+              });
+        };
+        if (in_turn == nullptr) return rest(true);
+        in_turn(std::move(rest));
+      });
 }
 
 void AgencyNode::Register(const v1::RegisterRequest& request,

@@ -38,6 +38,12 @@ class AgencyNode {
  public:
   template <typename T>
   using Done = std::function<void(absl::StatusOr<T>)>;
+  // Called once a check's tokens are made, with what remains of it (its
+  // local lookup and its federated lookup): the caller runs that with true
+  // when it is the check's turn (a CheckBulk stream's chunks reach the hub
+  // in their order, and so count against the agency's query cap in that
+  // order), or with false to drop the check, which then ends CANCELLED.
+  using Turn = std::function<void(std::function<void(bool go)> rest)>;
 
   // `config` must have passed ValidateNodeConfig. Everything must outlive
   // the node.
@@ -53,9 +59,11 @@ class AgencyNode {
   // the request's first identifier in its bulk job. INVALID_ARGUMENT for an
   // empty or oversized batch or a bad identifier; RESOURCE_EXHAUSTED when
   // the hub refuses the agency's query cap. `done` runs once, on any thread.
+  // Without `in_turn` (null), the check goes on as soon as its tokens are
+  // made.
   void Check(const v1::CheckRequest& request, uint64_t first_index,
              const FederationIdentity& caller, absl::Time deadline,
-             Done<v1::CheckResponse> done);
+             Turn in_turn, Done<v1::CheckResponse> done);
 
   // Stores the identifiers under the case (creating it if new), durably,
   // then reports their matches in other cases of this agency and, with a
@@ -79,7 +87,7 @@ class AgencyNode {
 
  private:
   using Tokenized =
-      std::function<void(const std::vector<NewEntry>& entries,
+      std::function<void(std::vector<NewEntry> entries,
                          const std::vector<v1::NodeOutcome>& unanswered)>;
 
   // Validates the batch size and every identifier, in request order, and

@@ -42,7 +42,8 @@ struct BlindTokenizer::State {
             "valid, invalid (a bad proof, element, size, epoch, generation "
             "or share index: the custodian is faulty or hostile), "
             "unanswered (an error or no answer by the deadline), late "
-            "(after the threshold was reached: not checked).",
+            "(not needed: the threshold was reached by answers valid or "
+            "being checked; not checked).",
             {"custodian", "outcome"})),
         tokens(metrics->AddCounterFamily(
             "deconfliction_tokens_total",
@@ -106,15 +107,27 @@ struct BlindTokenizer::Round {
   std::vector<oprf::SecretScalar> blinds;
   std::vector<oprf::Element> blinded;
 
+  // A custodian's answer, as received.
+  struct Answer {
+    std::string custodian;
+    absl::StatusOr<v1::EvaluateResponse> response;
+  };
+
   absl::Mutex mu;
   std::vector<oprf::ShareEvaluations> valid ABSL_GUARDED_BY(mu);
   std::vector<v1::NodeOutcome> failed ABSL_GUARDED_BY(mu);
+  // Answers not yet checked or set aside.
   size_t waiting ABSL_GUARDED_BY(mu) = 0;
+  // Answers being checked.
+  size_t checking ABSL_GUARDED_BY(mu) = 0;
+  // Answers set aside unchecked while the valid ones and those being
+  // checked are enough: checked only if one of those fails.
+  std::vector<Answer> reserve ABSL_GUARDED_BY(mu);
   bool decided ABSL_GUARDED_BY(mu) = false;
 
-  // Records one custodian's answer; finishes the round when it decides it.
-  void Receive(const std::string& custodian,
-               const absl::StatusOr<v1::EvaluateResponse>& answer);
+  // Records one custodian's answer: checks it, unless enough others are
+  // valid or being checked; finishes the round when it decides it.
+  void Receive(Answer answer);
   // Combines, unblinds and finalizes `valid` into the batch's tokens.
   void Finish(const std::vector<oprf::ShareEvaluations>& valid);
 };
@@ -191,7 +204,7 @@ void BlindTokenizer::Tokenize(
       request, deadline,
       [round](const std::string& custodian,
               const absl::StatusOr<v1::EvaluateResponse>& answer) {
-        round->Receive(custodian, answer);
+        round->Receive(Round::Answer{custodian, answer});
       });
 }
 
@@ -255,46 +268,67 @@ absl::StatusOr<std::vector<oprf::Element>> BlindTokenizer::State::Check(
   return evaluated;
 }
 
-void BlindTokenizer::Round::Receive(
-    const std::string& custodian,
-    const absl::StatusOr<v1::EvaluateResponse>& answer) {
+void BlindTokenizer::Round::Receive(Answer answer) {
+  const size_t threshold = state->bundle.threshold();
   {
     absl::MutexLock lock(&mu);
     if (decided) {
       --waiting;
       // Decided by the others: not even checked.
-      state->answers->WithLabels({custodian, "late"}).Increment();
+      state->answers->WithLabels({answer.custodian, "late"}).Increment();
       return;
     }
+    if (valid.size() + checking >= threshold) {
+      reserve.push_back(std::move(answer));
+      return;
+    }
+    ++checking;
   }
-  absl::StatusOr<std::vector<oprf::Element>> evaluated =
-      state->Check(custodian, answer, blinded);
-  const char* outcome = evaluated.ok() ? "valid" : "unanswered";
-  if (!evaluated.ok() && answer.ok()) {
-    // A custodian that answers wrongly is faulty or hostile: said loudly.
-    outcome = "invalid";
-    LogWarning("tokens", "a custodian gave an invalid answer, ignored",
-               {{"custodian", custodian},
-                {"reason", std::string(evaluated.status().message())}});
-  }
-  state->answers->WithLabels({custodian, outcome}).Increment();
   std::vector<oprf::ShareEvaluations> combine;
   bool fail = false;
-  {
+  // Checks `answer`, then, while the round is undecided, a reserved answer
+  // in place of each that fails.
+  while (true) {
+    absl::StatusOr<std::vector<oprf::Element>> evaluated =
+        state->Check(answer.custodian, answer.response, blinded);
+    const char* outcome = evaluated.ok() ? "valid" : "unanswered";
+    if (!evaluated.ok() && answer.response.ok()) {
+      // A custodian that answers wrongly is faulty or hostile: said loudly.
+      outcome = "invalid";
+      LogWarning("tokens", "a custodian gave an invalid answer, ignored",
+                 {{"custodian", answer.custodian},
+                  {"reason", std::string(evaluated.status().message())}});
+    }
+    state->answers->WithLabels({answer.custodian, outcome}).Increment();
+    const bool checked_valid = evaluated.ok();
     absl::MutexLock lock(&mu);
     --waiting;
-    if (decided) return;
-    if (evaluated.ok()) {
-      valid.push_back(oprf::ShareEvaluations{state->keys.at(custodian).index,
-                                             *std::move(evaluated)});
+    --checking;
+    if (checked_valid) {
+      valid.push_back(oprf::ShareEvaluations{
+          state->keys.at(answer.custodian).index, *std::move(evaluated)});
     } else {
-      failed.push_back(Unanswered(absl::StrCat("custodian/", custodian),
+      failed.push_back(Unanswered(absl::StrCat("custodian/", answer.custodian),
                                   evaluated.status()));
     }
-    if (valid.size() >= state->bundle.threshold()) {
+    if (valid.size() >= threshold) {
       decided = true;
       combine = std::move(valid);
-    } else if (waiting == 0) {
+      for (const Answer& unchecked : reserve) {
+        --waiting;
+        state->answers->WithLabels({unchecked.custodian, "late"}).Increment();
+      }
+      reserve.clear();
+      break;
+    }
+    if (!checked_valid && !reserve.empty() &&
+        valid.size() + checking < threshold) {
+      answer = std::move(reserve.back());
+      reserve.pop_back();
+      ++checking;
+      continue;
+    }
+    if (waiting == 0) {
       decided = fail = true;
       // In custodian order, whichever failed first.
       std::sort(failed.begin(), failed.end(),
@@ -304,6 +338,7 @@ void BlindTokenizer::Round::Receive(
       batch.unanswered = failed;
       state->missing->Increment(positions.size());
     }
+    break;
   }
   if (!combine.empty()) Finish(combine);
   if (!combine.empty() || fail) done(std::move(batch));

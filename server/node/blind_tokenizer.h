@@ -5,9 +5,13 @@
 //      r: B = r * HashToGroup(input);
 //   2. every custodian is asked at once for k_i * B (Custodians), with one
 //      batched DLEQ proof against its public share in the bundle;
-//   3. each answer is checked: epoch, generation, share index, element
-//      count, every element, and the proof. An answer that fails is
-//      ignored and its custodian named in the log;
+//   3. answers are checked as they arrive, until the valid ones and those
+//      being checked reach the threshold; a later answer is set aside, and
+//      checked only in place of one that fails (a proof costs about two
+//      scalar multiplications per element). A check covers epoch,
+//      generation, share index, element count, every element, and the
+//      proof. An answer that fails is ignored and its custodian named in
+//      the log;
 //   4. the first `threshold` valid answers are combined with Lagrange
 //      coefficients into k * B, unblinded and finalized; the token is the
 //      output's first kTokenBytes bytes.

@@ -124,8 +124,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     // Without a hub, there is nothing to recover from.
     if (absl::Status s = db->FinishAlertRecovery(0); !s.ok()) return s;
   }
-  server->bulk_queue_ = std::make_unique<WorkQueue>(limits.worker_threads(),
-                                                    limits.max_bulk_streams());
+  server->bulk_queue_ = std::make_unique<WorkQueue>(
+      limits.worker_threads(), limits.max_bulk_streams() * kBulkChunksInFlight);
   server->registry_ = std::make_unique<RegistryService>(server->node_.get(),
                                                         server->queue_.get());
   server->deconfliction_ = std::make_unique<DeconflictionService>(

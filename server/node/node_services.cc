@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
+#include <map>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -106,71 +109,269 @@ grpc::ServerUnaryReactor* DeconflictionService::Check(
   absl::StatusOr<FederationIdentity> caller =
       PeerIdentity(*context->auth_context());
   if (!caller.ok()) return FinishNow(context, caller.status());
-  return RunUnary(
-      context, queue_, response,
-      [this, context, request,
-       caller = *std::move(caller)](AgencyNode::Done<v1::CheckResponse> done) {
-        node_->Check(*request, 0, caller, Deadline(context), std::move(done));
-      });
+  return RunUnary(context, queue_, response,
+                  [this, context, request, caller = *std::move(caller)](
+                      AgencyNode::Done<v1::CheckResponse> done) {
+                    node_->Check(*request, 0, caller, Deadline(context),
+                                 /*in_turn=*/nullptr, std::move(done));
+                  });
 }
 
-// One bulk job: reads a chunk, answers it on the bulk queue, writes the
-// answer, and only then reads the next chunk, so a stream holds at most one
-// chunk and one answer in memory and a slow reader slows the writer.
+// One bulk job. Chunks are read while fewer than kBulkChunksInFlight are
+// read and not yet answered to the client; each is checked on the bulk
+// queue as soon as it is read, so that its tokenization (at the node and at
+// the custodians) overlaps the others'. What follows its tokenization (its
+// lookups, local and federated) waits for the chunks before it to be
+// answered: the hub sees the chunks in their order, and counts them
+// against the agency's query cap in that order. The answers are written in
+// the order of the chunks. A stream thus holds at most kBulkChunksInFlight
+// chunks and their answers in memory, and a slow reader slows the writer.
+// A chunk that fails finishes the stream with its error once the answers
+// of the chunks before it are written, as if the chunks had been checked
+// one at a time; a failed write finishes it at once. Chunks still being
+// checked then finish into nothing, and the reactor is deleted when gRPC
+// is done with it and the last of them has returned.
 class DeconflictionService::BulkReactor final
     : public grpc::ServerBidiReactor<v1::CheckRequest, v1::CheckResponse> {
  public:
   BulkReactor(DeconflictionService* service,
               grpc::CallbackServerContext* context, FederationIdentity caller)
       : service_(service), context_(context), caller_(std::move(caller)) {
-    StartRead(&request_);
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = true;
+    }
+    StartRead(&read_);
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // the client has sent its last chunk
-      Finish(grpc::Status::OK);
-      return;
-    }
-    bool admitted = service_->bulk_queue_->TrySubmit([this] {
-      absl::Status wanted = StillWanted(context_);
-      if (!wanted.ok()) {
-        Finish(ToGrpcStatus(wanted));
-        return;
+    std::shared_ptr<Chunk> chunk;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      if (!ok) {  // the client has sent its last chunk
+        reads_done_ = true;
+      } else {
+        chunk = std::make_shared<Chunk>();
+        chunk->seq = read_seq_++;
+        chunk->first_index = next_index_;
+        next_index_ += read_.identifiers_size();
+        chunk->request.Swap(&read_);
+        ++in_flight_;
+        ++running_;
       }
-      service_->node_->Check(request_, next_index_, caller_, Deadline(context_),
-                             [this](absl::StatusOr<v1::CheckResponse> answer) {
-                               if (!answer.ok()) {
-                                 Finish(ToGrpcStatus(answer.status()));
-                                 return;
-                               }
-                               next_index_ += request_.identifiers_size();
-                               response_ = *std::move(answer);
-                               StartWrite(&response_);
-                             });
-    });
-    if (!admitted) Finish(Busy());
+    }
+    if (chunk != nullptr && !Submit(chunk)) {
+      Turns turns;
+      {
+        absl::MutexLock lock(&mu_);
+        --running_;
+        turns = Record(chunk->seq,
+                       absl::ResourceExhaustedError(
+                           "node is at its limit of queued requests; retry "
+                           "with backoff"));
+      }
+      Go(turns);
+    }
+    Proceed();
   }
 
   void OnWriteDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
-      return;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      --in_flight_;
+      ++write_seq_;
+      if (!ok && broken_.ok()) {
+        broken_ = grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+      }
     }
-    StartRead(&request_);
+    Proceed();
   }
 
   void OnDone() override {
     service_->open_bulk_streams_.fetch_sub(1);
-    delete this;
+    bool last = false;
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+      last = running_ == 0;
+    }
+    if (last) delete this;
   }
 
  private:
+  struct Chunk {
+    uint64_t seq = 0;
+    uint64_t first_index = 0;
+    v1::CheckRequest request;
+  };
+
+  // Lookups of later chunks let go on (true) or dropped (false).
+  using Turns = std::vector<std::pair<std::function<void(bool)>, bool>>;
+
+  // Checks `chunk` on the bulk queue, its answer going to Answered; false
+  // when the queue is full.
+  bool Submit(const std::shared_ptr<Chunk>& chunk) {
+    return service_->bulk_queue_->TrySubmit([this, chunk] {
+      absl::Status wanted = StillWanted(context_);
+      if (!wanted.ok()) return Answered(chunk->seq, wanted);
+      service_->node_->Check(
+          chunk->request, chunk->first_index, caller_, Deadline(context_),
+          [this, seq = chunk->seq](std::function<void(bool)> rest) {
+            InTurn(seq, std::move(rest));
+          },
+          [this, seq = chunk->seq](absl::StatusOr<v1::CheckResponse> answer) {
+            Answered(seq, std::move(answer));
+          });
+    });
+  }
+
+  // Runs `rest` of chunk `seq` once the chunks before it are answered;
+  // drops it if one of them failed.
+  void InTurn(uint64_t seq, std::function<void(bool)> rest) {
+    bool go = false;
+    {
+      absl::MutexLock lock(&mu_);
+      go = !failed_seq_ || seq < *failed_seq_;
+      if (go && seq != turn_seq_) {
+        waiting_turns_.emplace(seq, std::move(rest));
+        return;
+      }
+    }
+    rest(go);
+  }
+
+  void Answered(uint64_t seq, absl::StatusOr<v1::CheckResponse> answer) {
+    Turns turns;
+    {
+      absl::MutexLock lock(&mu_);
+      turns = Record(seq, std::move(answer));
+    }
+    Go(turns);
+    // Still counted in running_: the reactor outlives this call.
+    Proceed();
+    bool last = false;
+    {
+      absl::MutexLock lock(&mu_);
+      --running_;
+      last = done_ && running_ == 0;
+    }
+    if (last) delete this;
+  }
+
+  // Keeps chunk `seq`'s answer for writing, or its failure; returns the
+  // later chunks' lookups that this lets go on or drops.
+  Turns Record(uint64_t seq, absl::StatusOr<v1::CheckResponse> answer)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Turns turns;
+    if (!answer.ok()) {
+      if (!failed_seq_ || seq < *failed_seq_) {
+        failed_seq_ = seq;
+        failure_ = ToGrpcStatus(answer.status());
+      }
+      // The chunks after the failed one do not go on.
+      for (auto it = waiting_turns_.upper_bound(*failed_seq_);
+           it != waiting_turns_.end();) {
+        turns.emplace_back(std::move(it->second), false);
+        it = waiting_turns_.erase(it);
+      }
+    } else {
+      answered_.emplace(seq, *std::move(answer));
+      if (seq == turn_seq_) {
+        auto next = waiting_turns_.find(++turn_seq_);
+        if (next != waiting_turns_.end()) {
+          turns.emplace_back(std::move(next->second), true);
+          waiting_turns_.erase(next);
+        }
+      }
+    }
+    return turns;
+  }
+
+  // Runs `turns`, outside the lock.
+  static void Go(const Turns& turns) {
+    for (const auto& [rest, go] : turns) rest(go);
+  }
+
+  // Starts what the stream can do next: write the next answer in order,
+  // read another chunk, or finish. Reads and writes are started outside
+  // the lock (a reaction may run inline), and the stream is never
+  // finished while one is being started.
+  void Proceed() {
+    while (true) {
+      bool read = false;
+      bool write = false;
+      std::optional<grpc::Status> finish;
+      {
+        absl::MutexLock lock(&mu_);
+        if (finished_ || starting_) return;
+        if (!broken_.ok() || (failed_seq_ && write_seq_ == *failed_seq_) ||
+            (reads_done_ && in_flight_ == 0)) {
+          // The stream broke, the answers before a failed chunk are
+          // written, or every answer is. A write under way ends first.
+          if (writing_) return;
+          finished_ = true;
+          finish = !broken_.ok() ? broken_
+                   : failed_seq_ ? failure_
+                                 : grpc::Status::OK;
+        } else {
+          auto next = answered_.find(write_seq_);
+          if (!writing_ && next != answered_.end()) {
+            writing_ = write = true;
+            write_ = std::move(next->second);
+            answered_.erase(next);
+          }
+          if (!reading_ && !reads_done_ && !failed_seq_ &&
+              in_flight_ < kBulkChunksInFlight) {
+            reading_ = read = true;
+          }
+          if (!read && !write) return;
+          starting_ = true;
+        }
+      }
+      if (finish) {
+        Finish(*finish);
+        return;
+      }
+      if (write) StartWrite(&write_);
+      if (read) StartRead(&read_);
+      absl::MutexLock lock(&mu_);
+      starting_ = false;
+    }
+  }
+
   DeconflictionService* const service_;
   grpc::CallbackServerContext* const context_;
   const FederationIdentity caller_;
-  v1::CheckRequest request_;
-  v1::CheckResponse response_;
-  uint64_t next_index_ = 0;
+  absl::Mutex mu_;
+  // The read under way fills read_; the write under way sends write_.
+  v1::CheckRequest read_;
+  v1::CheckResponse write_;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool starting_ ABSL_GUARDED_BY(mu_) = false;  // a read or write
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;  // OnDone ran
+  uint64_t read_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t write_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
+  // Chunks read and not yet written.
+  uint32_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  // Chunks submitted whose answer has not come back.
+  uint32_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, v1::CheckResponse> answered_ ABSL_GUARDED_BY(mu_);
+  // The chunk whose lookups may run, and the later chunks' lookups waiting
+  // for their turn.
+  uint64_t turn_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, std::function<void(bool)>> waiting_turns_
+      ABSL_GUARDED_BY(mu_);
+  // The first failed chunk and its error.
+  std::optional<uint64_t> failed_seq_ ABSL_GUARDED_BY(mu_);
+  grpc::Status failure_ ABSL_GUARDED_BY(mu_);
+  // Not OK once a write failed.
+  grpc::Status broken_ ABSL_GUARDED_BY(mu_);
 };
 
 grpc::ServerBidiReactor<v1::CheckRequest, v1::CheckResponse>*

@@ -12,6 +12,7 @@
 #define DECONFLICTION_SERVER_NODE_NODE_SERVICES_H_
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
@@ -23,6 +24,11 @@
 #include "server/node/token_lookup.h"
 
 namespace deconfliction {
+
+// CheckBulk chunks a stream has read and not yet answered, at most: they
+// are checked at once, so that one chunk's tokenization (at this node and
+// at the custodians) overlaps the next one's.
+inline constexpr uint32_t kBulkChunksInFlight = 3;
 
 class RegistryService final : public v1::Registry::CallbackService {
  public:
@@ -49,9 +55,9 @@ class RegistryService final : public v1::Registry::CallbackService {
 
 class DeconflictionService final : public v1::Deconfliction::CallbackService {
  public:
-  // `bulk_queue` runs CheckBulk chunks; each stream has at most one chunk in
-  // it, and at most `max_bulk_streams` streams are open at once (more are
-  // refused with RESOURCE_EXHAUSTED).
+  // `bulk_queue` runs CheckBulk chunks; each stream has at most
+  // kBulkChunksInFlight chunks in it, and at most `max_bulk_streams`
+  // streams are open at once (more are refused with RESOURCE_EXHAUSTED).
   DeconflictionService(AgencyNode* node, WorkQueue* queue,
                        WorkQueue* bulk_queue, uint32_t max_bulk_streams)
       : node_(node),

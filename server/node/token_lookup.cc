@@ -9,15 +9,15 @@
 
 namespace deconfliction {
 
-v1::TokenHit TokenHitFor(const IndexHit& hit, bool with_case_ref) {
+v1::TokenHit TokenHitFor(storage::v1::Posting hit, bool with_case_ref) {
   v1::TokenHit shown;
-  *shown.mutable_contact() = hit.owner.contact();
-  shown.set_caveat(hit.owner.caveat());
-  shown.set_sharing(hit.owner.sharing());
-  if (with_case_ref) shown.set_case_ref(hit.owner.case_ref());
-  *shown.mutable_registered_at() = hit.posting.registered_at();
-  if (hit.posting.has_observed()) {
-    *shown.mutable_observed() = hit.posting.observed();
+  shown.mutable_contact()->Swap(hit.mutable_contact());
+  shown.mutable_caveat()->swap(*hit.mutable_caveat());
+  shown.set_sharing(hit.sharing());
+  if (with_case_ref) shown.mutable_case_ref()->swap(*hit.mutable_case_ref());
+  shown.mutable_registered_at()->Swap(hit.mutable_registered_at());
+  if (hit.has_observed()) {
+    shown.mutable_observed()->Swap(hit.mutable_observed());
   }
   return shown;
 }
@@ -40,17 +40,19 @@ absl::StatusOr<v1::TokenLookupResponse> TokenLookup::Answer(
     }
     queries.push_back(LookupQuery{query.token(), query.observed()});
   }
-  absl::StatusOr<std::vector<std::vector<IndexHit>>> hits =
+  absl::StatusOr<std::vector<std::vector<storage::v1::Posting>>> hits =
       database_->cases().Lookup(queries);
   if (!hits.ok()) return hits.status();
   v1::TokenLookupResponse response;
+  response.mutable_answers()->Reserve(static_cast<int>(hits->size()));
   uint32_t hit_count = 0;
-  for (const std::vector<IndexHit>& entry_hits : *hits) {
+  for (std::vector<storage::v1::Posting>& entry_hits : *hits) {
     hit_count += static_cast<uint32_t>(entry_hits.size());
     v1::TokenAnswer* answer = response.add_answers();
-    for (const IndexHit& hit : entry_hits) {
-      *answer->add_hits() = TokenHitFor(
-          hit, hit.owner.sharing() == v1::SHARING_POINTER_WITH_CASE_REF);
+    for (storage::v1::Posting& hit : entry_hits) {
+      const bool with_case_ref =
+          hit.sharing() == v1::SHARING_POINTER_WITH_CASE_REF;
+      *answer->add_hits() = TokenHitFor(std::move(hit), with_case_ref);
     }
   }
   storage::v1::AuditRecord record;

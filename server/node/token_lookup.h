@@ -16,10 +16,11 @@
 
 namespace deconfliction {
 
-// One index hit as a node shows it: the case's pointer, and its case
+// One index hit (a posting from CaseStore::Lookup, taken apart: its fields
+// move into the hit) as a node shows it: the case's pointer, and its case
 // reference when `with_case_ref` (always to the agency's own users; to
 // others only under SHARING_POINTER_WITH_CASE_REF).
-v1::TokenHit TokenHitFor(const IndexHit& hit, bool with_case_ref);
+v1::TokenHit TokenHitFor(storage::v1::Posting hit, bool with_case_ref);
 
 class TokenLookup {
  public:
