@@ -282,7 +282,33 @@ TEST_F(FederationTest, KilledNodeGivesAPartialAnswerWithTheOtherHits) {
 TEST_F(FederationTest, HungNodeGivesAPartialAnswerWithinTheDeadline) {
   ExpectPartialAnswer(federation_, SIGSTOP, "x:hung_node_case",
                       grpc::StatusCode::DEADLINE_EXCEEDED);
+  // Found hung at its deadline (node_timeout_ms, 1500 ms here): the next
+  // lookups ask it with hung_node_timeout_ms (500 ms), and it is still
+  // named in their answers.
+  auto check = [&](v1::CheckResponse* response) {
+    const absl::Time start = absl::Now();
+    EXPECT_TRUE(Check("north",
+                      {Id(v1::IDENTIFIER_TYPE_USERNAME, "x:hung_node_case")},
+                      response)
+                    .ok());
+    return absl::Now() - start;
+  };
+  for (int i = 0; i < 3; ++i) {
+    v1::CheckResponse response;
+    EXPECT_LT(check(&response), absl::Milliseconds(1400));
+    ASSERT_THAT(response.results(0).unanswered(), SizeIs(1));
+    EXPECT_EQ(response.results(0).unanswered(0).agency_id(), "ccc");
+    EXPECT_THAT(response.results(0).hits(), SizeIs(1));
+  }
+  // Resumed: complete again as soon as it answers within that.
   federation_->node("ccc").Signal(SIGCONT);
+  bool complete = false;
+  for (int i = 0; i < 50 && !complete; ++i) {
+    v1::CheckResponse response;
+    check(&response);
+    complete = response.results(0).complete();
+  }
+  EXPECT_TRUE(complete);
 }
 
 TEST_F(FederationTest, OneCustodianDownLeavesAnswersComplete) {

@@ -12,6 +12,7 @@ namespace deconfliction {
 // Defaults and bounds of HubLimits (documented in config.proto).
 inline constexpr uint32_t kDefaultMaxTokensPerRequest = 1000;
 inline constexpr uint32_t kDefaultNodeTimeoutMs = 3000;
+inline constexpr uint32_t kDefaultHungNodeTimeoutMs = 500;
 inline constexpr uint32_t kDefaultHubWorkerThreads = 2;
 inline constexpr uint32_t kDefaultAlertRetentionDays = 30;
 

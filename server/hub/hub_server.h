@@ -45,9 +45,13 @@ inline constexpr absl::Duration kDeliveredAlertsPruneInterval = absl::Hours(1);
 // The fields of HubConfig a reload may change; any other changes only with
 // a restart.
 inline const std::vector<std::string>& HubReloadableFields() {
-  static const auto* const fields = new std::vector<std::string>{
-      "nodes", "policy", "limits.max_tokens_per_request",
-      "limits.node_timeout_ms", "limits.alert_delivery_delay_ms"};
+  static const auto* const fields =
+      new std::vector<std::string>{"nodes",
+                                   "policy",
+                                   "limits.max_tokens_per_request",
+                                   "limits.node_timeout_ms",
+                                   "limits.hung_node_timeout_ms",
+                                   "limits.alert_delivery_delay_ms"};
   return *fields;
 }
 

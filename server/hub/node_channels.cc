@@ -1,5 +1,6 @@
 #include "server/hub/node_channels.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -152,6 +153,8 @@ absl::Status NodeChannels::Update(const config::v1::HubConfig& config) {
   absl::MutexLock lock(&mu_);
   agencies_ = std::move(agencies);
   links_.swap(links);
+  hung_node_timeout_ =
+      absl::Milliseconds(config.limits().hung_node_timeout_ms());
   return absl::OkStatus();
 }  // the dropped links are released outside the lock
 
@@ -167,12 +170,23 @@ std::shared_ptr<v1::NodeFederation::Stub> NodeChannels::StubFor(
   return it == links_.end() ? nullptr : it->second.stub;
 }
 
+absl::Time NodeChannels::LookupDeadline(const std::string& agency,
+                                        absl::Time deadline) const {
+  {
+    absl::MutexLock lock(&outages_mu_);
+    if (unreachable_since_.count(agency) == 0) return deadline;
+  }
+  absl::MutexLock lock(&mu_);
+  return std::min(deadline, absl::Now() + hung_node_timeout_);
+}
+
 void NodeChannels::LookupTokens(
     const std::string& agency,
     std::shared_ptr<const v1::TokenLookupRequest> request, absl::Time deadline,
     Done<v1::TokenLookupResponse> done) {
   std::shared_ptr<v1::NodeFederation::Stub> stub = StubFor(agency);
   if (stub == nullptr) return done(NotConfigured(agency));
+  deadline = LookupDeadline(agency, deadline);
   done = Observed(agency, "LookupTokens", std::move(done));
   // The request is shared by every node of a fan-out: the call keeps it
   // alive instead of copying it.

@@ -9,7 +9,10 @@
 // outages and recoveries are logged: a call failing UNAVAILABLE or
 // DEADLINE_EXCEEDED marks its node unreachable (one warning), the next
 // call it answers marks it reachable again (one line, with how long it was
-// out).
+// out). While a node is unreachable, token lookups ask it with a deadline
+// of at most limits.hung_node_timeout_ms: a hung node (one that accepts
+// calls and never answers) costs each lookup that, not the whole
+// node_timeout_ms, and answers as soon as it is back within it.
 //
 //   deconfliction_hub_node_call_seconds{agency, method}   histogram
 //   deconfliction_hub_node_call_failures_total{agency, method, code}
@@ -75,10 +78,15 @@ class NodeChannels final : public NodeLinks {
   // nullptr for an agency that is not configured.
   std::shared_ptr<v1::NodeFederation::Stub> StubFor(
       const std::string& agency) const;
+  // `deadline`, shortened to limits.hung_node_timeout_ms from now while
+  // `agency`'s node is unreachable.
+  absl::Time LookupDeadline(const std::string& agency,
+                            absl::Time deadline) const;
 
   mutable absl::Mutex mu_;
   std::vector<std::string> agencies_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Link> links_ ABSL_GUARDED_BY(mu_);
+  absl::Duration hung_node_timeout_ ABSL_GUARDED_BY(mu_);
 
   HistogramFamily* const call_seconds_;
   CounterFamily* const failures_;
