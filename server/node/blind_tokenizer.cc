@@ -1,7 +1,10 @@
 #include "server/node/blind_tokenizer.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <deque>
+#include <functional>
+#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -22,6 +25,31 @@ namespace deconfliction {
 
 // The tokens made here are the ones the hub and the nodes check on the wire.
 static_assert(kTokenBytes == kFederationTokenBytes);
+
+namespace {
+
+// Elements below which a batch's group operations stay on one thread.
+constexpr size_t kElementsPerThread = 128;
+
+// Runs `work(begin, end)` over [0, n) in slices, one per core (this thread
+// takes the first), when the batch is big enough to be worth the threads;
+// returns when every slice is done.
+void ForEachSlice(size_t n, const std::function<void(size_t, size_t)>& work) {
+  const size_t threads =
+      std::min<size_t>(std::max(1U, std::thread::hardware_concurrency()),
+                       n / kElementsPerThread);
+  if (threads <= 1) return work(0, n);
+  const size_t slice = (n + threads - 1) / threads;
+  std::vector<std::thread> helpers;
+  helpers.reserve(threads - 1);
+  for (size_t t = 1; t < threads; ++t) {
+    helpers.emplace_back(work, t * slice, std::min(n, (t + 1) * slice));
+  }
+  work(0, std::min(n, slice));
+  for (std::thread& helper : helpers) helper.join();
+}
+
+}  // namespace
 
 struct BlindTokenizer::State {
   struct CustodianKey {
@@ -167,24 +195,35 @@ void BlindTokenizer::Tokenize(
   round->batch.tokens.resize(identifiers.size());
   round->done = std::move(done);
   uint64_t cached = 0;
+  std::vector<size_t> wanted;  // positions of the identifiers not cached
+  std::vector<std::string> inputs;
   for (size_t i = 0; i < identifiers.size(); ++i) {
     std::string input = TokenInput(identifiers[i]);
     if (state_->CachedToken(input, &round->batch.tokens[i])) {
       ++cached;
       continue;
     }
-    oprf::SecretScalar blind(oprf::RandomScalar());
-    absl::StatusOr<oprf::Element> blinded =
-        oprf::Blind(oprf::Mode::kVoprf, input, blind.get());
-    // Only an input that hashes to the identity fails (probability about
-    // 2^-252); its token stays missing.
-    if (!blinded.ok()) continue;
-    round->positions.push_back(i);
-    round->inputs.push_back(std::move(input));
-    round->blinds.push_back(blind);
-    round->blinded.push_back(*blinded);
+    wanted.push_back(i);
+    inputs.push_back(std::move(input));
   }
   state_->tokens->WithLabels({"cache"}).Increment(cached);
+  std::vector<oprf::SecretScalar> blinds(wanted.size());
+  std::vector<absl::StatusOr<oprf::Element>> blinded(wanted.size());
+  ForEachSlice(wanted.size(), [&](size_t begin, size_t end) {
+    for (size_t j = begin; j < end; ++j) {
+      blinds[j] = oprf::SecretScalar(oprf::RandomScalar());
+      blinded[j] = oprf::Blind(oprf::Mode::kVoprf, inputs[j], blinds[j].get());
+    }
+  });
+  for (size_t j = 0; j < wanted.size(); ++j) {
+    // Only an input that hashes to the identity fails (probability about
+    // 2^-252); its token stays missing.
+    if (!blinded[j].ok()) continue;
+    round->positions.push_back(wanted[j]);
+    round->inputs.push_back(std::move(inputs[j]));
+    round->blinds.push_back(blinds[j]);
+    round->blinded.push_back(*blinded[j]);
+  }
   if (round->positions.empty()) {
     round->done(std::move(round->batch));
     return;
@@ -346,20 +385,41 @@ void BlindTokenizer::Round::Receive(Answer answer) {
 
 void BlindTokenizer::Round::Finish(
     const std::vector<oprf::ShareEvaluations>& valid_answers) {
-  absl::StatusOr<std::vector<oprf::Element>> combined =
-      oprf::CombineEvaluations(valid_answers,
-                               static_cast<int>(state->bundle.threshold()));
-  if (!combined.ok()) {
+  // Each slice of the batch combined and finalized on a core of its own.
+  std::vector<absl::StatusOr<std::string>> outputs(positions.size());
+  absl::Mutex failed_mu;
+  absl::Status failed_combine;
+  ForEachSlice(positions.size(), [&](size_t begin, size_t end) {
+    std::vector<oprf::ShareEvaluations> slice;
+    slice.reserve(valid_answers.size());
+    for (const oprf::ShareEvaluations& answer : valid_answers) {
+      slice.push_back(oprf::ShareEvaluations{
+          answer.index,
+          {answer.elements.begin() + static_cast<std::ptrdiff_t>(begin),
+           answer.elements.begin() + static_cast<std::ptrdiff_t>(end)}});
+    }
+    absl::StatusOr<std::vector<oprf::Element>> combined =
+        oprf::CombineEvaluations(slice,
+                                 static_cast<int>(state->bundle.threshold()));
+    if (!combined.ok()) {
+      absl::MutexLock lock(&failed_mu);
+      failed_combine = combined.status();
+      return;
+    }
+    for (size_t j = begin; j < end; ++j) {
+      outputs[j] =
+          oprf::Finalize(inputs[j], blinds[j].get(), (*combined)[j - begin]);
+    }
+  });
+  if (!failed_combine.ok()) {
     // Checked answers always combine; reaching here is a defect.
-    batch.unanswered.push_back(Unanswered("custodians", combined.status()));
+    batch.unanswered.push_back(Unanswered("custodians", failed_combine));
     return;
   }
   uint64_t made = 0;
   for (size_t j = 0; j < positions.size(); ++j) {
-    absl::StatusOr<std::string> output =
-        oprf::Finalize(inputs[j], blinds[j].get(), (*combined)[j]);
-    if (!output.ok()) continue;
-    std::string token = output->substr(0, kTokenBytes);
+    if (!outputs[j].ok()) continue;
+    std::string token = outputs[j]->substr(0, kTokenBytes);
     state->CacheToken(inputs[j], token);
     batch.tokens[positions[j]] = std::move(token);
     ++made;

@@ -24,6 +24,11 @@
 // repeated identifiers without the custodians; the oldest entries leave
 // first.
 //
+// The node's group operations are spread over the machine's cores: a batch
+// of at least 256 identifiers is blinded, combined and finalized in slices,
+// one per core (each custodian's proof is checked on the thread its answer
+// arrives on).
+//
 // Metrics (registered by Create): deconfliction_custodian_answers_total
 // {custodian, outcome} (valid, invalid, unanswered, late),
 // deconfliction_tokens_total{source} (custodians, cache) and
