@@ -30,6 +30,7 @@
 #include "absl/time/clock.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "bench/floors.h"
+#include "bench/identifiers.h"
 #include "security/identity.h"
 #include "security/tls.h"
 #include "tests/temp_dir.h"
@@ -44,13 +45,6 @@ namespace {
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "alert_bench: %s\n", what.c_str());
   std::exit(1);
-}
-
-v1::Identifier Email(const std::string& prefix, int i) {
-  v1::Identifier identifier;
-  identifier.set_type(v1::IDENTIFIER_TYPE_EMAIL);
-  identifier.set_value(absl::StrCat(prefix, i, "@example.org"));
-  return identifier;
 }
 
 void Register(TestFederation& federation, const std::string& agency,
@@ -128,17 +122,17 @@ int Main() {
   // North holds everything first (no one else does: no alerts yet).
   std::vector<v1::Identifier> held;
   held.reserve(matches);
-  for (int i = 0; i < matches; ++i) held.push_back(Email("single", i));
+  for (int i = 0; i < matches; ++i) held.push_back(bench::Email("single", i));
   Register(federation, "north", "N-SINGLE", held);
   held.clear();
-  for (int i = 0; i < burst; ++i) held.push_back(Email("burst", i));
+  for (int i = 0; i < burst; ++i) held.push_back(bench::Email("burst", i));
   Register(federation, "north", "N-BURST", held);
 
   std::vector<double> delays_ms;
   for (int i = 0; i < matches; ++i) {
     absl::Time start = absl::Now();
     Register(federation, "south", absl::StrCat("S-SINGLE-", i),
-             {Email("single", i)});
+             {bench::Email("single", i)});
     absl::Time arrived = north.WaitFor(static_cast<size_t>(i) + 1);
     delays_ms.push_back(absl::ToDoubleMilliseconds(arrived - start));
   }
@@ -158,7 +152,7 @@ int Main() {
       echo.address(), "user-north-analyst",
       NodeSpiffeId(FederationOptions().federation, "north")));
   v1::RegisterRequest one;
-  *one.add_identifiers() = Email("single", 0);
+  *one.add_identifiers() = bench::Email("single", 0);
   const std::string payload = one.SerializeAsString();
   std::vector<double> echo_ms;
   for (int i = 0; i < 50 + matches; ++i) {

@@ -44,6 +44,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
+#include "bench/identifiers.h"
 #include "tests/exposition.h"
 #include "tests/temp_dir.h"
 #include "tests/test_federation.h"
@@ -64,13 +65,6 @@ constexpr char kWatched[][6] = {"north", "south", "ccc"};
 
 std::chrono::system_clock::time_point In(int seconds) {
   return std::chrono::system_clock::now() + std::chrono::seconds(seconds);
-}
-
-v1::Identifier Email(int i) {
-  v1::Identifier identifier;
-  identifier.set_type(v1::IDENTIFIER_TYPE_EMAIL);
-  identifier.set_value(absl::StrCat("soak-", i, "@example.org"));
-  return identifier;
 }
 
 // Resident memory of `pid`, KiB (0 when it cannot be read).
@@ -337,7 +331,7 @@ class Soak {
   void Registrations(absl::Time end, int thread) {
     for (int n = 0; absl::Now() < end; ++n) {
       const int i = thread * 1000000 + n;
-      const v1::Identifier identifier = Email(i);
+      const v1::Identifier identifier = bench::Email("soak-", i);
       if (!Register("north", absl::StrCat("N-", i), identifier, end)) return;
       if (!Register("south", absl::StrCat("S-", i), identifier,
                     end + absl::Seconds(30))) {
@@ -362,7 +356,7 @@ class Soak {
         i = matches_[random() % matches_.size()];
       }
       v1::CheckRequest request;
-      *request.add_identifiers() = Email(i);
+      *request.add_identifiers() = bench::Email("soak-", i);
       grpc::ClientContext context;
       context.set_deadline(In(10));
       v1::CheckResponse response;

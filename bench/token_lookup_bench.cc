@@ -3,8 +3,9 @@
 // about half of them held; figures are lookups per second (median of 5
 // rounds) and ratios against the raw MultiGet baseline:
 //   raw MultiGet       rocksdb::DB::MultiGet on the token_index column family
-//   CaseStore::Lookup  index MultiGet + case MultiGet + liveness filtering,
-//                      on the same database instance as the raw MultiGet
+//   CaseStore::Lookup  index MultiGet, postings parsed (each carries its
+//                      case's header) and filtered for liveness, on the
+//                      same database instance as the raw MultiGet
 //   LookupTokens RPC   the hub's NodeFederation.LookupTokens, mutual TLS
 //   Check RPC          a user's Deconfliction.Check, mutual TLS, with every
 //                      token already in the node's cache (adds
@@ -13,8 +14,15 @@
 //                      bench/federation_bench measures making new tokens
 //                      with the custodians)
 //
-// Usage: token_lookup_bench [--entries=N]   (default 200000)
+// It also prints what a node of that size costs: the load (synced
+// registrations of 1000 entries), the time to open the database and to
+// start the whole node server on it, and this process's resident memory
+// (the node server runs in it) after the start and after the lookups.
+//
+// Usage: token_lookup_bench [--entries=N]   (default 200000; the scale
+//        figure in BENCHMARKS.md uses --entries=10000000)
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -29,6 +37,7 @@
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
 #include "base/digest.h"
+#include "bench/identifiers.h"
 #include "bench/measure.h"
 #include "identifiers/token.h"
 #include "rocksdb/db.h"
@@ -55,13 +64,6 @@ constexpr int kBatches = 16;
 [[noreturn]] void Die(const std::string& what) {
   std::cerr << "token_lookup_bench: " << what << "\n";
   std::exit(1);
-}
-
-v1::Identifier Email(int i) {
-  v1::Identifier identifier;
-  identifier.set_type(v1::IDENTIFIER_TYPE_EMAIL);
-  identifier.set_value(absl::StrCat("user", i, "@example.org"));
-  return identifier;
 }
 
 // Lookups need only a 32-byte token per identifier: a stand-in for the
@@ -96,7 +98,7 @@ int Main() {
   std::vector<std::vector<NewEntry>> batches(kBatches);
   for (auto& batch : batches) {
     for (int i = 0; i < kBatch; ++i) {
-      batch.push_back(Entry(Email(pick(random))));
+      batch.push_back(Entry(bench::Email("user", pick(random))));
     }
   }
   std::vector<bench::Rate> rates;
@@ -114,14 +116,17 @@ int Main() {
       update.expires_at = absl::Now() + absl::Hours(24 * 365);
       std::vector<NewEntry> batch;
       for (int i = first; i < std::min(entries, first + kBatch); ++i) {
-        batch.push_back(Entry(Email(i)));
+        batch.push_back(Entry(bench::Email("user", i)));
       }
       if (!(*node)->cases().Register(update, batch).ok()) {
         Die("register failed");
       }
     }
-    std::printf("registered %d entries in %.1f s (batches of %d, synced)\n\n",
-                entries, absl::ToDoubleSeconds(absl::Now() - start), kBatch);
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    std::printf(
+        "registered %d entries in %.1f s = %.0f entries/s (batches of %d, "
+        "synced)\n",
+        entries, seconds, entries / seconds, kBatch);
   }
 
   // The baseline and the store on one instance of the reopened database, so
@@ -129,12 +134,26 @@ int Main() {
   // included); the server below reopens the same files.
   bench::Rate baseline;
   {
+    const absl::Time open_start = absl::Now();
     auto database = Database::Open(config.data_dir(), NodeFamilies());
     if (!database.ok()) Die(database.status().ToString());
     auto cases = CaseStore::Open(**database, absl::Now);
     if (!cases.ok()) Die(cases.status().ToString());
+    std::printf("database opened in %.3f s\n",
+                absl::ToDoubleSeconds(absl::Now() - open_start));
+
     rocksdb::ColumnFamilyHandle* index =
         *(*database)->Family(families::kTokenIndex);
+    // Both paths measured on a settled database: no compaction running.
+    for (uint64_t busy = 1; busy > 0;) {
+      uint64_t running = 0, pending = 0;
+      (*database)->db()->GetIntProperty("rocksdb.num-running-compactions",
+                                        &running);
+      (*database)->db()->GetIntProperty(index, "rocksdb.compaction-pending",
+                                        &pending);
+      busy = running + pending;
+      if (busy > 0) absl::SleepFor(absl::Milliseconds(100));
+    }
     std::vector<std::vector<rocksdb::Slice>> raw_keys(kBatches);
     std::vector<std::vector<LookupQuery>> queries(kBatches);
     for (int b = 0; b < kBatches; ++b) {
@@ -145,6 +164,12 @@ int Main() {
     }
     std::vector<rocksdb::PinnableSlice> values(kBatch);
     std::vector<rocksdb::Status> statuses(kBatch);
+    // Every batch read once first: both paths find the same blocks cached.
+    for (auto& keys : raw_keys) {
+      (*database)->db()->MultiGet(rocksdb::ReadOptions(), index, keys.size(),
+                                  keys.data(), values.data(), statuses.data());
+      for (auto& value : values) value.Reset();
+    }
     size_t b = 0;
     baseline = bench::Measure("raw MultiGet", kBatch, [&] {
       auto& keys = raw_keys[b++ % kBatches];
@@ -158,8 +183,14 @@ int Main() {
     }));
   }
 
+  const absl::Time start = absl::Now();
   auto server = NodeServer::Start(config);
   if (!server.ok()) Die(server.status().ToString());
+  std::printf(
+      "node server started in %.3f s; resident memory %.1f MiB (this "
+      "process: the node server and the benchmark's client)\n\n",
+      absl::ToDoubleSeconds(absl::Now() - start),
+      bench::StatusKib(getpid(), "VmRSS:") / 1024.0);
 
   const std::string address = absl::StrCat("127.0.0.1:", (*server)->port());
   auto channel = [&](const std::string& cert) {
@@ -219,6 +250,9 @@ int Main() {
       kBatch, entries,
       100.0 * static_cast<double>(hits) / static_cast<double>(looked_up));
   bench::PrintRates(rates, baseline, "lookups/s");
+  std::printf("resident memory after the lookups %.1f MiB, peak %.1f MiB\n",
+              bench::StatusKib(getpid(), "VmRSS:") / 1024.0,
+              bench::StatusKib(getpid(), "VmHWM:") / 1024.0);
   return 0;
 }
 
