@@ -163,8 +163,9 @@ absl::StatusOr<Registration> CaseStore::Register(
   absl::MutexLock lock(&write_mu_);
   absl::StatusOr<v1::Case> existing = ReadCase(update.case_ref);
   v1::Case c;
-  std::string stored_header;  // of an existing case
-  if (existing.ok()) {
+  const bool existed = existing.ok();
+  std::string stored_header;  // what the case's postings show now
+  if (existed) {
     c = *std::move(existing);
     stored_header = PostedHeader(c);
     if (c.state() == v1::CASE_STATE_CLOSED) {
@@ -209,7 +210,7 @@ absl::StatusOr<Registration> CaseStore::Register(
 
   // A changed header reaches every posting of the case.
   std::set<std::string> written;
-  if (!stored_header.empty() && stored_header != PostedHeader(c)) {
+  if (existed && stored_header != PostedHeader(c)) {
     absl::StatusOr<std::set<std::string>> tokens = CaseTokens(c.case_ref());
     if (!tokens.ok()) return tokens.status();
     for (const std::string& token : *tokens) {
