@@ -52,6 +52,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -71,6 +72,7 @@
 #include "security/tls.h"
 #include "server/node/node_config.h"
 #include "server/node/node_tokens.h"
+#include "tests/exposition.h"
 #include "tests/temp_dir.h"
 #include "tests/test_federation.h"
 
@@ -120,6 +122,57 @@ std::pair<Latency, double> Measure(int calls, int concurrency, Call call) {
 }
 
 int64_t PeakKib(pid_t pid) { return bench::StatusKib(pid, "VmHWM:"); }
+
+// A histogram's running sum (seconds) and count, as one server exposes it.
+struct Timed {
+  double seconds = 0;
+  double count = 0;
+};
+
+// The histogram series `family{labels}` of the server whose log is `name`.
+Timed Scraped(const TestFederation& federation, const std::string& name,
+              const std::string& family, const std::string& labels) {
+  const std::optional<Parsed> parsed = Scrape(federation.MetricsPort(name));
+  if (!parsed) Die("cannot scrape the metrics of " + name);
+  const auto sum = parsed->samples.find(family + "_sum{" + labels + "}");
+  const auto count = parsed->samples.find(family + "_count{" + labels + "}");
+  if (sum == parsed->samples.end() || count == parsed->samples.end()) {
+    Die("no " + family + "{" + labels + "} at " + name);
+  }
+  return {sum->second, count->second};
+}
+
+// What each server of a cached check spends on its part, by its own
+// metrics: north's Check, the hub's Lookup, the hub's calls to south and
+// ccc as the hub times them, and their LookupTokens.
+std::map<std::string, Timed> Spans(const TestFederation& federation) {
+  constexpr const char* kServed = "deconfliction_rpc_server_call_seconds";
+  constexpr const char* kAsked = "deconfliction_hub_node_call_seconds";
+  std::map<std::string, Timed> spans = {
+      {"north Check",
+       Scraped(federation, "north", kServed,
+               R"(method="/deconfliction.v1.Deconfliction/Check")")},
+      {"hub Lookup", Scraped(federation, "hub", kServed,
+                             R"(method="/deconfliction.v1.Hub/Lookup")")}};
+  for (const std::string agency : {"south", "ccc"}) {
+    spans["hub -> " + agency] =
+        Scraped(federation, "hub", kAsked,
+                "agency=\"" + agency + R"(",method="LookupTokens")");
+    spans[agency + " LookupTokens"] = Scraped(
+        federation, agency, kServed,
+        R"(method="/deconfliction.v1.NodeFederation/LookupTokens")");
+  }
+  return spans;
+}
+
+// The mean milliseconds of `span` between two Spans.
+double MeanMs(const std::map<std::string, Timed>& before,
+              const std::map<std::string, Timed>& after,
+              const std::string& span) {
+  const double count = after.at(span).count - before.at(span).count;
+  if (count <= 0) Die("no calls timed for " + span);
+  return 1000 * (after.at(span).seconds - before.at(span).seconds) / count;
+}
 
 // The federation's processes by name, for CPU accounting.
 std::map<std::string, pid_t> Processes(TestFederation& federation) {
@@ -199,6 +252,12 @@ int Main() {
     grpc::Status status = bench::EchoServer::Call(echo_stub, payload);
     if (!status.ok()) Die("echo: " + status.error_message());
   });
+  // The echo's CPU per call, client and server both in this process.
+  const double echo_cpu_start = bench::CpuSeconds(getpid());
+  for (int i = 0; i < calls; ++i) {
+    if (!bench::EchoServer::Call(echo_stub, payload).ok()) Die("echo");
+  }
+  const double echo_cpu_seconds = bench::CpuSeconds(getpid()) - echo_cpu_start;
   // The same echo carrying a bulk chunk, and a MultiGet of one.
   v1::CheckRequest chunk_of_1000;
   for (int i = 0; i < 1000; ++i) {
@@ -331,6 +390,16 @@ int Main() {
   // again, their tokens cached.
   auto [check_latency, check_rate] = Measure(calls, concurrency, check(0));
   auto [cached_latency, cached_rate] = Measure(calls, concurrency, check(0));
+  // The same cached checks once more, sequentially, between two scrapes of
+  // the servers' own timings: where a check's time goes.
+  const auto spans_cpu = CpuNow(pids);
+  const auto spans_before = Spans(federation);
+  const absl::Time spans_start = absl::Now();
+  for (int i = 0; i < calls; ++i) check(0)(i);
+  const double client_mean_ms =
+      absl::ToDoubleMilliseconds(absl::Now() - spans_start) / calls;
+  const auto spans_after = Spans(federation);
+  const auto spans_cpu_after = CpuNow(pids);
 
   std::printf(
       "federated check: client -> north (-> custodians) -> hub -> south, ccc "
@@ -359,6 +428,38 @@ int Main() {
       "/ floor %.2f; cached 3 hops x echo = %.3f ms, p50 / floor %.2f\n\n",
       new_floor_ms, check_latency.p50_ms / new_floor_ms, cached_floor_ms,
       cached_latency.p50_ms / cached_floor_ms);
+  {
+    auto mean = [&](const std::string& span) {
+      return MeanMs(spans_before, spans_after, span);
+    };
+    const double north = mean("north Check");
+    const double hub = mean("hub Lookup");
+    const std::string slower =
+        mean("hub -> south") >= mean("hub -> ccc") ? "south" : "ccc";
+    const double asked = mean("hub -> " + slower);
+    const double answered = mean(slower + " LookupTokens");
+    std::printf(
+        "where a cached check's time goes: means of %d sequential calls, "
+        "each server timing its own part\n",
+        calls);
+    for (const auto& [part, ms] : std::vector<std::pair<std::string, double>>{
+             {"client <-> north", client_mean_ms - north},
+             {"north's own work, north <-> hub", north - hub},
+             {"the hub's own work", hub - asked},
+             {"hub <-> " + slower + " (the slower)", asked - answered},
+             {slower + "'s LookupTokens", answered},
+             {"in all (the client's mean)", client_mean_ms}}) {
+      std::printf("  %-34s %7.3f ms  x%.2f echo p50\n", part.c_str(), ms,
+                  ms / echo_latency.p50_ms);
+    }
+    std::printf("  CPU per check (ms):");
+    for (const auto& [name, before] : spans_cpu) {
+      std::printf(" %s %.3f;", name.c_str(),
+                  1000 * (spans_cpu_after.at(name) - before) / calls);
+    }
+    std::printf(" echo (client and server) %.3f\n\n",
+                1000 * echo_cpu_seconds / calls);
+  }
   // Bulk floors (see the top of this file).
   const double bulk_new_floor = token_floor;
   const double bulk_cached_floor =

@@ -98,8 +98,8 @@ struct Agency {
     config.mutable_token_key()->set_timeout_ms(1000);
     database = OrAbort(
         dc::NodeDatabase::Open(dir + "/node", "agency-a", kEpoch, absl::Now));
-    federated = std::make_unique<dc::FederatedCheck>(&config, nullptr,
-                                                     database.get(), absl::Now);
+    federated = std::make_unique<dc::FederatedCheck>(
+        &config, nullptr, database.get(), nullptr, absl::Now);
     node = std::make_unique<dc::AgencyNode>(
         &config, tokenizer.get(), database.get(), federated.get(), absl::Now);
     user.uri = "spiffe://fed.test/agency/agency-a/user/fuzz";

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "base/log.h"
 
 namespace deconfliction {
@@ -41,6 +42,12 @@ sigset_t BlockStopSignals() {
 }
 
 void KeepCreatedFilesPrivate() { umask(077); }
+
+void SkipMutexDeadlockDetectionInRelease() {
+#ifdef NDEBUG
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
+}
 
 std::string AwaitStopSignal(const sigset_t& signals,
                             const std::function<void()>& reload) {

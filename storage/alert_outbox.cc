@@ -106,13 +106,20 @@ absl::Status AlertOutbox::Enqueue(
     const std::vector<storage::v1::OutboxRecord>& alerts,
     const std::vector<storage::v1::RecheckRecord>& rechecks) {
   if (alerts.empty() && rechecks.empty()) return absl::OkStatus();
+  Enqueued enqueued{&alerts, &rechecks};
+  return enqueues_.Commit(&enqueued);
+}
+
+absl::Status AlertOutbox::WriteEnqueued(const std::vector<Enqueued*>& group) {
   absl::MutexLock lock(&mu_);
   rocksdb::WriteBatch batch;
   batch_seq_ = next_seq_;
-  AddAlerts(alerts, &batch);
-  for (const storage::v1::RecheckRecord& recheck : rechecks) {
-    batch.Put(rechecks_, keys::QueueKey(recheck.agency(), batch_seq_++),
-              recheck.SerializeAsString());
+  for (const Enqueued* enqueued : group) {
+    AddAlerts(*enqueued->alerts, &batch);
+    for (const storage::v1::RecheckRecord& recheck : *enqueued->rechecks) {
+      batch.Put(rechecks_, keys::QueueKey(recheck.agency(), batch_seq_++),
+                recheck.SerializeAsString());
+    }
   }
   return Commit(&batch, batch_seq_);
 }

@@ -12,7 +12,9 @@
 // rechecks, set_aside, delivered; key layouts in storage/keys.h.
 //
 // Durability: Enqueue, MarkDelivered, CompleteRecheck, SetAside and
-// ForgetDeliveredBefore are each one WriteBatch with a synced WAL.
+// ForgetDeliveredBefore are each one WriteBatch with a synced WAL. Enqueues
+// that arrive together share one (storage/group_commit.h): one disk flush
+// for all of them.
 //
 // Thread safety: all methods may be called concurrently.
 #ifndef DECONFLICTION_STORAGE_ALERT_OUTBOX_H_
@@ -30,6 +32,7 @@
 #include "absl/time/time.h"
 #include "api/deconfliction/storage/v1/records.pb.h"
 #include "storage/audit_log.h"
+#include "storage/group_commit.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -117,7 +120,18 @@ class AlertOutbox {
         rechecks_(rechecks),
         set_aside_(set_aside),
         delivered_(delivered),
+        enqueues_([this](const std::vector<Enqueued*>& group) {
+          return WriteEnqueued(group);
+        }),
         next_seq_(next_seq) {}
+
+  // One Enqueue's records, until a group write takes them.
+  struct Enqueued {
+    const std::vector<storage::v1::OutboxRecord>* alerts = nullptr;
+    const std::vector<storage::v1::RecheckRecord>* rechecks = nullptr;
+  };
+  // Writes a group of Enqueues in one synced batch, in their order.
+  absl::Status WriteEnqueued(const std::vector<Enqueued*>& group);
   // Adds `alerts` to `batch` under fresh keys.
   void AddAlerts(const std::vector<storage::v1::OutboxRecord>& alerts,
                  rocksdb::WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -132,6 +146,7 @@ class AlertOutbox {
   rocksdb::ColumnFamilyHandle* const rechecks_;
   rocksdb::ColumnFamilyHandle* const set_aside_;
   rocksdb::ColumnFamilyHandle* const delivered_;
+  GroupCommit<Enqueued> enqueues_;
   absl::Mutex mu_;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_);
   uint64_t batch_seq_ ABSL_GUARDED_BY(mu_) = 0;  // next_seq_ while batching

@@ -9,6 +9,7 @@
 #include "base/digest.h"
 #include "base/key_file.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "storage/column_families.h"
 #include "storage/database.h"
 #include "storage/keys.h"
@@ -39,9 +40,9 @@ std::optional<absl::string_view> MacCovered(absl::string_view stored) {
 // OK when `record`, stored as `stored`, carries the mac of its bytes under
 // `key`.
 absl::Status CheckMac(const storage::v1::AuditRecord& record,
-                      absl::string_view stored, const std::string& key) {
+                      absl::string_view stored, HmacSha256& key) {
   std::optional<absl::string_view> covered = MacCovered(stored);
-  if (!covered || HmacSha256(key, *covered) != record.mac()) {
+  if (!covered || key.Mac(*covered) != record.mac()) {
     return absl::DataLossError(absl::StrCat(
         "audit record #", record.seq(),
         " was altered (its mac does not match its contents under the key)"));
@@ -85,11 +86,14 @@ std::string AuditKeyFile(const std::string& dir) {
 }
 
 AuditLog::AuditLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
-                   std::string key, const AuditHead& head,
+                   const std::string& key, const AuditHead& head,
                    std::string legacy_hash)
     : db_(db),
       family_(family),
-      key_(std::move(key)),
+      mac_(key),
+      appends_([this](const std::vector<storage::v1::AuditRecord*>& group) {
+        return WriteGroup(group);
+      }),
       head_(head),
       synced_(head),
       legacy_hash_(std::move(legacy_hash)),
@@ -148,9 +152,10 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
     std::optional<uint64_t> seq = keys::DecodeUint64(View(it->key()));
     if (!seq) return absl::DataLossError("audit key is malformed");
     head.seq = *seq;
+    HmacSha256 mac(*key);
     if (last.mac().empty()) {
       legacy_hash = Sha256(View(it->value()));
-    } else if (absl::Status s = CheckMac(last, View(it->value()), *key);
+    } else if (absl::Status s = CheckMac(last, View(it->value()), mac);
                !s.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(
           key_file, ": not the key the audit trail was written with, or ",
@@ -159,32 +164,50 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
     head.mac = last.mac();
   }
   return std::unique_ptr<AuditLog>(
-      new AuditLog(db, family, *std::move(key), head, std::move(legacy_hash)));
+      new AuditLog(db, family, *key, head, std::move(legacy_hash)));
 }
 
 absl::Status AuditLog::Append(storage::v1::AuditRecord record) {
-  absl::MutexLock lock(&mu_);
-  const uint64_t seq = head_.seq + 1;
-  record.set_seq(seq);
-  record.clear_mac();
-  record.clear_previous_hash();
-  record.clear_previous_mac();
-  if (!head_.mac.empty()) {
-    record.set_previous_mac(head_.mac);
-  } else if (!legacy_hash_.empty()) {
-    record.set_previous_hash(legacy_hash_);
+  return appends_.Commit(&record);
+}
+
+absl::Status AuditLog::WriteGroup(
+    const std::vector<storage::v1::AuditRecord*>& group) {
+  AuditHead head;
+  std::string legacy_hash;
+  {
+    absl::MutexLock lock(&mu_);
+    head = head_;
+    legacy_hash = legacy_hash_;
   }
-  std::string stored;
-  record.SerializeToString(&stored);
-  const std::string mac = HmacSha256(key_, stored);
-  stored.push_back(kMacTag);
-  stored.push_back(static_cast<char>(kAuditMacBytes));
-  stored.append(mac);
-  absl::Status written = FromRocks(db_->Put(rocksdb::WriteOptions(), family_,
-                                            keys::EncodeUint64(seq), stored),
-                                   "write audit");
+  rocksdb::WriteBatch batch;
+  for (storage::v1::AuditRecord* record : group) {
+    const uint64_t seq = head.seq + 1;
+    record->set_seq(seq);
+    record->clear_mac();
+    record->clear_previous_hash();
+    record->clear_previous_mac();
+    if (!head.mac.empty()) {
+      record->set_previous_mac(head.mac);
+    } else if (!legacy_hash.empty()) {
+      record->set_previous_hash(legacy_hash);
+    }
+    std::string stored;
+    record->SerializeToString(&stored);
+    std::string mac = mac_.Mac(stored);
+    if (mac.empty()) return absl::InternalError("audit record: HMAC failed");
+    stored.push_back(kMacTag);
+    stored.push_back(static_cast<char>(kAuditMacBytes));
+    stored.append(mac);
+    batch.Put(family_, keys::EncodeUint64(seq), stored);
+    head = AuditHead{seq, std::move(mac)};
+    legacy_hash.clear();
+  }
+  absl::Status written =
+      FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "write audit");
   if (!written.ok()) return written;
-  head_ = AuditHead{seq, mac};
+  absl::MutexLock lock(&mu_);
+  head_ = std::move(head);
   legacy_hash_.clear();
   unsynced_ = true;
   return absl::OkStatus();
@@ -194,6 +217,7 @@ absl::StatusOr<uint64_t> AuditLog::Export(
     rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
     const std::string& key,
     const std::function<void(const storage::v1::AuditRecord&)>& visit) {
+  HmacSha256 mac(key);
   std::unique_ptr<rocksdb::Iterator> it(
       db->NewIterator(rocksdb::ReadOptions(), family));
   // The previous record's links: its mac when keyed, else the SHA-256 of
@@ -214,7 +238,7 @@ absl::StatusOr<uint64_t> AuditLog::Export(
           "the audit trail is keyed: its audit key is needed to verify it");
     }
     if (keyed) {
-      if (absl::Status s = CheckMac(record, View(it->value()), key); !s.ok()) {
+      if (absl::Status s = CheckMac(record, View(it->value()), mac); !s.ok()) {
         return s;
       }
     }

@@ -41,7 +41,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/deconfliction/storage/v1/records.pb.h"
+#include "base/digest.h"
 #include "base/periodic.h"
+#include "storage/group_commit.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -77,7 +79,9 @@ class AuditLog {
       const Database& database, const std::string& key_file);
 
   // Appends `record` (its seq and chain fields are set here). Returns once
-  // the record is in the write-ahead log (see "Durability" above).
+  // the record is in the write-ahead log (see "Durability" above). Records
+  // appended concurrently share one write (storage/group_commit.h), in the
+  // order they arrived.
   absl::Status Append(storage::v1::AuditRecord record);
 
   // The newest record known to be synced to disk (seq 0 when none is).
@@ -94,14 +98,19 @@ class AuditLog {
 
  private:
   AuditLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
-           std::string key, const AuditHead& head, std::string legacy_hash);
+           const std::string& key, const AuditHead& head,
+           std::string legacy_hash);
+  // Chains, MACs and writes a group of records in one write (GroupCommit
+  // calls it one group at a time).
+  absl::Status WriteGroup(const std::vector<storage::v1::AuditRecord*>& group);
   // Syncs the write-ahead log if records were appended since the last sync;
   // run every kAuditSyncInterval, and once more when stopping.
   void SyncIfWritten();
 
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const family_;
-  const std::string key_;
+  HmacSha256 mac_;  // used by WriteGroup only
+  GroupCommit<storage::v1::AuditRecord> appends_;
   mutable absl::Mutex mu_;
   AuditHead head_ ABSL_GUARDED_BY(mu_);
   AuditHead synced_ ABSL_GUARDED_BY(mu_);

@@ -3,11 +3,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "base/digest.h"
 #include "base/key_file.h"
@@ -17,6 +21,7 @@
 #include "storage/alert_outbox.h"
 #include "storage/column_families.h"
 #include "storage/database.h"
+#include "storage/group_commit.h"
 #include "storage/keys.h"
 #include "tests/temp_dir.h"
 
@@ -147,7 +152,7 @@ TEST_F(AuditLogTest, ARecordForgedWithoutTheKeyIsCaught) {
   forged.set_previous_mac(second.mac());
   std::string bytes = forged.SerializeAsString();
   forged.Clear();
-  forged.set_mac(HmacSha256(std::string(kAuditKeyBytes, 'k'), bytes));
+  forged.set_mac(HmacSha256(std::string(kAuditKeyBytes, 'k')).Mac(bytes));
   Put(3, bytes + forged.SerializeAsString());
   auto count = Export();
   EXPECT_EQ(count.status().code(), absl::StatusCode::kDataLoss);
@@ -304,6 +309,84 @@ TEST_F(AuditLogTest, TheSyncedHeadFollowsTheNewestSyncedRecord) {
   ASSERT_TRUE(Export(&records).ok());
   ASSERT_EQ(head.seq, 2u);
   EXPECT_EQ(head.mac, records[1].mac());
+}
+
+TEST_F(AuditLogTest, ConcurrentAppendsKeepOneUnbrokenChainInTheirOrder) {
+  constexpr uint32_t kThreads = 8, kEach = 200;
+  {
+    auto hub = HubDatabase::Open(Dir());
+    ASSERT_TRUE(hub.ok()) << hub.status();
+    std::vector<std::thread> threads;
+    for (uint32_t t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (uint32_t i = 0; i < kEach; ++i) {
+          EXPECT_TRUE((*hub)->audit().Append(Record("x", t * 1000 + i)).ok());
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+  std::vector<storage::v1::AuditRecord> records;
+  auto count = Export(&records);  // verifies every mac and link
+  ASSERT_TRUE(count.ok()) << count.status();
+  ASSERT_EQ(*count, kThreads * kEach);
+  // Each thread's records are all there, in the order it appended them.
+  std::vector<uint32_t> next(kThreads, 0);
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].seq(), i + 1);
+    const uint32_t thread = records[i].tokens() / 1000;
+    ASSERT_LT(thread, kThreads);
+    EXPECT_EQ(records[i].tokens() % 1000, next[thread]++);
+  }
+  EXPECT_THAT(next, ::testing::Each(kEach));
+}
+
+TEST(GroupCommitTest, ItemsThatWaitShareOneWriteAndItsStatus) {
+  constexpr int kThreads = 8, kEach = 50;
+  absl::Mutex mu;
+  std::vector<size_t> groups;
+  int written = 0;
+  // Each write takes a while, as a synced one does; every third fails.
+  GroupCommit<int> commit([&](const std::vector<int*>& group) {
+    absl::SleepFor(absl::Milliseconds(1));
+    absl::MutexLock lock(&mu);
+    groups.push_back(group.size());
+    written += static_cast<int>(group.size());
+    for (int* item : group) *item = static_cast<int>(groups.size());
+    return groups.size() % 3 == 0 ? absl::DataLossError("no")
+                                  : absl::OkStatus();
+  });
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        int group = 0;  // set to its group's number by the write
+        const absl::Status status = commit.Commit(&group);
+        EXPECT_GT(group, 0);
+        EXPECT_EQ(status.ok(), group % 3 != 0) << group;
+        failed += !status.ok();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(written, kThreads * kEach);
+  // Eight committers at once: writes were shared.
+  EXPECT_LT(groups.size(), static_cast<size_t>(kThreads * kEach));
+  size_t in_failed_groups = 0;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if ((g + 1) % 3 == 0) in_failed_groups += groups[g];
+  }
+  EXPECT_EQ(static_cast<size_t>(failed.load()), in_failed_groups);
+}
+
+TEST(DigestTest, HmacSha256IsRfc4231sAndStaysKeyedAcrossMessages) {
+  HmacSha256 mac("Jefe");
+  const std::string expected = absl::HexStringToBytes(
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(mac.Mac("what do ya want for nothing?"), expected);
+  EXPECT_NE(mac.Mac("something else"), expected);
+  EXPECT_EQ(mac.Mac("what do ya want for nothing?"), expected);
 }
 
 TEST_F(AuditLogTest, ExportOfADirectoryWithoutDatabaseIsNotFound) {

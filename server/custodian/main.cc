@@ -37,6 +37,7 @@ int Main(int argc, char** argv) {
   StartServerLog("deconflict-custodian");
   sigset_t stop = BlockStopSignals();
   KeepCreatedFilesPrivate();
+  SkipMutexDeadlockDetectionInRelease();
   ParseCommandLine(argc, argv);
   std::optional<config::v1::CustodianConfig> config =
       ConfigFromFlag<config::v1::CustodianConfig>("deconflict-custodian",

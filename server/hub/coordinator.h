@@ -15,8 +15,10 @@
 // could not be kept, or that could not be audited, is not given (UNAVAILABLE or
 // the audit's error).
 //
-// Threading: `done` runs exactly once, on a `writes` worker (or inline when
-// that queue is full); storage is never touched on the caller's thread.
+// Threading: `done` runs exactly once: on a `writes` worker (or inline when
+// that queue is full) when alerts or rechecks go to the outbox, whose write
+// is synced; else on the thread where the nodes' last answer arrived, after
+// the audit append, which waits for no disk flush.
 #ifndef DECONFLICTION_SERVER_HUB_COORDINATOR_H_
 #define DECONFLICTION_SERVER_HUB_COORDINATOR_H_
 
@@ -109,7 +111,8 @@ class Coordinator {
              v1::FederatedLookupResponse* response,
              storage::v1::AuditRecord* record, Queued* queued) const;
   // Queues `queued` in the outbox and writes `record`, wakes delivery, then
-  // calls `done` with `response` or the error.
+  // calls `done` with `response` or the error (on a `writes` worker when
+  // the outbox is written, else inline).
   void AuditAndFinish(storage::v1::AuditRecord record,
                       const absl::Status& status,
                       v1::FederatedLookupResponse response, Queued queued,

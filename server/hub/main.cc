@@ -47,6 +47,7 @@ int Main(int argc, char** argv) {
   StartServerLog("deconflict-hub");
   sigset_t stop = BlockStopSignals();
   KeepCreatedFilesPrivate();
+  SkipMutexDeadlockDetectionInRelease();
   ParseCommandLine(argc, argv);
   std::optional<config::v1::HubConfig> config =
       ConfigFromFlag<config::v1::HubConfig>(

@@ -35,9 +35,10 @@ constexpr size_t kElementsPerThread = 128;
 // takes the first), when the batch is big enough to be worth the threads;
 // returns when every slice is done.
 void ForEachSlice(size_t n, const std::function<void(size_t, size_t)>& work) {
-  const size_t threads =
-      std::min<size_t>(std::max(1U, std::thread::hardware_concurrency()),
-                       n / kElementsPerThread);
+  if (n < 2 * kElementsPerThread) return work(0, n);
+  // Read once: the standard library reads it from /sys on every call.
+  static const size_t cores = std::max(1U, std::thread::hardware_concurrency());
+  const size_t threads = std::min(cores, n / kElementsPerThread);
   if (threads <= 1) return work(0, n);
   const size_t slice = (n + threads - 1) / threads;
   std::vector<std::thread> helpers;

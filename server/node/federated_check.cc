@@ -105,24 +105,30 @@ void FederatedCheck::Run(const std::vector<NewEntry>& entries,
           *record.mutable_answered() = answer->answered();
           *record.mutable_unanswered() = answer->unanswered();
         }
+        const absl::Status refusal =
+            absl::IsResourceExhausted(usable) ? usable : absl::OkStatus();
+        if (queued_key.empty()) {
+          return AuditAndFinish(std::move(record), refusal, std::move(results),
+                                v1::CHECK_SCOPE_FEDERATION, done);
+        }
         // A registration's lookup leaves the queue once the hub has taken
         // it; else FederationRetry sends it again.
-        if (!queued_key.empty()) {
-          if (!usable.ok()) {
-            database_->federation_queue().Release(queued_key);
-          } else if (absl::Status s =
-                         database_->federation_queue().Remove(queued_key);
-                     !s.ok()) {
-            LogWarning("federation",
-                       "a federated lookup the hub took stays queued (it "
-                       "will be sent again)",
-                       {{"reason", std::string(s.message())}});
-          }
-        }
-        AuditAndFinish(
-            std::move(record),
-            absl::IsResourceExhausted(usable) ? usable : absl::OkStatus(),
-            std::move(results), v1::CHECK_SCOPE_FEDERATION, done);
+        storage_->RunOrInline(
+            [this, usable, refusal, queued_key, record = std::move(record),
+             results = std::move(results), done = std::move(done)]() mutable {
+              if (!usable.ok()) {
+                database_->federation_queue().Release(queued_key);
+              } else if (absl::Status s =
+                             database_->federation_queue().Remove(queued_key);
+                         !s.ok()) {
+                LogWarning("federation",
+                           "a federated lookup the hub took stays queued (it "
+                           "will be sent again)",
+                           {{"reason", std::string(s.message())}});
+              }
+              AuditAndFinish(std::move(record), refusal, std::move(results),
+                             v1::CHECK_SCOPE_FEDERATION, done);
+            });
       });
 }
 

@@ -8,7 +8,10 @@
 // incomplete, naming the hub: never a silent "no". A registration's lookup,
 // queued with it in the FederationQueue, leaves the queue once the hub has
 // answered; if the hub did not (down, slow, or over the agency's query cap),
-// FederationRetry sends it again.
+// FederationRetry sends it again. A check's answer is merged, audited and
+// given on the thread where the hub's answer arrives (the audit append
+// waits for no disk flush); a registration's goes through the work queue,
+// since taking its lookup off the queue is a synced write.
 //
 // Thread safety: Run may be called concurrently.
 #ifndef DECONFLICTION_SERVER_NODE_FEDERATED_CHECK_H_
@@ -24,6 +27,7 @@
 #include "api/deconfliction/v1/deconfliction.pb.h"
 #include "api/deconfliction/v1/federation.pb.h"
 #include "base/clock.h"
+#include "rpc/work_queue.h"
 #include "security/identity.h"
 #include "server/node/federation.h"
 #include "storage/node_database.h"
@@ -40,12 +44,14 @@ class FederatedCheck {
                                   v1::CheckScope scope)>;
 
   // Everything must outlive the check. `federation` may be null: results
-  // are then the node's own (CHECK_SCOPE_LOCAL).
+  // are then the node's own (CHECK_SCOPE_LOCAL). `storage` runs what
+  // writes the federation queue (unused, and may be null, without one).
   FederatedCheck(const config::v1::NodeConfig* config, Federation* federation,
-                 NodeDatabase* database, Clock clock)
+                 NodeDatabase* database, WorkQueue* storage, Clock clock)
       : config_(config),
         federation_(federation),
         database_(database),
+        storage_(storage),
         clock_(std::move(clock)) {}
 
   // Whether there is a hub to ask.
@@ -54,7 +60,8 @@ class FederatedCheck {
   // Adds the federation's answers for `entries` to `results` (one per
   // entry, in order), audits the request under `operation`, and calls
   // `done` exactly once: inline without a federation, else on the thread
-  // where the hub's answer completes. `sharing` is the registering case's
+  // where the hub's answer completes (a check) or on `storage` (a
+  // registration). `sharing` is the registering case's
   // (SHARING_UNSPECIFIED for a check). `queued_key` (empty for a check) is
   // the FederationQueue key the registration claimed for its lookup:
   // removed once the hub answers, else released to FederationRetry.
@@ -74,6 +81,7 @@ class FederatedCheck {
   const config::v1::NodeConfig* const config_;
   Federation* const federation_;
   NodeDatabase* const database_;
+  WorkQueue* const storage_;
   const Clock clock_;
 };
 

@@ -18,7 +18,8 @@ class Federation {
   using StatusDone =
       std::function<void(absl::StatusOr<v1::DeliveryStatusResponse>)>;
   virtual ~Federation() = default;
-  // `done` runs exactly once, by `deadline` at the latest, on any thread.
+  // `done` runs exactly once, by `deadline` at the latest, on any thread:
+  // gRPC's too, so it must not block (hand storage writes to a WorkQueue).
   virtual void Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
                       Done done) = 0;
   // The hub's outbox for this agency. `done` as for Lookup.

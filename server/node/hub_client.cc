@@ -14,8 +14,7 @@ void HubClient::CallHub(void (v1::Hub::Stub::async_interface::*method)(
                             grpc::ClientContext*, const Request*, Response*,
                             std::function<void(grpc::Status)>),
                         Request request, absl::Time deadline,
-                        std::function<void(absl::StatusOr<Response>)> done,
-                        Completion completion) {
+                        std::function<void(absl::StatusOr<Response>)> done) {
   struct UnaryCall {
     grpc::ClientContext context;
     Request request;
@@ -27,27 +26,19 @@ void HubClient::CallHub(void (v1::Hub::Stub::async_interface::*method)(
   call->done = std::move(done);
   call->context.set_deadline(absl::ToChronoTime(deadline));
   std::shared_ptr<v1::Hub::Stub> stub = Stub();
-  (stub->async()->*method)(
-      &call->context, &call->request, &call->response,
-      [this, call, completion](const grpc::Status& status) {
-        auto finish = [call, status] {
-          if (status.ok()) {
-            call->done(std::move(call->response));
-          } else {
-            call->done(FromGrpcStatus(status));
-          }
-        };
-        if (completion == Completion::kOnQueue) {
-          completions_->RunOrInline(finish);
-        } else {
-          finish();
-        }
-      });
+  (stub->async()->*method)(&call->context, &call->request, &call->response,
+                           [call](const grpc::Status& status) {
+                             if (status.ok()) {
+                               call->done(std::move(call->response));
+                             } else {
+                               call->done(FromGrpcStatus(status));
+                             }
+                           });
 }
 
 absl::StatusOr<std::unique_ptr<HubClient>> HubClient::Create(
-    const config::v1::NodeConfig& config, WorkQueue* completions) {
-  std::unique_ptr<HubClient> client(new HubClient(completions));
+    const config::v1::NodeConfig& config) {
+  std::unique_ptr<HubClient> client(new HubClient());
   if (absl::Status s = client->Connect(config); !s.ok()) return s;
   return client;
 }
@@ -73,14 +64,13 @@ void HubClient::Lookup(v1::FederatedLookupRequest request, absl::Time deadline,
                        Done done) {
   CallHub<v1::FederatedLookupRequest, v1::FederatedLookupResponse>(
       &v1::Hub::Stub::async_interface::Lookup, std::move(request), deadline,
-      std::move(done), Completion::kOnQueue);
+      std::move(done));
 }
 
 void HubClient::DeliveryStatus(absl::Time deadline, StatusDone done) {
   CallHub<v1::DeliveryStatusRequest, v1::DeliveryStatusResponse>(
       &v1::Hub::Stub::async_interface::DeliveryStatus,
-      v1::DeliveryStatusRequest(), deadline, std::move(done),
-      Completion::kOnGrpcThread);
+      v1::DeliveryStatusRequest(), deadline, std::move(done));
 }
 
 void HubClient::AnchorAudit(v1::AnchorAuditRequest request, absl::Time deadline,
@@ -91,8 +81,7 @@ void HubClient::AnchorAudit(v1::AnchorAuditRequest request, absl::Time deadline,
       [done = std::move(done)](
           const absl::StatusOr<v1::AnchorAuditResponse>& answer) {
         done(answer.status());
-      },
-      Completion::kOnGrpcThread);
+      });
 }
 
 void HubClient::RecoverAlerts(
@@ -100,7 +89,7 @@ void HubClient::RecoverAlerts(
     std::function<void(absl::StatusOr<v1::RecoverAlertsResponse>)> done) {
   CallHub<v1::RecoverAlertsRequest, v1::RecoverAlertsResponse>(
       &v1::Hub::Stub::async_interface::RecoverAlerts, std::move(request),
-      deadline, std::move(done), Completion::kOnGrpcThread);
+      deadline, std::move(done));
 }
 
 }  // namespace deconfliction

@@ -1,8 +1,8 @@
 // HubClient: a node's connection to the coordination-centre hub, the
 // Federation (server/node/federation.h) over gRPC. One long-lived mutual-TLS
 // channel (rpc/channels.h) that accepts only the hub's certificate; calls use
-// gRPC's callback API, and their completions run on the node's WorkQueue
-// (inline when it is full), so no gRPC thread blocks on storage.
+// gRPC's callback API, and their completions run on gRPC's thread: they must
+// not block (a caller with storage to write hands that to a WorkQueue).
 #ifndef DECONFLICTION_SERVER_NODE_HUB_CLIENT_H_
 #define DECONFLICTION_SERVER_NODE_HUB_CLIENT_H_
 
@@ -13,17 +13,16 @@
 #include "absl/synchronization/mutex.h"
 #include "api/deconfliction/config/v1/config.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
-#include "rpc/work_queue.h"
 #include "server/node/federation.h"
 
 namespace deconfliction {
 
 class HubClient final : public Federation {
  public:
-  // `config.hub` must be set. `completions` must outlive the client.
-  // FAILED_PRECONDITION for unreadable certificate files.
+  // `config.hub` must be set. FAILED_PRECONDITION for unreadable
+  // certificate files.
   static absl::StatusOr<std::unique_ptr<HubClient>> Create(
-      const config::v1::NodeConfig& config, WorkQueue* completions);
+      const config::v1::NodeConfig& config);
 
   // Connects to `config.hub.address` in place of the hub in force (a
   // reload); calls in flight finish on the channel they started on.
@@ -42,25 +41,17 @@ class HubClient final : public Federation {
       override;
 
  private:
-  // Where a call's completion runs: on the node's WorkQueue (it touches
-  // storage) or on gRPC's thread (it does not).
-  enum class Completion { kOnQueue, kOnGrpcThread };
-
-  explicit HubClient(WorkQueue* completions) : completions_(completions) {}
+  HubClient() = default;
 
   std::shared_ptr<v1::Hub::Stub> Stub() const;
 
-  // A unary call to the hub whose completion runs `done` where `completion`
-  // says.
+  // A unary call to the hub whose completion runs `done`.
   template <typename Request, typename Response>
   void CallHub(void (v1::Hub::Stub::async_interface::*method)(
                    grpc::ClientContext*, const Request*, Response*,
                    std::function<void(grpc::Status)>),
                Request request, absl::Time deadline,
-               std::function<void(absl::StatusOr<Response>)> done,
-               Completion completion);
-
-  WorkQueue* const completions_;
+               std::function<void(absl::StatusOr<Response>)> done);
   mutable absl::Mutex mu_;
   std::shared_ptr<v1::Hub::Stub> stub_ ABSL_GUARDED_BY(mu_);
 };

@@ -179,6 +179,7 @@ int Main(int argc, char** argv) {
   StartServerLog("deconflict-node");
   sigset_t stop = BlockStopSignals();
   KeepCreatedFilesPrivate();
+  SkipMutexDeadlockDetectionInRelease();
   ParseCommandLine(argc, argv);
   std::optional<config::v1::NodeConfig> config =
       ConfigFromFlag<config::v1::NodeConfig>(

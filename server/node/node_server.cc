@@ -92,8 +92,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       });
   server->ExposeFederationQueue();
   if (config.has_hub()) {
-    absl::StatusOr<std::unique_ptr<HubClient>> hub =
-        HubClient::Create(config, server->queue_.get());
+    absl::StatusOr<std::unique_ptr<HubClient>> hub = HubClient::Create(config);
     if (!hub.ok()) return hub.status();
     server->hub_ = *std::move(hub);
     server->retry_ = std::make_unique<FederationRetry>(
@@ -108,7 +107,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       &server->config_, &server->tokens_->tokenizer(), db, config.has_hub(),
       clock);
   server->federated_ = std::make_unique<FederatedCheck>(
-      &server->config_, server->hub_.get(), db, clock);
+      &server->config_, server->hub_.get(), db, server->queue_.get(), clock);
   server->node_ = std::make_unique<AgencyNode>(
       &server->config_, &server->tokens_->tokenizer(), db,
       server->federated_.get(), clock);
