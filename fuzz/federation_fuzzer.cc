@@ -57,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 0: {
       v1::TokenLookupRequest request;
       if (request.ParseFromArray(body, length)) {
-        node->lookup->Answer(request, node->hub).IgnoreError();
+        v1::TokenLookupResponse answer;
+        node->lookup->Answer(request, node->hub, &answer).IgnoreError();
       }
       break;
     }

@@ -50,7 +50,7 @@ class GroupCommit {
     std::vector<Item*> items;
     items.reserve(group.size());
     for (const Waiting* waiting : group) items.push_back(waiting->item);
-    const absl::Status status = write_(items);
+    absl::Status status = write_(items);
     absl::MutexLock lock(&mu_);
     for (Waiting* waiting : group) {
       waiting->status = status;

@@ -317,6 +317,7 @@ TEST_F(AuditLogTest, ConcurrentAppendsKeepOneUnbrokenChainInTheirOrder) {
     auto hub = HubDatabase::Open(Dir());
     ASSERT_TRUE(hub.ok()) << hub.status();
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (uint32_t t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
         for (uint32_t i = 0; i < kEach; ++i) {
@@ -358,6 +359,7 @@ TEST(GroupCommitTest, ItemsThatWaitShareOneWriteAndItsStatus) {
   });
   std::atomic<int> failed{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kEach; ++i) {

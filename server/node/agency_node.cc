@@ -127,9 +127,9 @@ absl::StatusOr<std::vector<v1::CheckResult>> AgencyNode::LocalResults(
     for (storage::v1::Posting& index_hit : (*hits)[i]) {
       if (index_hit.case_ref() == exclude_case_ref) continue;
       // The agency's own users see their own case references.
-      *result.add_hits() = HitFromTokenHit(
-          TokenHitFor(std::move(index_hit), /*with_case_ref=*/true),
-          config_->agency_id());
+      v1::TokenHit shown;
+      ShowPosting(&index_hit, /*with_case_ref=*/true, &shown);
+      *result.add_hits() = HitFromTokenHit(shown, config_->agency_id());
     }
   }
   return results;

@@ -31,24 +31,37 @@ grpc::Status Busy() {
                       "backoff");
 }
 
+// Runs `start(reactor)` on `queue` once a worker takes the call, unless the
+// call was cancelled or its deadline passed meanwhile; RESOURCE_EXHAUSTED
+// at once when the queue is full.
+template <typename Start>
+grpc::ServerUnaryReactor* OnWorker(grpc::CallbackServerContext* context,
+                                   WorkQueue* queue, Start start) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  bool admitted =
+      queue->TrySubmit([context, reactor, start = std::move(start)]() mutable {
+        absl::Status wanted = StillWanted(context);
+        if (!wanted.ok()) {
+          reactor->Finish(ToGrpcStatus(wanted));
+          return;
+        }
+        start(reactor);
+      });
+  if (!admitted) reactor->Finish(Busy());
+  return reactor;
+}
+
 // Runs `work` on `queue`; `work` is given a callback that finishes the call
 // with its absl::StatusOr<Response> (at once, or later from another thread).
 template <typename Response, typename Work>
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
                                    WorkQueue* queue, Response* response,
                                    Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  bool admitted = queue->TrySubmit(
-      [context, reactor, response, work = std::move(work)]() mutable {
-        absl::Status wanted = StillWanted(context);
-        if (!wanted.ok()) {
-          reactor->Finish(ToGrpcStatus(wanted));
-          return;
-        }
-        work(FinishWith(reactor, response));
-      });
-  if (!admitted) reactor->Finish(Busy());
-  return reactor;
+  return OnWorker(context, queue,
+                  [response, work = std::move(work)](
+                      grpc::ServerUnaryReactor* reactor) mutable {
+                    work(FinishWith(reactor, response));
+                  });
 }
 
 // A CheckBulk stream refused before it starts.
@@ -398,9 +411,12 @@ grpc::ServerUnaryReactor* NodeFederationService::LookupTokens(
   absl::StatusOr<FederationIdentity> caller =
       PeerIdentity(*context->auth_context());
   if (!caller.ok()) return FinishNow(context, caller.status());
-  return RunUnary(context, queue_, response,
-                  [this, request, caller = *std::move(caller)](auto done) {
-                    done(lookup_->Answer(*request, caller));
+  // The answer is built in `response`, on the call's arena.
+  return OnWorker(context, queue_,
+                  [this, request, response, caller = *std::move(caller)](
+                      grpc::ServerUnaryReactor* reactor) {
+                    reactor->Finish(ToGrpcStatus(
+                        lookup_->Answer(*request, caller, response)));
                   });
 }
 

@@ -18,6 +18,7 @@
 #include "api/deconfliction/v1/deconfliction.grpc.pb.h"
 #include "api/deconfliction/v1/federation.grpc.pb.h"
 #include "base/periodic.h"
+#include "rpc/arena_messages.h"
 #include "rpc/work_queue.h"
 #include "server/node/agency_node.h"
 #include "server/node/alert_intake.h"
@@ -85,7 +86,9 @@ class NodeFederationService final : public v1::NodeFederation::CallbackService {
  public:
   NodeFederationService(TokenLookup* lookup, AlertIntake* alerts,
                         WorkQueue* queue)
-      : lookup_(lookup), alerts_(alerts), queue_(queue) {}
+      : lookup_(lookup), alerts_(alerts), queue_(queue) {
+    SetMessageAllocatorFor_LookupTokens(&lookup_messages_);
+  }
 
   grpc::ServerUnaryReactor* LookupTokens(
       grpc::CallbackServerContext* context,
@@ -100,6 +103,9 @@ class NodeFederationService final : public v1::NodeFederation::CallbackService {
   TokenLookup* const lookup_;
   AlertIntake* const alerts_;
   WorkQueue* const queue_;
+  // A lookup's request and answer live on one arena per call.
+  ArenaMessages<v1::TokenLookupRequest, v1::TokenLookupResponse>
+      lookup_messages_;
 };
 
 // Alerts for the agency's systems. A Watch stream reads the alert log from

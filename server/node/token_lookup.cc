@@ -9,21 +9,25 @@
 
 namespace deconfliction {
 
-v1::TokenHit TokenHitFor(storage::v1::Posting hit, bool with_case_ref) {
-  v1::TokenHit shown;
-  shown.mutable_contact()->Swap(hit.mutable_contact());
-  shown.mutable_caveat()->swap(*hit.mutable_caveat());
-  shown.set_sharing(hit.sharing());
-  if (with_case_ref) shown.mutable_case_ref()->swap(*hit.mutable_case_ref());
-  shown.mutable_registered_at()->Swap(hit.mutable_registered_at());
-  if (hit.has_observed()) {
-    shown.mutable_observed()->Swap(hit.mutable_observed());
+void ShowPosting(storage::v1::Posting* posting, bool with_case_ref,
+                 v1::TokenHit* shown) {
+  // Moves: a swap within one arena (or the heap), else one copy.
+  *shown->mutable_contact() = std::move(*posting->mutable_contact());
+  shown->set_caveat(std::move(*posting->mutable_caveat()));
+  shown->set_sharing(posting->sharing());
+  if (with_case_ref) {
+    shown->set_case_ref(std::move(*posting->mutable_case_ref()));
   }
-  return shown;
+  *shown->mutable_registered_at() =
+      std::move(*posting->mutable_registered_at());
+  if (posting->has_observed()) {
+    *shown->mutable_observed() = std::move(*posting->mutable_observed());
+  }
 }
 
-absl::StatusOr<v1::TokenLookupResponse> TokenLookup::Answer(
-    const v1::TokenLookupRequest& request, const FederationIdentity& caller) {
+absl::Status TokenLookup::Answer(const v1::TokenLookupRequest& request,
+                                 const FederationIdentity& caller,
+                                 v1::TokenLookupResponse* response) {
   const uint32_t limit = config_->limits().max_identifiers_per_request();
   if (static_cast<uint32_t>(request.queries_size()) > limit) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -43,16 +47,14 @@ absl::StatusOr<v1::TokenLookupResponse> TokenLookup::Answer(
   absl::StatusOr<std::vector<std::vector<storage::v1::Posting>>> hits =
       database_->cases().Lookup(queries);
   if (!hits.ok()) return hits.status();
-  v1::TokenLookupResponse response;
-  response.mutable_answers()->Reserve(static_cast<int>(hits->size()));
+  response->mutable_answers()->Reserve(static_cast<int>(hits->size()));
   uint32_t hit_count = 0;
   for (std::vector<storage::v1::Posting>& entry_hits : *hits) {
     hit_count += static_cast<uint32_t>(entry_hits.size());
-    v1::TokenAnswer* answer = response.add_answers();
+    v1::TokenAnswer* answer = response->add_answers();
     for (storage::v1::Posting& hit : entry_hits) {
-      const bool with_case_ref =
-          hit.sharing() == v1::SHARING_POINTER_WITH_CASE_REF;
-      *answer->add_hits() = TokenHitFor(std::move(hit), with_case_ref);
+      ShowPosting(&hit, hit.sharing() == v1::SHARING_POINTER_WITH_CASE_REF,
+                  answer->add_hits());
     }
   }
   storage::v1::AuditRecord record;
@@ -62,10 +64,7 @@ absl::StatusOr<v1::TokenLookupResponse> TokenLookup::Answer(
   record.set_tokens(static_cast<uint32_t>(request.queries_size()));
   record.set_hits(hit_count);
   // No answer leaves the node unaudited.
-  if (absl::Status s = database_->audit().Append(std::move(record)); !s.ok()) {
-    return s;
-  }
-  return response;
+  return database_->audit().Append(std::move(record));
 }
 
 }  // namespace deconfliction

@@ -17,10 +17,11 @@
 namespace deconfliction {
 
 // One index hit (a posting from CaseStore::Lookup, taken apart: its fields
-// move into the hit) as a node shows it: the case's pointer, and its case
+// move into `shown`) as a node shows it: the case's pointer, and its case
 // reference when `with_case_ref` (always to the agency's own users; to
 // others only under SHARING_POINTER_WITH_CASE_REF).
-v1::TokenHit TokenHitFor(storage::v1::Posting hit, bool with_case_ref);
+void ShowPosting(storage::v1::Posting* posting, bool with_case_ref,
+                 v1::TokenHit* shown);
 
 class TokenLookup {
  public:
@@ -29,11 +30,13 @@ class TokenLookup {
               Clock clock)
       : config_(config), database_(database), clock_(std::move(clock)) {}
 
-  // INVALID_ARGUMENT for a token that is not 32 bytes or a batch over
-  // limits.max_identifiers_per_request; the audit's error when the answer
-  // cannot be audited.
-  absl::StatusOr<v1::TokenLookupResponse> Answer(
-      const v1::TokenLookupRequest& request, const FederationIdentity& caller);
+  // Builds the answer in `response` (empty; the gRPC call's own, on its
+  // arena). INVALID_ARGUMENT for a token that is not 32 bytes or a batch
+  // over limits.max_identifiers_per_request; the audit's error when the
+  // answer cannot be audited. `response` is not for the caller unless OK.
+  absl::Status Answer(const v1::TokenLookupRequest& request,
+                      const FederationIdentity& caller,
+                      v1::TokenLookupResponse* response);
 
  private:
   const config::v1::NodeConfig* const config_;
